@@ -1,0 +1,176 @@
+"""Fill Adaptive Card JSON templates with data.
+
+Templates live in ``cards/templates/NAME.json`` and use a small, safe subset of the Adaptive Card templating
+language:
+
+- ``"${path.to.value}"`` in any string is replaced by the value. A string that is exactly one expression keeps the
+  value's type (a list stays a list); inside longer strings the value is turned into text.
+- ``"$when": "${flag}"`` on an element drops it when the value is falsy; ``"${!flag}"`` negates.
+- ``"$data": "${items}"`` on an element inside an array repeats it for each item, with the item's fields in scope
+  (and ``$root`` for the outer data, ``$index`` for the position).
+
+Every string value that comes from data is escaped for the card's markdown and stripped of control characters,
+so anything a user typed shows as typed and cannot add links, formatting or card structure. A value wrapped in
+``Trusted`` (our own fixed wording) goes in unescaped.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+CARD_VERSION = "1.5"
+
+_EXPRESSION = re.compile(r"\$\{(!?)([A-Za-z0-9_$.]+)\}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_MARKDOWN = re.compile(r"([\\`*_\[\]#|>~<])")
+_LIST_MARKER = re.compile(r"(?m)^(\s*)([-+]|\d+\.)(?=\s)")
+
+
+class Trusted(str):
+    """Text we wrote ourselves, allowed to carry markdown."""
+
+
+def escape_text(value: str) -> str:
+    """Make user text show literally in an Adaptive Card TextBlock."""
+    cleaned = _CONTROL.sub("", value)
+    escaped = _MARKDOWN.sub(r"\\\1", cleaned)
+    return _LIST_MARKER.sub(_escape_list_marker, escaped)
+
+
+def _escape_list_marker(match: re.Match[str]) -> str:
+    indent, marker = match.groups()
+    if marker.endswith("."):
+        return indent + marker[:-1] + "\\."
+    return indent + "\\" + marker
+
+
+def _lookup(scope: dict[str, Any], path: str) -> Any:
+    current: Any = scope
+    for part in path.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, (list, tuple)) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return None
+    return current
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Trusted):
+        return str(value)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, str):
+        return escape_text(value)
+    return escape_text(str(value))
+
+
+def _evaluate(expr: str, scope: dict[str, Any], *, in_text_block: bool) -> Any:
+    whole = _EXPRESSION.fullmatch(expr)
+    if whole:
+        negate, path = whole.groups()
+        value = _lookup(scope, path)
+        if negate:
+            return not value
+        if isinstance(value, str) and in_text_block:
+            return _as_text(value)
+        if isinstance(value, str):
+            return _clean(value)
+        return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+
+    def substitute(match: re.Match[str]) -> str:
+        negate, path = match.groups()
+        value = _lookup(scope, path)
+        if negate:
+            return _as_text(not value)
+        return _as_text(value) if in_text_block else _clean(value)
+
+    return _EXPRESSION.sub(substitute, expr)
+
+
+def _clean(value: Any) -> str:
+    """Data that goes into a non-markdown field (ids, button data): no control characters."""
+    if value is None:
+        return ""
+    return _CONTROL.sub("", str(value))
+
+
+# Strings Teams renders as markdown: TextBlock/TextRun "text", and the titles and values of FactSet facts.
+_MARKDOWN_KEYS = {"text"}
+_FACT_KEYS = {"title", "value"}
+
+
+def _render(node: Any, scope: dict[str, Any], key: str | None = None, in_facts: bool = False) -> Any:
+    if isinstance(node, dict):
+        when = node.get("$when")
+        if when is not None and not _evaluate(when, scope, in_text_block=False):
+            return _DROP
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if k in ("$when", "$data"):
+                continue
+            rendered = _render(v, scope, k, in_facts=(k == "facts") or in_facts)
+            if rendered is not _DROP:
+                out[k] = rendered
+        return out
+    if isinstance(node, list):
+        items: list[Any] = []
+        for element in node:
+            if isinstance(element, dict) and "$data" in element:
+                source = _evaluate(element["$data"], scope, in_text_block=False)
+                for index, item in enumerate(source or []):
+                    inner = dict(item) if isinstance(item, dict) else {"$item": item}
+                    inner.setdefault("$root", scope.get("$root", scope))
+                    inner["$index"] = index
+                    rendered = _render(element, inner, key, in_facts)
+                    if rendered is not _DROP:
+                        items.append(rendered)
+                continue
+            rendered = _render(element, scope, key, in_facts)
+            if rendered is not _DROP:
+                items.append(rendered)
+        return items
+    if isinstance(node, str) and "${" in node:
+        markdown = key in _MARKDOWN_KEYS or (in_facts and key in _FACT_KEYS)
+        return _evaluate(node, scope, in_text_block=markdown)
+    return node
+
+
+class _Drop:
+    pass
+
+
+_DROP = _Drop()
+
+
+@functools.lru_cache(maxsize=None)
+def _load_template(name: str) -> str:
+    path = TEMPLATE_DIR / f"{name}.json"
+    return path.read_text(encoding="utf-8")
+
+
+def render(template: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Fill the named template (``cards/templates/<template>.json``) with data and return the card."""
+    node = json.loads(_load_template(template))
+    scope = dict(data)
+    scope["$root"] = data
+    card = _render(node, scope)
+    card.setdefault("$schema", SCHEMA)
+    card.setdefault("type", "AdaptiveCard")
+    card.setdefault("version", CARD_VERSION)
+    return card
+
+
+def template_names() -> list[str]:
+    """Every template shipped."""
+    return sorted(p.stem for p in TEMPLATE_DIR.glob("*.json"))
