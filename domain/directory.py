@@ -1,0 +1,317 @@
+"""Who is who: schools, staff roster, role holders, lead channels and stored conversations.
+
+Plain Python over a RecordStore. The edge feeds it from Teams events (installs, members added and removed);
+routing, cases and campaigns read it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from domain.clock import Clock, iso
+from domain.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role
+from store.base import RecordStore
+
+PEOPLE = "people"
+SCHOOLS = "schools"
+ROLE_ASSIGNMENTS = "role_assignments"
+CHANNEL_BINDINGS = "channel_bindings"
+CONVERSATIONS = "conversations"
+
+
+@dataclass
+class School:
+    """One school of the trust."""
+
+    id: str
+    name: str
+    code: str  # the prefix of case references, e.g. "VPS"
+    team_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Person:
+    """A member of staff the bot knows of."""
+
+    user_id: str  # the Teams user id ("29:...")
+    name: str
+    school_id: str
+    aad_object_id: str = ""
+    email: str = ""
+    tenant_id: str = ""
+    active: bool = True
+    sources: list[str] = field(default_factory=list)  # "personal", "team:<id>"
+    joined_at: str = ""
+    left_at: str = ""
+
+    @property
+    def first_name(self) -> str:
+        """What the bot calls them."""
+        return self.name.split()[0] if self.name.strip() else "there"
+
+
+@dataclass
+class ChannelBinding:
+    """A channel that serves a role for a school."""
+
+    school_id: str
+    role: str
+    conversation_id: str
+    channel_name: str
+    bound_by: str
+    bound_at: str
+
+
+@dataclass
+class RoleHolder:
+    """A person holding a role, maybe as a deputy."""
+
+    person: Person
+    role: str
+    school_id: str
+    deputy: bool = False
+
+
+def school_id_from_name(name: str) -> str:
+    """A stable id from a school's name ("Villiers Primary School" -> "villiers-primary-school")."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "school"
+
+
+def school_code_from_name(name: str) -> str:
+    """Initials for case references ("Villiers Primary School" -> "VPS")."""
+    initials = "".join(word[0] for word in re.findall(r"[A-Za-z]+", name) if word[0].isupper())
+    return (initials or "SCH")[:5].upper()
+
+
+class Directory:
+    """Schools, staff, roles, channel bindings and conversation references."""
+
+    def __init__(self, store: RecordStore, clock: Clock, default_school_name: str, admin_ids: set[str]) -> None:
+        self.store = store
+        self.clock = clock
+        self.admin_ids = {a.strip() for a in admin_ids if a.strip()}
+        self.default_school = self.ensure_school(default_school_name)
+
+    # Schools ---------------------------------------------------------------------------------------------------
+
+    def ensure_school(self, name: str) -> School:
+        """Return the school with this name, creating it on first use."""
+        school_id = school_id_from_name(name)
+        doc = self.store.get(SCHOOLS, school_id)
+        if doc is None:
+            school = School(id=school_id, name=name.strip(), code=school_code_from_name(name))
+            self.store.put(SCHOOLS, school_id, asdict(school))
+            return school
+        return _school(doc)
+
+    def school(self, school_id: str) -> School:
+        """The school with this id (the default school if unknown)."""
+        doc = self.store.get(SCHOOLS, school_id)
+        return _school(doc) if doc else self.default_school
+
+    def schools(self) -> list[School]:
+        """Every school."""
+        return [_school(d) for d in self.store.all(SCHOOLS)]
+
+    def school_for_team(self, team_id: str | None) -> School:
+        """The school a team belongs to; teams nobody has assigned belong to the default school."""
+        if team_id:
+            for school in self.schools():
+                if team_id in school.team_ids:
+                    return school
+        return self.default_school
+
+    def assign_team(self, team_id: str, school_name: str) -> School:
+        """Say which school a staff team belongs to (one school per team)."""
+        target = self.ensure_school(school_name)
+        for school in self.schools():
+            if team_id in school.team_ids and school.id != target.id:
+                school.team_ids.remove(team_id)
+                self.store.put(SCHOOLS, school.id, asdict(school))
+        target = self.school(target.id)
+        if team_id not in target.team_ids:
+            target.team_ids.append(team_id)
+            self.store.put(SCHOOLS, target.id, asdict(target))
+        return target
+
+    # People ----------------------------------------------------------------------------------------------------
+
+    def upsert_person(self, user_id: str, name: str, school_id: str, source: str, *, aad_object_id: str = "",
+                      email: str = "", tenant_id: str = "") -> tuple[Person, bool]:
+        """Record that a person is staff (from a team roster or a personal install); True if newly active."""
+        current = self.store.get(PEOPLE, user_id)
+        now = iso(self.clock.now())
+        if current is None:
+            person = Person(user_id=user_id, name=name or "Unknown", school_id=school_id,
+                            aad_object_id=aad_object_id, email=email, tenant_id=tenant_id,
+                            sources=[source], joined_at=now)
+            self.store.put(PEOPLE, user_id, asdict(person))
+            return person, True
+        person = _person(current)
+        was_active = person.active
+        person.name = name or person.name
+        person.aad_object_id = aad_object_id or person.aad_object_id
+        person.email = email or person.email
+        person.tenant_id = tenant_id or person.tenant_id
+        if source.startswith("team:") or not person.school_id:
+            person.school_id = school_id
+        if source not in person.sources:
+            person.sources.append(source)
+        person.active = True
+        person.left_at = ""
+        self.store.put(PEOPLE, user_id, asdict(person))
+        return person, not was_active
+
+    def remove_source(self, user_id: str, source: str) -> Person | None:
+        """A person left a team or uninstalled the bot; inactive once no source is left. Records are kept."""
+        current = self.store.get(PEOPLE, user_id)
+        if current is None:
+            return None
+        person = _person(current)
+        if source in person.sources:
+            person.sources.remove(source)
+        if not person.sources:
+            person.active = False
+            person.left_at = iso(self.clock.now())
+        self.store.put(PEOPLE, user_id, asdict(person))
+        return person
+
+    def person(self, user_id: str) -> Person | None:
+        """The person with this Teams user id or Azure AD object id."""
+        doc = self.store.get(PEOPLE, user_id)
+        if doc is not None:
+            return _person(doc)
+        for candidate in self.store.find(PEOPLE, lambda d: d.get("aad_object_id") == user_id):
+            return _person(candidate)
+        return None
+
+    def staff(self, school_id: str | None = None, *, active_only: bool = True) -> list[Person]:
+        """The roster: everyone (of one school) the bot knows as staff."""
+        people = [_person(d) for d in self.store.all(PEOPLE)]
+        return [p for p in people if (school_id is None or p.school_id == school_id) and (p.active or not active_only)]
+
+    # Roles -----------------------------------------------------------------------------------------------------
+
+    def is_admin(self, user_id: str, aad_object_id: str = "") -> bool:
+        """Admins come from BOT_ADMINS (Azure AD object ids or Teams ids) or an admin role assignment."""
+        if user_id in self.admin_ids or (aad_object_id and aad_object_id in self.admin_ids):
+            return True
+        return any(a["role"] == Role.ADMIN for a in self._assignments_of(user_id))
+
+    def assign_role(self, school_id: str, role: Role, user_id: str, *, deputy: bool = False, by: str) -> None:
+        """Give a person a role at a school (trust-wide roles ignore the school)."""
+        scope = TRUST_SCHOOL if role in TRUST_WIDE_ROLES else school_id
+        self.store.put(ROLE_ASSIGNMENTS, f"{scope}|{role}|{user_id}", {
+            "school_id": scope, "role": str(role), "user_id": user_id, "deputy": deputy,
+            "assigned_by": by, "assigned_at": iso(self.clock.now())})
+
+    def unassign_role(self, school_id: str, role: Role, user_id: str) -> bool:
+        """Take a role away; True if they had it."""
+        scope = TRUST_SCHOOL if role in TRUST_WIDE_ROLES else school_id
+        return self.store.delete(ROLE_ASSIGNMENTS, f"{scope}|{role}|{user_id}")
+
+    def holders(self, school_id: str, role: Role, *, deputies: bool = True) -> list[RoleHolder]:
+        """Active people holding the role for the school, main holders first."""
+        scope = TRUST_SCHOOL if role in TRUST_WIDE_ROLES else school_id
+        found: list[RoleHolder] = []
+        for doc in self.store.find(ROLE_ASSIGNMENTS, lambda d: d["school_id"] == scope and d["role"] == role):
+            if doc["deputy"] and not deputies:
+                continue
+            person = self.person(doc["user_id"])
+            if person is not None and person.active:
+                found.append(RoleHolder(person=person, role=str(role), school_id=scope, deputy=doc["deputy"]))
+        return sorted(found, key=lambda h: (h.deputy, h.person.name))
+
+    def has_role(self, user_id: str, school_id: str, role: Role) -> bool:
+        """True if the person holds the role (main or deputy) for the school."""
+        scope = TRUST_SCHOOL if role in TRUST_WIDE_ROLES else school_id
+        return any(a["school_id"] == scope and a["role"] == role for a in self._assignments_of(user_id))
+
+    def roles_of(self, user_id: str) -> list[tuple[str, str, bool]]:
+        """(school_id, role, deputy) for each role the person holds."""
+        return [(a["school_id"], a["role"], a["deputy"]) for a in self._assignments_of(user_id)]
+
+    def _assignments_of(self, user_id: str) -> list[dict[str, Any]]:
+        person = self.store.get(PEOPLE, user_id)
+        ids = {user_id} | ({person["aad_object_id"]} if person and person.get("aad_object_id") else set())
+        return self.store.find(ROLE_ASSIGNMENTS, lambda d: d["user_id"] in ids)
+
+    # Channels --------------------------------------------------------------------------------------------------
+
+    def bind_channel(self, school_id: str, role: Role, conversation_id: str, channel_name: str, *, by: str) -> None:
+        """Make a channel serve a role (replacing any earlier binding)."""
+        scope = TRUST_SCHOOL if role in TRUST_WIDE_ROLES else school_id
+        binding = ChannelBinding(school_id=scope, role=str(role), conversation_id=conversation_id,
+                                 channel_name=channel_name, bound_by=by, bound_at=iso(self.clock.now()))
+        self.store.put(CHANNEL_BINDINGS, f"{scope}|{role}", asdict(binding))
+
+    def channel_for(self, school_id: str, role: Role) -> ChannelBinding | None:
+        """The channel serving the role for the school, if bound."""
+        scope = TRUST_SCHOOL if role in TRUST_WIDE_ROLES else school_id
+        doc = self.store.get(CHANNEL_BINDINGS, f"{scope}|{role}")
+        return ChannelBinding(**{k: v for k, v in doc.items() if not k.startswith("_")}) if doc else None
+
+    def roles_for_channel(self, conversation_id: str) -> list[ChannelBinding]:
+        """The bindings a channel serves."""
+        return [ChannelBinding(**{k: v for k, v in d.items() if not k.startswith("_")})
+                for d in self.store.find(CHANNEL_BINDINGS, lambda d: d["conversation_id"] == conversation_id)]
+
+    def setup_status(self, school_id: str) -> dict[str, Any]:
+        """What is bound and who holds each role, and what is missing, for `setup status`."""
+        rows = []
+        for role in CHANNEL_ROLES:
+            binding = self.channel_for(school_id, role)
+            holders = self.holders(school_id, role)
+            rows.append({
+                "role": str(role),
+                "channel": binding.channel_name if binding else "",
+                "bound": binding is not None,
+                "people": ", ".join(h.person.name + (" (deputy)" if h.deputy else "") for h in holders),
+            })
+        return {"school_id": school_id, "school": self.school(school_id).name, "roles": rows,
+                "missing": [r["role"] for r in rows if not r["bound"]],
+                "staff_count": len(self.staff(school_id))}
+
+    # Conversations ---------------------------------------------------------------------------------------------
+
+    def save_conversation(self, conversation_id: str, reference: dict[str, Any], *, kind: str, tenant_id: str,
+                          school_id: str, user_id: str = "", team_id: str = "", name: str = "") -> None:
+        """Keep a conversation reference so the bot can message it later."""
+        self.store.put(CONVERSATIONS, conversation_id, {
+            "conversation_id": conversation_id, "reference": reference, "kind": kind, "tenant_id": tenant_id,
+            "school_id": school_id, "user_id": user_id, "team_id": team_id, "name": name, "installed": True,
+            "updated_at": iso(self.clock.now())})
+
+    def conversation(self, conversation_id: str) -> dict[str, Any] | None:
+        """A stored conversation (reference, kind, tenant, school)."""
+        return self.store.get(CONVERSATIONS, conversation_id)
+
+    def personal_conversation(self, user_id: str) -> dict[str, Any] | None:
+        """The person's installed 1:1 chat with the bot, if any."""
+        found = self.store.find(CONVERSATIONS, lambda d: d["kind"] == "personal" and d["user_id"] == user_id
+                                and d["installed"])
+        return found[-1] if found else None
+
+    def team_conversations(self, team_id: str) -> list[dict[str, Any]]:
+        """Stored channels of a team."""
+        return self.store.find(CONVERSATIONS, lambda d: d.get("team_id") == team_id)
+
+    def any_team_conversation(self) -> dict[str, Any] | None:
+        """Some installed team channel: the base for creating 1:1 chats with team members."""
+        found = self.store.find(CONVERSATIONS, lambda d: d["kind"] == "channel" and d["installed"])
+        return found[0] if found else None
+
+    def mark_uninstalled(self, conversation_id: str) -> None:
+        """The bot was removed from this conversation."""
+        self.store.update(CONVERSATIONS, conversation_id,
+                          lambda d: {**d, "installed": False, "updated_at": iso(self.clock.now())} if d else None)
+
+
+def _school(doc: dict[str, Any]) -> School:
+    return School(id=doc["id"], name=doc["name"], code=doc["code"], team_ids=list(doc.get("team_ids", [])))
+
+
+def _person(doc: dict[str, Any]) -> Person:
+    return Person(**{k: v for k, v in doc.items() if not k.startswith("_")})
