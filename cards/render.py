@@ -153,7 +153,7 @@ class _Drop:
 _DROP = _Drop()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_template(name: str) -> str:
     path = TEMPLATE_DIR / f"{name}.json"
     return path.read_text(encoding="utf-8")

@@ -1,0 +1,90 @@
+"""Card buttons: Action.Execute clicks (cases, questions, acknowledgements) and stray Action.Submit data.
+
+Every click is checked by the domain service that owns the record; this module only routes and renders.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.dialogs import DialogContext
+
+from bot.commands import CommandContext
+from bot.services import Services
+from cards.render import render
+from dialogs.guided import UserInput
+from domain.directory import Person
+
+log = logging.getLogger(__name__)
+
+CASE_VERBS = {"claimCase", "addNote", "resolveCase", "escalateCase", "showDetails", "refreshCase"}
+
+
+class CardActions:
+    """Routes card clicks to the services."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def _clicker(self, context: CommandContext) -> Person:
+        """The person who clicked, as the directory knows them (a stranger gets a blank record with no roles)."""
+        person = self.services.directory.person(context.user_id)
+        if person is None and context.aad_object_id:
+            person = self.services.directory.person(context.aad_object_id)
+        return person or Person(user_id=context.user_id, name=context.user_name or "Unknown",
+                                school_id=context.school_id, aad_object_id=context.aad_object_id, active=False)
+
+    async def handle_execute(self, turn_context: TurnContext, verb: str, data: dict[str, Any],
+                             context: CommandContext) -> dict[str, Any]:
+        """Run an Action.Execute and return the card the clicker should now see."""
+        if verb in CASE_VERBS:
+            result = self.services.cases.handle_action(verb, data, self._clicker(context), context.conversation_id)
+            log.info("case action %s on %s by %s: %s", verb, result.ref or "-", context.user_id, result.status)
+            return self._with_notice(result.card, result.message, ok=result.ok)
+        if verb == "answerQuestion":
+            outcome = self.services.questions.answer(str(data.get("question_id", "")), str(data.get("answer", "")),
+                                                     by_user_id=context.user_id, by_name=context.user_name)
+            return self._with_notice(outcome.card, outcome.message, ok=outcome.ok)
+        if verb == "refreshQuestion":
+            doc = self.services.store.get("questions", str(data.get("question_id", "")))
+            return self.services.questions.card(doc) if doc else self._notice_card("This question is no longer "
+                                                                                    "available.")
+        if verb == "acknowledge":
+            result = self.services.campaigns.acknowledge(str(data.get("campaign_id", "")),
+                                                         str(data.get("version", "")), self._clicker(context))
+            return self._with_notice(result.card, result.message, ok=result.ok)
+        return self._notice_card("This button belongs to an older card that I can no longer act on. Type **menu** "
+                                 "in a chat with me to start again.")
+
+    def _with_notice(self, card: dict[str, Any] | None, message: str, *, ok: bool) -> dict[str, Any]:
+        """The refreshed card, with the outcome for the clicker on top when it was refused or out of date."""
+        if card is None:
+            return self._notice_card(message or "Done.")
+        if ok or not message:
+            return card
+        noticed = dict(card)
+        noticed["body"] = [{"type": "TextBlock", "text": message, "wrap": True, "color": "Warning",
+                            "weight": "Bolder"}] + list(card.get("body", []))
+        return noticed
+
+    def _notice_card(self, message: str) -> dict[str, Any]:
+        return render("notice", {"message": message})
+
+    async def handle_submit(self, turn_context: TurnContext, user_input: UserInput,
+                            dialog_context: DialogContext) -> bool:
+        """Action.Submit data outside a dialog: start a report from a verdict card, or show a policy section."""
+        action = str(user_input.value.get("action", ""))
+        if action == "report":
+            from dialogs.report_dialog import ReportDialog
+
+            category = str(user_input.value.get("category", "") or "")
+            await dialog_context.begin_dialog(ReportDialog.ID, {"category": category})
+            return True
+        if action == "policy_section":
+            from dialogs.policy_dialog import PolicyDialog
+
+            await dialog_context.begin_dialog(PolicyDialog.ID, {"section": str(user_input.value.get("section", ""))})
+            return True
+        return False

@@ -1,0 +1,311 @@
+"""Commands leads and admins type (in a channel, @mentioning the bot, or in personal chat).
+
+Each command returns what to say; the handler sends it. Permission checks happen here, once, before any change.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botbuilder.schema import Activity
+
+from bot.services import Services
+from dialogs.guided import card_activity, card_message
+from domain.campaigns import CampaignError
+from domain.cases import CaseNotFound, CaseRefused
+from domain.messages import OutgoingMessage
+from domain.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, parse_role, role_title
+
+log = logging.getLogger(__name__)
+
+Reply = Activity | str
+MAX_COMMAND_CHARS = 500
+MAX_INLINE_CSV = 20_000  # keeps the message well under Teams' size limit
+
+
+@dataclass
+class CommandContext:
+    """Who typed the command, and where."""
+
+    user_id: str
+    user_name: str
+    aad_object_id: str
+    conversation_id: str
+    conversation_kind: str  # personal, channel, groupChat
+    channel_name: str
+    team_id: str
+    school_id: str
+    tenant_id: str = ""
+    mentions: list[tuple[str, str]] = field(default_factory=list)  # (user id, name) of people @mentioned
+
+
+CommandFn = Callable[[list[str], dict[str, Any], CommandContext], Awaitable[list[Reply]]]
+
+HELP_TEXT = (
+    "Commands (in a channel, @mention me first):\n\n"
+    "- **setup status**: what is set up for this school, and what is missing\n"
+    "- **setup dsl** (or head_teacher, dpl, hr, chair): make this channel receive that lead's alerts (admins)\n"
+    "- **setup assign dsl @name** (add **deputy** for a deputy): say who holds a role (admins)\n"
+    "- **setup unassign dsl @name**, **setup admin @name**, **setup school School Name** (admins)\n"
+    "- **cases**: open cases for the leads this channel serves; **case export VPS-2026-0042** sends you the "
+    "summary to paste into CPOMS or MyConcern\n"
+    "- **campaign start [days]**, **campaign status**, **campaign export**, **campaign resend**, "
+    "**campaign exempt @name reason** (admins and the head teacher)"
+)
+
+
+class ChannelCommands:
+    """Parses and runs lead and admin commands."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.commands: dict[str, CommandFn] = {
+            "help": self.help,
+            "setup": self.setup,
+            "cases": self.cases,
+            "case": self.case,
+            "campaign": self.campaign,
+        }
+
+    async def handle(self, text: str, value: dict[str, Any], context: CommandContext) -> list[Reply]:
+        """Run the command in the text (or a card button's value)."""
+        if len(text) > MAX_COMMAND_CHARS:
+            return ["That is too long to be a command. Type **help** to see what I can do here."]
+        if value.get("command"):
+            text = str(value["command"])
+        try:
+            words = shlex.split(text)
+        except ValueError:
+            words = text.split()
+        if not words:
+            return [HELP_TEXT]
+        name = words[0].lower()
+        command = self.commands.get(name)
+        if command is None:
+            return [f"I don't know the command **{_plain(words[0])}**. " + HELP_TEXT]
+        return await command(words[1:], value, context)
+
+    def is_command(self, text: str) -> bool:
+        """True if the text starts with one of the commands (used by personal chat)."""
+        first = text.strip().split(" ", 1)[0].lower() if text.strip() else ""
+        return first in self.commands and first != "help"
+
+    # help ----------------------------------------------------------------------------------------------------
+
+    async def help(self, args: list[str], value: dict[str, Any], context: CommandContext) -> list[Reply]:
+        """List the commands."""
+        return [HELP_TEXT]
+
+    # setup ---------------------------------------------------------------------------------------------------
+
+    def _is_admin(self, context: CommandContext) -> bool:
+        return self.services.directory.is_admin(context.user_id, context.aad_object_id)
+
+    async def setup(self, args: list[str], value: dict[str, Any], context: CommandContext) -> list[Reply]:
+        """setup status | setup ROLE | setup assign ROLE @name [deputy] | setup unassign | setup admin | school."""
+        directory = self.services.directory
+        sub = args[0].lower() if args else "status"
+        if sub == "status":
+            status = directory.setup_status(context.school_id)
+            for row in status["roles"]:
+                row["title"] = role_title(row["role"])
+                row["channel"] = row["channel"] or "Not set up"
+                row["people"] = row["people"] or "Nobody assigned"
+            status["complete"] = not status["missing"]
+            status["missing_titles"] = ", ".join(role_title(r) for r in status["missing"])
+            return [card_activity("setup_status", status, f"ThinkFirst set-up for {status['school']}")]
+        if not self._is_admin(context):
+            return ["Sorry, only a ThinkFirst admin can change the set-up. Ask your IT lead or head teacher to add "
+                    "you to BOT_ADMINS, or an admin to type **setup admin @you**."]
+        if sub == "school":
+            name = " ".join(args[1:]).strip()
+            if not context.team_id or not name or len(name) > 120:
+                return ["Type **setup school School Name** in a channel of the school's staff team."]
+            school = directory.assign_team(context.team_id, name)
+            self._audit(context, "assign_team", {"school": school.id})
+            return [f"This team now belongs to **{_plain(school.name)}** (case references start {school.code}-)."]
+        if sub in ("assign", "unassign", "admin"):
+            return self._assign(sub, args[1:], context)
+        role = parse_role(sub)
+        if role is None or role not in CHANNEL_ROLES:
+            names = ", ".join(str(r) for r in CHANNEL_ROLES)
+            return [f"I don't know the role **{_plain(sub)}**. Use one of: {names}."]
+        if context.conversation_kind != "channel":
+            return [f"To make a channel receive the {role_title(role)}'s alerts, @mention me in that channel and "
+                    f"type **setup {role}**."]
+        directory.bind_channel(context.school_id, role, context.conversation_id, context.channel_name,
+                               by=context.user_id)
+        self._audit(context, "bind_channel", {"role": str(role), "channel": context.conversation_id})
+        scope = "every school in the trust" if role in TRUST_WIDE_ROLES else directory.school(context.school_id).name
+        return [f"Done: this channel (**{_plain(context.channel_name)}**) now receives the {role_title(role)}'s "
+                f"alerts for {_plain(scope)}. Type **setup status** to see the rest."]
+
+    def _assign(self, sub: str, args: list[str], context: CommandContext) -> list[Reply]:
+        directory = self.services.directory
+        if sub == "admin":
+            role: Role | None = Role.ADMIN
+        else:
+            role = parse_role(args[0]) if args else None
+        if role is None:
+            return [f"Say which role: **setup {sub} dsl @name**."]
+        if not context.mentions:
+            return [f"@mention the person too: **setup {sub} {role} @name**."]
+        deputy = any(a.lower() == "deputy" for a in args)
+        done = []
+        for user_id, name in context.mentions:
+            if sub == "unassign":
+                directory.unassign_role(context.school_id, role, user_id)
+            else:
+                if directory.person(user_id) is None:
+                    directory.upsert_person(user_id, name, context.school_id, f"team:{context.team_id}"
+                                            if context.team_id else "assigned", tenant_id=context.tenant_id)
+                directory.assign_role(context.school_id, role, user_id, deputy=deputy, by=context.user_id)
+            done.append(_plain(name))
+            self._audit(context, f"{sub}_role", {"role": str(role), "user": user_id, "deputy": deputy})
+        verb = "no longer" if sub == "unassign" else "now"
+        title = role_title(role) + (" (deputy)" if deputy and sub != "unassign" else "")
+        return [f"{', '.join(done)} {verb} {'hold' if len(done) > 1 else 'holds'} the role {title}."]
+
+    def _audit(self, context: CommandContext, action: str, detail: dict[str, Any]) -> None:
+        """Set-up changes are audited like case changes: who, when, what."""
+        from domain.clock import iso
+
+        seq = self.services.store.next_sequence("setup_audit")
+        self.services.store.put("setup_audit", f"{seq:08d}", {
+            "seq": seq, "at": iso(self.services.clock.now()), "actor_id": context.user_id,
+            "actor_name": context.user_name, "action": action, "detail": detail, "school_id": context.school_id})
+
+    # cases ---------------------------------------------------------------------------------------------------
+
+    def _lead_roles(self, context: CommandContext) -> list[tuple[str, Role]]:
+        """(school, role) pairs whose cases this person may list here."""
+        directory = self.services.directory
+        if context.conversation_kind == "channel":
+            bindings = directory.roles_for_channel(context.conversation_id)
+            return [(b.school_id if b.school_id != TRUST_SCHOOL else context.school_id, Role(b.role))
+                    for b in bindings
+                    if directory.has_role(context.user_id, context.school_id, Role(b.role))]
+        return [(school if school != TRUST_SCHOOL else context.school_id, Role(role))
+                for school, role, _deputy in directory.roles_of(context.user_id) if role in CHANNEL_ROLES]
+
+    async def cases(self, args: list[str], value: dict[str, Any], context: CommandContext) -> list[Reply]:
+        """List the open cases for the roles this channel serves that the person holds."""
+        roles = self._lead_roles(context)
+        if not roles:
+            if context.conversation_kind == "channel" and not self.services.directory.roles_for_channel(
+                    context.conversation_id):
+                return ["This channel doesn't serve a lead yet, so it has no cases. An admin can set it up with "
+                        "**setup dsl** (or another role)."]
+            return ["Sorry, only the leads this channel serves can list its cases."]
+        viewer = self.services.directory.person(context.user_id)
+        replies: list[Reply] = []
+        for school_id, role in roles:
+            card = self.services.cases.open_cases_card(school_id, str(role), viewer)
+            replies.append(card_message(card, f"Open cases for the {role_title(role)}"))
+        return replies
+
+    async def case(self, args: list[str], value: dict[str, Any], context: CommandContext) -> list[Reply]:
+        """case export REF: the structured summary, sent 1:1 (it holds details that never go in a channel)."""
+        if len(args) < 2 or args[0].lower() != "export":
+            return ["Type **case export VPS-2026-0042** (with the case's reference) to get its summary."]
+        ref = args[1].strip().upper()
+        person = self.services.directory.person(context.user_id)
+        if person is None:
+            return ["Sorry, I don't know you as a member of staff yet."]
+        try:
+            summary = self.services.cases.export_summary(ref, person)
+        except CaseNotFound:
+            return [f"I can't find a case {_plain(ref)}."]
+        except CaseRefused as refusal:
+            return [str(refusal) or "Sorry, only the leads handling that case can export it."]
+        text = f"Summary of {ref}, to paste into your safeguarding record system:\n\n```\n{summary}\n```"
+        if context.conversation_kind == "personal":
+            return [text]
+        seq = self.services.store.next_sequence(f"export:{ref}")
+        self.services.outbox.enqueue(OutgoingMessage(
+            key=f"case:{ref}:export:{context.user_id}:{seq}", summary=f"Summary of {ref}", to_user=context.user_id,
+            text=text, school_id=context.school_id))
+        return [f"I've sent you the summary of {ref} in a private chat (it holds details that stay out of "
+                "channels)."]
+
+    # campaigns -----------------------------------------------------------------------------------------------
+
+    def _may_run_campaigns(self, context: CommandContext) -> bool:
+        return self._is_admin(context) or self.services.directory.has_role(context.user_id, context.school_id,
+                                                                           Role.HEAD_TEACHER)
+
+    async def campaign(self, args: list[str], value: dict[str, Any], context: CommandContext) -> list[Reply]:
+        """campaign start [days] | status | export | resend | exempt @name reason | unexempt @name | close |
+        confirm HASH."""
+        if not self._may_run_campaigns(context):
+            return ["Sorry, only a ThinkFirst admin or the Head Teacher can run acknowledgement campaigns."]
+        campaigns = self.services.campaigns
+        sub = args[0].lower() if args else "status"
+        try:
+            if sub == "start":
+                days = int(args[1]) if len(args) > 1 and args[1].isdigit() else None
+                if len(args) > 1 and days is None:
+                    return ["Type **campaign start** or **campaign start 30** (the number of days until the "
+                            "deadline)."]
+                campaign = campaigns.start(context.user_id, days)
+                status = campaigns.status(campaign.id)
+                return [f"Campaign {campaign.id} started for {campaign.version_label}: {status['total']} people "
+                        f"will get the card, deadline {campaign.deadline}. Type **campaign status** to follow it."]
+            if sub == "confirm" and len(args) > 1:
+                campaign = campaigns.confirm_new_version(args[1], context.user_id)
+                return [f"Campaign {campaign.id} started for the new version {campaign.version_label}."]
+            current = campaigns.current_campaign(context.school_id)
+            if current is None:
+                return ["No acknowledgement campaign is running. Type **campaign start** to begin one."]
+            if sub == "status":
+                return [card_message(campaigns.status_card(current.id), f"Campaign {current.id} status")]
+            if sub == "resend":
+                queued = campaigns.resend(current.id)
+                return [f"Queued {queued} card{'s' if queued != 1 else ''} again (only people whose card failed "
+                        "or never went, and who have not acknowledged)."]
+            if sub == "export":
+                return [self._export(current.id, context)]
+            if sub == "close":
+                campaigns.close(current.id, context.user_id)
+                return [f"Campaign {current.id} is closed. Its records are kept."]
+            if sub in ("exempt", "unexempt"):
+                if not context.mentions:
+                    return [f"@mention the person: **campaign {sub} @name** (and for exempt, a reason)."]
+                reason = " ".join(a for a in args[1:] if not a.startswith("@")).strip()
+                for user_id, _name in context.mentions:
+                    if sub == "exempt":
+                        campaigns.exempt(user_id, reason, context.user_id)
+                    else:
+                        campaigns.unexempt(user_id)
+                names = ", ".join(_plain(n) for _, n in context.mentions)
+                return [f"{names}: {'exempt from' if sub == 'exempt' else 'back in'} acknowledgement campaigns."]
+        except CampaignError as error:
+            return [str(error)]
+        return ["Campaign commands: **campaign start [days]**, **status**, **export**, **resend**, **close**, "
+                "**exempt @name reason**, **unexempt @name**."]
+
+    def _export(self, campaign_id: str, context: CommandContext) -> Reply:
+        """The CSV in a private chat when it fits a message; otherwise how to get the file."""
+        csv_text = self.services.campaigns.export_csv(campaign_id)
+        if len(csv_text) > MAX_INLINE_CSV:
+            return (f"The export is too large for a chat message ({len(csv_text):,} characters). On the server, run "
+                    f"**python app.py campaign export --out acks.csv** to save it as a file.")
+        text = f"Acknowledgements for campaign {campaign_id} (CSV):\n\n```\n{csv_text}```"
+        if context.conversation_kind == "personal":
+            return text
+        seq = self.services.store.next_sequence(f"campaign-export:{campaign_id}")
+        self.services.outbox.enqueue(OutgoingMessage(
+            key=f"campaign:{campaign_id}:export:{context.user_id}:{seq}", summary=f"Campaign {campaign_id} export",
+            to_user=context.user_id, text=text, school_id=context.school_id))
+        return "I've sent you the export in a private chat (it lists named staff)."
+
+
+def _plain(text: str) -> str:
+    """Echo user-typed words back without letting them format the message."""
+    from cards.render import escape_text
+
+    return escape_text(text)[:120]

@@ -1,0 +1,398 @@
+"""The Teams activity handler: turns Teams events into calls on the dialogs, commands and domain services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from botbuilder.core import ConversationState, MessageFactory, TurnContext, UserState
+from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
+from botbuilder.core.teams.teams_activity_extensions import teams_get_channel_data
+from botbuilder.dialogs import DialogSet, DialogTurnStatus
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    ChannelAccount,
+    InvokeResponse,
+)
+from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
+
+from bot.card_actions import CardActions
+from bot.commands import ChannelCommands, CommandContext
+from bot.services import Services
+from dialogs.can_i_dialog import CanIDialog
+from dialogs.guided import MENU_WORDS, card_activity, read_input
+from dialogs.menu import MenuChoice, interpret, menu_activity
+from dialogs.policy_dialog import PolicyDialog
+from dialogs.report_dialog import ReportDialog
+
+log = logging.getLogger(__name__)
+
+MAX_LOCKS = 10_000
+PAGE_SIZE = 200
+
+
+class ConversationLocks:
+    """One lock per conversation, so two turns of the same conversation never interleave their state writes."""
+
+    def __init__(self) -> None:
+        self._locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
+
+    def get(self, conversation_id: str) -> asyncio.Lock:
+        """The lock for a conversation (kept for recently active conversations only)."""
+        lock = self._locks.pop(conversation_id, None) or asyncio.Lock()
+        self._locks[conversation_id] = lock
+        while len(self._locks) > MAX_LOCKS:
+            oldest, old_lock = next(iter(self._locks.items()))
+            if old_lock.locked():
+                break
+            self._locks.pop(oldest)
+        return lock
+
+
+def tenant_id_of(activity: Activity) -> str:
+    """The tenant, where Teams puts it (channelData.tenant.id, else conversation.tenantId)."""
+    try:
+        channel_data = teams_get_channel_data(activity)
+        if channel_data and channel_data.tenant and channel_data.tenant.id:
+            return channel_data.tenant.id
+    except Exception:  # noqa: BLE001 - malformed channelData is treated as no tenant
+        pass
+    conversation = activity.conversation
+    if conversation is not None:
+        tenant = getattr(conversation, "tenant_id", None) or (conversation.additional_properties or {}).get(
+            "tenantId")
+        if tenant:
+            return str(tenant)
+    return ""
+
+
+def team_id_of(activity: Activity) -> str:
+    """The team's id for channel activities, else ''."""
+    try:
+        channel_data = teams_get_channel_data(activity)
+        if channel_data and channel_data.team and channel_data.team.id:
+            return channel_data.team.id
+    except Exception:  # noqa: BLE001
+        pass
+    return ""
+
+
+def channel_name_of(activity: Activity) -> str:
+    """The channel's name, if Teams sent it."""
+    try:
+        channel_data = teams_get_channel_data(activity)
+        if channel_data and channel_data.channel and channel_data.channel.name:
+            return channel_data.channel.name
+    except Exception:  # noqa: BLE001
+        pass
+    return "General"
+
+
+def mentioned_people(activity: Activity) -> list[tuple[str, str]]:
+    """(id, name) of the people @mentioned, leaving out the bot itself."""
+    bot_id = activity.recipient.id if activity.recipient else ""
+    found: list[tuple[str, str]] = []
+    for entity in activity.entities or []:
+        if entity.type != "mention":
+            continue
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned") or {}
+        if isinstance(mentioned, dict) and mentioned.get("id") and mentioned.get("id") != bot_id:
+            pair = (str(mentioned["id"]), str(mentioned.get("name") or ""))
+            if pair not in found:
+                found.append(pair)
+    return found
+
+
+def conversation_kind(activity: Activity) -> str:
+    """personal, channel or groupChat."""
+    conversation_type = (activity.conversation.conversation_type if activity.conversation else None) or "personal"
+    return conversation_type
+
+
+class ThinkFirstBot(TeamsActivityHandler):
+    """Welcomes staff, runs the three dialogs in personal chat and lead commands in channels."""
+
+    def __init__(self, services: Services, conversation_state: ConversationState, user_state: UserState) -> None:
+        self.services = services
+        self.conversation_state = conversation_state
+        self.user_state = user_state
+        self.dialog_state = conversation_state.create_property("DialogState")
+        self.dialogs = DialogSet(self.dialog_state)
+        self.dialogs.add(ReportDialog(services))
+        self.dialogs.add(CanIDialog(services))
+        self.dialogs.add(PolicyDialog(services))
+        self.commands = ChannelCommands(services)
+        self.card_actions = CardActions(services)
+        self.locks = ConversationLocks()
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        """Run one turn with the conversation locked, then save state."""
+        conversation_id = turn_context.activity.conversation.id if turn_context.activity.conversation else ""
+        async with self.locks.get(conversation_id or "none"):
+            await super().on_turn(turn_context)
+            await self.conversation_state.save_changes(turn_context)
+            await self.user_state.save_changes(turn_context)
+        self.services.wake()  # anything the turn queued (alerts, updates, notices) goes now
+
+    # Messages -----------------------------------------------------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """A message: dialogs in personal chat, commands in channels and group chats."""
+        self._remember(turn_context)
+        if conversation_kind(turn_context.activity) == "personal":
+            await self._personal_message(turn_context)
+        else:
+            await self._channel_message(turn_context)
+
+    async def _personal_message(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        self._ensure_person(turn_context, source="personal")
+        dialog_context = await self.dialogs.create_context(turn_context)
+        user_input = read_input(activity)
+        if dialog_context.active_dialog is not None:
+            if user_input.word in MENU_WORDS:
+                await dialog_context.cancel_all_dialogs()
+                await turn_context.send_activity(self._menu(turn_context))
+                return
+            result = await dialog_context.continue_dialog()
+            if result.status != DialogTurnStatus.Empty:
+                return
+        # A button from a card outside any dialog (the acknowledgement card's "show a section", a verdict's "report").
+        if user_input.value.get("action"):
+            handled = await self.card_actions.handle_submit(turn_context, user_input, dialog_context)
+            if handled:
+                return
+        if self.commands.is_command(user_input.text):
+            for reply in await self.commands.handle(user_input.text, {}, self._command_context(turn_context)):
+                await turn_context.send_activity(reply)
+            return
+        choice = interpret(user_input)
+        if choice.kind == MenuChoice.REPORT:
+            await dialog_context.begin_dialog(ReportDialog.ID, choice.options)
+        elif choice.kind == MenuChoice.CAN_I:
+            await dialog_context.begin_dialog(CanIDialog.ID, choice.options)
+        elif choice.kind == MenuChoice.POLICY:
+            await dialog_context.begin_dialog(PolicyDialog.ID, choice.options)
+        elif choice.kind == MenuChoice.HELP:
+            await turn_context.send_activity(
+                "I can take a report of social media misuse to the right lead, tell you whether something is "
+                "allowed under the policy, and show you the policy to acknowledge. Pick one below, or type "
+                "**report**, **can I ...** followed by your question, or **policy**. Type **cancel** at any time "
+                "to stop.")
+            await turn_context.send_activity(self._menu(turn_context))
+        elif choice.kind == MenuChoice.EMPTY:
+            if activity.attachments and any(a.content_type not in ("text/html",) for a in activity.attachments):
+                await turn_context.send_activity(
+                    "I received a file but I don't know what it is for, so I have not kept it. To report a concern, "
+                    "type **report** and I will ask for evidence at the right moment.")
+            await turn_context.send_activity(self._menu(turn_context))
+        else:
+            await turn_context.send_activity(
+                "Sorry, I didn't understand that. Here is what I can do:")
+            await turn_context.send_activity(self._menu(turn_context))
+
+    def _menu(self, turn_context: TurnContext) -> Activity:
+        sender = turn_context.activity.from_property
+        first_name = (sender.name or "").split()[0] if sender and sender.name else ""
+        return menu_activity(self.services.directory.default_school.name, first_name)
+
+    async def _channel_message(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        text = TurnContext.remove_recipient_mention(activity) if activity.text else ""
+        user_input = read_input(activity)
+        context = self._command_context(turn_context)
+        replies = await self.commands.handle((text or user_input.choice or "").strip(), user_input.value, context)
+        for reply in replies:
+            await turn_context.send_activity(reply)
+
+    def _command_context(self, turn_context: TurnContext) -> CommandContext:
+        activity = turn_context.activity
+        sender = activity.from_property or ChannelAccount(id="", name="")
+        team_id = team_id_of(activity)
+        school = self.services.directory.school_for_team(team_id)
+        person = self.services.directory.person(sender.id or "")
+        school_id = school.id if team_id or person is None else person.school_id
+        return CommandContext(
+            user_id=sender.id or "", user_name=sender.name or "", aad_object_id=sender.aad_object_id or "",
+            conversation_id=activity.conversation.id if activity.conversation else "",
+            conversation_kind=conversation_kind(activity), channel_name=channel_name_of(activity),
+            team_id=team_id, school_id=school_id, tenant_id=tenant_id_of(activity),
+            mentions=mentioned_people(activity))
+
+    # Card actions (Action.Execute) --------------------------------------------------------------------------
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """Action.Execute clicks answer with a card; everything else goes to the SDK's handling."""
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        self._remember(turn_context)
+        value = activity.value if isinstance(activity.value, dict) else {}
+        action = value.get("action") if isinstance(value.get("action"), dict) else {}
+        verb = str(action.get("verb") or "")
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        context = self._command_context(turn_context)
+        card = await self.card_actions.handle_execute(turn_context, verb, data, context)
+        # A model object, not a dict: CloudAdapter 4.17 serialises a dict body twice (see the platform notes).
+        return InvokeResponse(status=200, body=AdaptiveCardInvokeResponse(
+            status_code=200, type="application/vnd.microsoft.card.adaptive", value=card))
+
+    # Installs, members ------------------------------------------------------------------------------------
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        """The app was added to a personal chat, a team or a group chat."""
+        self._remember(turn_context)
+        activity = turn_context.activity
+        kind = conversation_kind(activity)
+        if kind == "personal":
+            person, _ = self._ensure_person(turn_context, source="personal")
+            await turn_context.send_activity(self._menu(turn_context))
+            await self._after_join(person)
+        elif kind == "channel":
+            await self._sync_team_roster(turn_context)
+            await turn_context.send_activity(
+                "Hello, I'm ThinkFirst. An admin can make a channel serve a lead by @mentioning me there with "
+                "**setup dsl** (or head_teacher, dpl, hr, chair). **setup status** shows what is set up.")
+
+    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
+        """The app was removed: stop messaging that conversation, keep the records."""
+        activity = turn_context.activity
+        if activity.conversation:
+            self.services.directory.mark_uninstalled(activity.conversation.id)
+        if conversation_kind(activity) == "personal" and activity.from_property:
+            self.services.directory.remove_source(activity.from_property.id, "personal")
+
+    async def on_teams_members_added_dispatch(self, members_added: list[ChannelAccount], team_info: TeamInfo,
+                                              turn_context: TurnContext) -> None:
+        """Members joined: look each up once, tolerating a failed look-up."""
+        accounts: list[TeamsChannelAccount] = []
+        for member in members_added:
+            try:
+                accounts.append(await TeamsInfo.get_member(turn_context, member.id))
+            except Exception:  # noqa: BLE001 - a look-up failure must not lose the join
+                accounts.append(TeamsChannelAccount(id=member.id, name=member.name,
+                                                    aad_object_id=getattr(member, "aad_object_id", None)))
+        await self.on_teams_members_added(accounts, team_info, turn_context)
+
+    async def on_teams_members_added(self, teams_members_added: list[TeamsChannelAccount], team_info: TeamInfo,
+                                     turn_context: TurnContext) -> None:
+        """The bot or people were added to a team, group chat or personal chat."""
+        self._remember(turn_context)
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else ""
+        kind = conversation_kind(activity)
+        for member in teams_members_added:
+            if member.id == bot_id:
+                if kind == "channel":
+                    await self._sync_team_roster(turn_context)
+                elif kind == "personal":
+                    person, _ = self._ensure_person(turn_context, source="personal")
+                    await turn_context.send_activity(self._menu(turn_context))
+                    await self._after_join(person)
+                continue
+            if kind == "channel":
+                team_id = team_id_of(activity)
+                school = self.services.directory.school_for_team(team_id)
+                person, is_new = self.services.directory.upsert_person(
+                    member.id, member.name or "", school.id, f"team:{team_id}",
+                    aad_object_id=member.aad_object_id or "", email=member.email or getattr(
+                        member, "user_principal_name", "") or "", tenant_id=tenant_id_of(activity))
+                if is_new:
+                    await self._after_join(person)
+
+    async def on_teams_members_removed(self, teams_members_removed: list[TeamsChannelAccount], team_info: TeamInfo,
+                                       turn_context: TurnContext) -> None:
+        """People left a team, or the bot was removed from it."""
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else ""
+        team_id = team_id_of(activity)
+        for member in teams_members_removed:
+            if member.id == bot_id:
+                for conversation in self.services.directory.team_conversations(team_id):
+                    self.services.directory.mark_uninstalled(conversation["conversation_id"])
+                for person in self.services.directory.staff(active_only=True):
+                    if f"team:{team_id}" in person.sources:
+                        self.services.directory.remove_source(person.user_id, f"team:{team_id}")
+                continue
+            self.services.directory.remove_source(member.id, f"team:{team_id}")
+
+    # Helpers ----------------------------------------------------------------------------------------------
+
+    def _remember(self, turn_context: TurnContext) -> None:
+        """Keep the conversation reference, with the tenant, for proactive messages later."""
+        activity = turn_context.activity
+        if activity.conversation is None or not activity.conversation.id:
+            return
+        reference = TurnContext.get_conversation_reference(activity)
+        kind = conversation_kind(activity)
+        team_id = team_id_of(activity)
+        school = self.services.directory.school_for_team(team_id)
+        sender = activity.from_property
+        existing = self.services.directory.conversation(activity.conversation.id)
+        if existing is not None and existing.get("installed") and existing.get("school_id") == school.id:
+            return  # already known; avoid a store write on every message
+        self.services.directory.save_conversation(
+            activity.conversation.id, reference.serialize(), kind=kind, tenant_id=tenant_id_of(activity),
+            school_id=school.id, user_id=(sender.id if sender and kind == "personal" else ""), team_id=team_id,
+            name=channel_name_of(activity) if kind == "channel" else "")
+
+    def _ensure_person(self, turn_context: TurnContext, *, source: str) -> tuple[Any, bool]:
+        activity = turn_context.activity
+        sender = activity.from_property or ChannelAccount(id="unknown", name="")
+        existing = self.services.directory.person(sender.id)
+        school_id = existing.school_id if existing else self.services.directory.default_school.id
+        if existing is not None and existing.active and source in existing.sources:
+            return existing, False
+        return self.services.directory.upsert_person(
+            sender.id, sender.name or "", school_id, source, aad_object_id=sender.aad_object_id or "",
+            tenant_id=tenant_id_of(activity))
+
+    async def _sync_team_roster(self, turn_context: TurnContext) -> None:
+        """Read the whole team roster (paged) into the staff list."""
+        activity = turn_context.activity
+        team_id = team_id_of(activity)
+        school = self.services.directory.school_for_team(team_id)
+        token: str | None = None
+        pages = 0
+        try:
+            while True:
+                page = await TeamsInfo.get_paged_members(turn_context, token, PAGE_SIZE)
+                for member in page.members or []:
+                    person, is_new = self.services.directory.upsert_person(
+                        member.id, member.name or "", school.id, f"team:{team_id}",
+                        aad_object_id=member.aad_object_id or "",
+                        email=member.email or member.user_principal_name or "", tenant_id=tenant_id_of(activity))
+                    if is_new:
+                        await self._after_join(person)
+                token = page.continuation_token
+                pages += 1
+                if not token or pages > 500:
+                    break
+        except Exception:  # noqa: BLE001 - the roster is refreshed on the next event; installs must not fail
+            log.warning("could not read the roster of team %s", team_id, exc_info=True)
+
+    async def _after_join(self, person: Any) -> None:
+        """A new member of staff: send them the current acknowledgement card, if a campaign is running."""
+        try:
+            self.services.campaigns.on_new_joiner(person)
+        except Exception:  # noqa: BLE001 - a joiner's card must never break an install
+            log.warning("could not queue the campaign card for a new joiner", exc_info=True)
+
+
+def card_message(template: str, data: dict[str, Any], summary: str) -> Activity:
+    """Re-exported for the commands and card actions."""
+    return card_activity(template, data, summary)
+
+
+def text_message(text: str) -> Activity:
+    """A plain message."""
+    return MessageFactory.text(text)
+
+
+__all__ = ["ThinkFirstBot", "ConversationLocks", "tenant_id_of", "card_message", "text_message",
+           "ActivityTypes"]

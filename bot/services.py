@@ -1,0 +1,68 @@
+"""The bot's domain services, built once from settings and handed to everything that needs them.
+
+No botbuilder here: the local chat, the command line and the web app all build the same Services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from domain.campaigns import CampaignConfig, CampaignService
+from domain.cases import CaseService
+from domain.clock import Clock
+from domain.directory import Directory
+from domain.matcher import Matcher
+from domain.outbox import Outbox
+from domain.policy import PolicyDocument
+from domain.questions import QuestionService
+from domain.routing import RoutingBook
+from domain.rules import RuleBook
+from settings import Settings
+from store import open_store
+from store.base import RecordStore
+
+
+@dataclass
+class Services:
+    """Everything a handler may need, wired together."""
+
+    settings: Settings
+    store: RecordStore
+    clock: Clock
+    directory: Directory
+    policy: PolicyDocument
+    rulebook: RuleBook
+    matcher: Matcher
+    outbox: Outbox
+    routing: RoutingBook
+    cases: CaseService
+    campaigns: CampaignService
+    questions: QuestionService
+    # Set by whoever runs the delivery worker: makes newly queued messages go at once rather than at the next poll.
+    wake: Callable[[], None] = field(default=lambda: None)
+
+    def close(self) -> None:
+        """Release the store."""
+        self.store.close()
+
+
+def build_services(settings: Settings, *, store: RecordStore | None = None, clock: Clock | None = None) -> Services:
+    """Open the store and build every service from the settings."""
+    clock = clock or Clock(settings.timezone)
+    store = store or open_store(settings.data_dir)
+    directory = Directory(store, clock, settings.school_name, set(settings.bot_admins))
+    policy = PolicyDocument.load(settings.policy_path)
+    rulebook = RuleBook.load(settings.rules_path, policy)
+    outbox = Outbox(store, clock)
+    routing = RoutingBook.from_files(settings.routing_path)
+    cases = CaseService(store, directory, clock, outbox, config=settings, routing=routing)
+    campaigns = CampaignService(store, directory, outbox, clock, policy, CampaignConfig(
+        deadline_days=settings.campaign_deadline_days,
+        reminder_every_school_days=settings.campaign_reminder_school_days,
+        max_reminders=settings.campaign_max_reminders,
+        policy_url=settings.policy_url,
+        tz_name=settings.timezone))
+    return Services(settings=settings, store=store, clock=clock, directory=directory, policy=policy,
+                    rulebook=rulebook, matcher=Matcher(rulebook), outbox=outbox, routing=routing, cases=cases,
+                    campaigns=campaigns, questions=QuestionService(store, directory, clock, outbox))

@@ -1,0 +1,186 @@
+"""Delivers OutgoingMessages to Teams: the outbox's only way out.
+
+Sends into stored conversations (channels, personal chats), creates 1:1 chats with team members the bot has
+never spoken to, and updates cards sent earlier. Failures become DeliveryResults, never exceptions, so the
+delivery worker decides about retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from botbuilder.core import CloudAdapterBase, MessageFactory, TurnContext
+from botbuilder.schema import (
+    Activity,
+    Attachment,
+    ChannelAccount,
+    ConversationParameters,
+    ConversationReference,
+)
+
+from domain.directory import Directory
+from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT_SECONDS = 30.0
+RETRYABLE_STATUSES = {408, 412, 429, 500, 502, 503, 504}
+
+
+def build_activity(message: OutgoingMessage) -> Activity:
+    """The Teams activity for a message: a card with a preview summary, or plain text."""
+    if message.card is not None:
+        activity = MessageFactory.attachment(
+            Attachment(content_type="application/vnd.microsoft.card.adaptive", content=message.card))
+        activity.summary = message.summary
+        # Teams shows the activity's text as the notification preview when there is no summary support.
+        activity.text = None
+    else:
+        activity = MessageFactory.text(message.text or message.summary)
+    return activity
+
+
+def result_from_error(error: BaseException) -> DeliveryResult:
+    """Turn a connector error into a DeliveryResult the worker understands."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    if isinstance(error, (asyncio.TimeoutError, TimeoutError, ConnectionError, OSError)) and status is None:
+        return DeliveryResult(DeliveryStatus.RETRY, detail=type(error).__name__)
+    if status is None:
+        # msrest wraps transport failures (refused, reset) without a response.
+        name = type(error).__name__
+        if "ClientRequestError" in name or "ClientConnector" in name or "ServerDisconnected" in name:
+            return DeliveryResult(DeliveryStatus.RETRY, detail=name)
+        return DeliveryResult(DeliveryStatus.FAILED, detail=name)
+    status = int(status)
+    if status == 403:
+        return DeliveryResult(DeliveryStatus.BLOCKED, detail="403")
+    if status == 404:
+        return DeliveryResult(DeliveryStatus.NOT_FOUND, detail="404")
+    if status in RETRYABLE_STATUSES:
+        retry_after = None
+        headers = getattr(response, "headers", None) or {}
+        raw = headers.get("Retry-After") if hasattr(headers, "get") else None
+        if raw:
+            try:
+                retry_after = float(raw)
+            except ValueError:
+                retry_after = None
+        return DeliveryResult(DeliveryStatus.RETRY, retry_after=retry_after, detail=str(status))
+    return DeliveryResult(DeliveryStatus.FAILED, detail=str(status))
+
+
+class TeamsTransport:
+    """A Transport over the CloudAdapter."""
+
+    def __init__(self, adapter: CloudAdapterBase, directory: Directory, app_id: str) -> None:
+        self.adapter = adapter
+        self.directory = directory
+        self.app_id = app_id
+
+    async def __call__(self, message: OutgoingMessage, previous: DeliveryResult | None) -> DeliveryResult:
+        """Deliver one message; report what happened."""
+        try:
+            return await asyncio.wait_for(self._deliver(message, previous), SEND_TIMEOUT_SECONDS)
+        except Exception as error:  # noqa: BLE001 - every failure is reported to the worker, none escapes
+            result = result_from_error(error)
+            log.warning("delivery of %s: %s (%s)", message.key, result.status, result.detail)
+            return result
+
+    async def _deliver(self, message: OutgoingMessage, previous: DeliveryResult | None) -> DeliveryResult:
+        if message.replaces:
+            if previous is None or not previous.activity_id or not previous.conversation_id:
+                return DeliveryResult(DeliveryStatus.NOT_FOUND, detail="nothing to update")
+            stored = self.directory.conversation(previous.conversation_id)
+            if stored is None:
+                return DeliveryResult(DeliveryStatus.NOT_FOUND, detail="conversation unknown")
+            await self._update(stored["reference"], previous.activity_id, message)
+            return DeliveryResult(DeliveryStatus.SENT, activity_id=previous.activity_id,
+                                  conversation_id=previous.conversation_id)
+        if message.to_conversation:
+            stored = self.directory.conversation(message.to_conversation)
+            if stored is None or not stored.get("installed", True):
+                return DeliveryResult(DeliveryStatus.NOT_INSTALLED, detail="conversation not stored")
+            activity_id = await self._send(stored["reference"], message)
+            return DeliveryResult(DeliveryStatus.SENT, activity_id=activity_id,
+                                  conversation_id=message.to_conversation)
+        if message.to_user:
+            return await self._send_to_user(message)
+        return DeliveryResult(DeliveryStatus.FAILED, detail="no target")
+
+    async def _send_to_user(self, message: OutgoingMessage) -> DeliveryResult:
+        assert message.to_user is not None
+        personal = self.directory.personal_conversation(message.to_user)
+        if personal is not None:
+            activity_id = await self._send(personal["reference"], message)
+            return DeliveryResult(DeliveryStatus.SENT, activity_id=activity_id,
+                                  conversation_id=personal["conversation_id"])
+        person = self.directory.person(message.to_user)
+        base = self.directory.any_team_conversation()
+        if person is None or base is None or not person.active:
+            return DeliveryResult(DeliveryStatus.NOT_INSTALLED, detail="no chat and no team to create one from")
+        reference = base["reference"]
+        tenant = person.tenant_id or base.get("tenant_id", "")
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=ChannelAccount(id=reference.get("bot", {}).get("id", "")),
+            members=[ChannelAccount(id=person.user_id)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}},
+        )
+        outcome: dict[str, Any] = {}
+
+        async def in_new_chat(turn_context: TurnContext) -> None:
+            try:
+                new_reference = TurnContext.get_conversation_reference(turn_context.activity)
+                conversation_id = new_reference.conversation.id
+                self.directory.save_conversation(
+                    conversation_id, new_reference.serialize(), kind="personal", tenant_id=tenant,
+                    school_id=person.school_id, user_id=person.user_id)
+                sent = await turn_context.send_activity(build_activity(message))
+                outcome["activity_id"] = sent.id if sent else None
+                outcome["conversation_id"] = conversation_id
+            except Exception as error:  # noqa: BLE001 - carried out of the SDK pipeline to be reported
+                outcome["error"] = error
+
+        await self.adapter.create_conversation(self.app_id, in_new_chat, parameters, "msteams",
+                                               reference.get("serviceUrl") or reference.get("service_url"), None)
+        if "error" in outcome:
+            raise outcome["error"]
+        return DeliveryResult(DeliveryStatus.SENT, activity_id=outcome.get("activity_id"),
+                              conversation_id=outcome.get("conversation_id"))
+
+    async def _send(self, reference_data: dict[str, Any], message: OutgoingMessage) -> str | None:
+        outcome: dict[str, Any] = {}
+
+        async def send(turn_context: TurnContext) -> None:
+            try:
+                sent = await turn_context.send_activity(build_activity(message))
+                outcome["activity_id"] = sent.id if sent else None
+            except Exception as error:  # noqa: BLE001 - carried out of the SDK pipeline to be reported
+                outcome["error"] = error
+
+        await self.adapter.continue_conversation(ConversationReference().deserialize(reference_data), send,
+                                                 self.app_id)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("activity_id")
+
+    async def _update(self, reference_data: dict[str, Any], activity_id: str, message: OutgoingMessage) -> None:
+        outcome: dict[str, Any] = {}
+
+        async def update(turn_context: TurnContext) -> None:
+            try:
+                activity = build_activity(message)
+                activity.id = activity_id
+                activity.conversation = turn_context.activity.conversation
+                await turn_context.update_activity(activity)
+            except Exception as error:  # noqa: BLE001 - carried out of the SDK pipeline to be reported
+                outcome["error"] = error
+
+        await self.adapter.continue_conversation(ConversationReference().deserialize(reference_data), update,
+                                                 self.app_id)
+        if "error" in outcome:
+            raise outcome["error"]

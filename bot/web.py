@@ -1,0 +1,114 @@
+"""Builds the aiohttp application: the Bot Framework endpoint, health check, delivery worker and scheduler."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import ConversationState, TurnContext, UserState
+from botbuilder.integration.aiohttp import CloudAdapter
+
+from bot.auth import build_bot_authentication, make_messages_handler
+from bot.handler import ThinkFirstBot
+from bot.jobs import scheduled_jobs
+from bot.scheduler import attach_delivery_worker, attach_scheduler, build_scheduler
+from bot.services import Services, build_services
+from bot.state_storage import RecordStoreStorage
+from bot.transport import TeamsTransport
+from domain.clock import Clock
+from domain.delivery import DeliveryWorker
+from settings import Settings
+from store.base import RecordStore
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+SERVICES_KEY = web.AppKey("services", Services)
+ADAPTER_KEY = web.AppKey("adapter", CloudAdapter)
+BOT_KEY = web.AppKey("bot", ThinkFirstBot)
+WORKER_KEY = web.AppKey("delivery_worker", DeliveryWorker)
+STATS_KEY = web.AppKey("stats", dict)
+
+
+def make_turn_error_handler(stats: dict[str, Any]) -> Any:
+    """The one central turn error handler: log with the traceback, tell the person, keep their state sound."""
+
+    async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+        activity = turn_context.activity
+        stats["turn_errors"] = stats.get("turn_errors", 0) + 1
+        # The traceback and ids only: never the message text, which may be a safeguarding report.
+        log.error("turn failed: type=%s conversation=%s activity=%s\n%s", activity.type,
+                  activity.conversation.id if activity.conversation else "-", activity.id or "-",
+                  "".join(traceback.format_exception(type(error), error, error.__traceback__)))
+        # Nothing from the failed turn is saved, so the person's dialog stays where it was before this message.
+        if activity.type == "message":
+            try:
+                await turn_context.send_activity(
+                    "Sorry, something went wrong on my side and I couldn't finish that. Nothing you told me "
+                    "before this message has been lost. Please try again, or type **cancel** to start over. "
+                    "If a child is in danger now, go to the Designated Safeguarding Lead in person or call 999.")
+            except Exception:  # noqa: BLE001 - the apology itself failed; the log above has the cause
+                log.warning("could not tell the person about the failed turn", exc_info=True)
+
+    return on_turn_error
+
+
+def create_app(settings: Settings, *, store: RecordStore | None = None, clock: Clock | None = None,
+               credentials_factory: Any = None, background: bool = True) -> web.Application:
+    """Build the web application and everything it runs."""
+    services = build_services(settings, store=store, clock=clock)
+    storage = RecordStoreStorage(services.store)
+    conversation_state = ConversationState(storage)
+    user_state = UserState(storage)
+    authentication = build_bot_authentication(settings.app_id, settings.app_password, settings.app_type,
+                                              settings.app_tenant_id, credentials_factory=credentials_factory)
+    adapter = CloudAdapter(authentication)
+    stats: dict[str, Any] = {"turn_errors": 0}
+    adapter.on_turn_error = make_turn_error_handler(stats)
+    bot = ThinkFirstBot(services, conversation_state, user_state)
+    transport = TeamsTransport(adapter, services.directory, settings.app_id)
+    worker = DeliveryWorker(services.outbox, transport, services.clock, rate_per_second=settings.send_rate_per_second)
+    services.wake = worker.wake
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SETTINGS_KEY] = settings
+    app[SERVICES_KEY] = services
+    app[ADAPTER_KEY] = adapter
+    app[BOT_KEY] = bot
+    app[WORKER_KEY] = worker
+    app[STATS_KEY] = stats
+    app.router.add_post("/api/messages", make_messages_handler(adapter, bot, allowed_tenants=settings.allowed_tenants))
+    app.router.add_get("/healthz", healthz)
+
+    if background:
+        attach_delivery_worker(app, worker)
+        if settings.scheduler_enabled:
+            attach_scheduler(app, build_scheduler(scheduled_jobs(services, worker), settings.timezone))
+
+    async def close_store(app: web.Application) -> None:
+        services.close()
+
+    app.on_cleanup.append(close_store)
+    return app
+
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness and readiness: status, version, store reachable, outbox backlog."""
+    services = request.app[SERVICES_KEY]
+    store_ok = services.store.healthy()
+    body = {
+        "status": "ok" if store_ok else "degraded",
+        "version": VERSION,
+        "store": "reachable" if store_ok else "unreachable",
+        "schema_version": services.store.schema_version(),
+        "mode": "local" if services.settings.local_mode else "azure",
+        "policy_version": services.policy.version_label,
+        "outbox": services.outbox.status_counts(),
+        "turn_errors": request.app[STATS_KEY].get("turn_errors", 0),
+    }
+    return web.json_response(body, status=200 if store_ok else 503)

@@ -1,0 +1,386 @@
+"""Report a concern: a short guided report, routed to the right lead, with a summary to confirm first."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from botbuilder.dialogs import DialogContext
+from botbuilder.schema import Activity
+
+from bot.services import Services
+from dialogs.guided import (
+    Done,
+    GuidedDialog,
+    Next,
+    Retry,
+    Step,
+    StepOutcome,
+    UserInput,
+    card_activity,
+    card_message,
+    choice_card,
+)
+from domain.cases import INVOLVED, MAX_DETAILS_CHARS, MAX_LINK_CHARS, PLATFORMS, STAFF_ROLES, DraftError, ReportDraft
+from domain.routing import INDECENT_IMAGES
+
+log = logging.getLogger(__name__)
+
+YES = {"yes", "y", "yeah", "yep", "true"}
+NO = {"no", "n", "nope", "false"}
+SKIP = {"skip", "none", "no link", "no", "n/a", "na", "done", "no evidence", "nothing"}
+WHEN_CHOICES = [("Today", "Today"), ("Yesterday", "Yesterday"), ("Earlier this week", "Earlier this week"),
+                ("Last week", "Last week"), ("More than a week ago", "More than a week ago"),
+                ("Not sure", "Not sure")]
+_DATE = re.compile(r"^\d{1,2}[/.-]\d{1,2}([/.-]\d{2,4})?$|^\d{4}-\d{2}-\d{2}$")
+_URL = re.compile(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)
+
+INDECENT_IMAGES_WARNING = (
+    "**Please read this first.** In the policy's words: *it is an offence to save, send, or alter an image or to "
+    "show it to anyone else.* Do not send me any image or file, and do not screenshot or forward it. Secure the "
+    "device (for example lock it away where others cannot see it) and **tell the Designated Safeguarding Lead in "
+    "person now**. The police must be contacted for advice. I will ask a few questions without any image.")
+
+
+@dataclass
+class ReportState:
+    """What the reporter has told the dialog so far (never an image in the indecent-images category)."""
+
+    category: str = ""
+    involved: str = ""
+    staff_role: str = ""
+    centrally_employed: bool = False
+    platform: str = ""
+    platform_other: str = ""
+    link: str = ""
+    when: str = ""
+    details: str = ""
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    immediate_risk: bool = False
+    already_told: str = ""
+    dropped_files: int = 0
+
+
+class ReportDialog(GuidedDialog[ReportState]):
+    """Category, who, where, when, what, evidence, risk, who knows, confirm."""
+
+    ID = "report"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        super().__init__(self.ID, ReportState, [
+            Step("category", self.ask_category, self.on_category,
+                 help="Pick what best describes what happened. If nothing fits, choose Anything else."),
+            Step("involved", self.ask_involved, self.on_involved,
+                 help="Who is the concern about, or who is affected? Choose Not sure if you don't know."),
+            Step("staff_role", self.ask_staff_role, self.on_staff_role,
+                 help="If the report is about a lead, I make sure it goes to someone else, never to them."),
+            Step("central", self.ask_central, self.on_central,
+                 help="Staff employed by the trust centrally (not by the school) are looked after by the Head of HR."),
+            Step("platform", self.ask_platform, self.on_platform, help="Where did you see it?"),
+            Step("link", self.ask_link, self.on_link,
+                 help="Paste the web address of the post or page if there is one, or type skip."),
+            Step("when", self.ask_when, self.on_when, help="When did it happen, or when did you see it?"),
+            Step("details", self.ask_details, self.on_details,
+                 help=f"Describe what happened in your own words, in up to {MAX_DETAILS_CHARS:,} characters. Only "
+                      "the leads handling the report will see this."),
+            Step("evidence", self.ask_evidence, self.on_evidence,
+                 help="Attach screenshots showing the time, date and web address, then type done. Or type skip."),
+            Step("risk", self.ask_risk, self.on_risk,
+                 help="If a child could be harmed right now, say Yes: the report becomes urgent."),
+            Step("told", self.ask_told, self.on_told, help="For example: I told the DSL in person this morning."),
+            Step("confirm", self.ask_confirm, self.on_confirm,
+                 help="Check the summary. Send it, or type back to change your last answer."),
+        ], title="Report", help_text="I'm taking a report of social media misuse to the right lead.")
+
+    def initial_state(self, dialog_context: DialogContext, options: object) -> ReportState:
+        """A report started from a "Can I ...?" answer may already know its category."""
+        category = str((options or {}).get("category", "")) if isinstance(options, dict) else ""
+        state = ReportState()
+        if category and category in {c.id for c in self._categories()}:
+            state.category = category
+        return state
+
+    async def on_begin(self, dialog_context: DialogContext, state: ReportState) -> StepOutcome | None:
+        """Skip the first question when the category is already known."""
+        if state.category:
+            return self._after_category(state)
+        return None
+
+    def screen_input(self, state: ReportState, step_name: str, user_input: UserInput) -> list[str]:
+        """Files are only kept at the evidence step, and never in the indecent-images category."""
+        if not user_input.attachments:
+            return []
+        if state.category == INDECENT_IMAGES:
+            count = len(user_input.attachments)
+            user_input.attachments.clear()  # dropped unread: never stored, forwarded or displayed
+            state.dropped_files += count
+            log.info("report dialog: dropped %d file(s) unread in the indecent-images category", count)
+            return ["I have not opened or kept what you sent, and nobody else will see it. It is an offence to "
+                    "save, send, or alter an image of this kind or to show it to anyone else. Please delete it from "
+                    "this chat and tell the Designated Safeguarding Lead in person now."]
+        if step_name != "evidence":
+            count = len(user_input.attachments)
+            user_input.attachments.clear()
+            return [f"I've not kept the {'file' if count == 1 else f'{count} files'} you sent here: I'll ask for "
+                    "evidence in a moment."]
+        return []
+
+    def _categories(self) -> list[Any]:
+        return self.services.cases.routing.for_school(self.services.directory.default_school.id).choices()
+
+    # Steps -----------------------------------------------------------------------------------------------------
+
+    def ask_category(self, state: ReportState) -> list[Activity | str]:
+        """What happened, one tap."""
+        return [choice_card("What would you like to report?", [(c.id, c.label) for c in self._categories()],
+                            help_text="If a child is in danger right now, go to the Designated Safeguarding Lead "
+                                      "in person or call 999 first.", show_back=False,
+                            summary="Report a concern: what happened?")]
+
+    def on_category(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """Record the category; the indecent-images path starts with the policy's warning."""
+        chosen = _match_choice(user_input, [(c.id, c.label) for c in self._categories()])
+        if chosen is None:
+            return Retry("Please pick one of the buttons, so the report reaches the right person.")
+        state.category = chosen
+        return self._after_category(state)
+
+    def _after_category(self, state: ReportState) -> StepOutcome:
+        say: list[Activity | str] = []
+        if state.category == INDECENT_IMAGES:
+            say.append(INDECENT_IMAGES_WARNING)
+        return Next("involved", say)
+
+    def ask_involved(self, state: ReportState) -> list[Activity | str]:
+        """Who is involved."""
+        return [choice_card("Who is involved?", list(INVOLVED.items()), summary="Who is involved?")]
+
+    def on_involved(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """A member of staff leads to which one."""
+        chosen = _match_choice(user_input, list(INVOLVED.items()))
+        if chosen is None:
+            return Retry("Please pick one of the buttons.")
+        state.involved = chosen
+        if chosen == "staff":
+            return Next("staff_role")
+        state.staff_role = ""
+        return Next("platform")
+
+    def ask_staff_role(self, state: ReportState) -> list[Activity | str]:
+        """Whether it is a lead, for conflict of interest."""
+        return [choice_card("Which member of staff? This makes sure the report never goes to the person it is "
+                            "about.", [(k, v[0].upper() + v[1:]) for k, v in STAFF_ROLES.items()],
+                            summary="Which member of staff?")]
+
+    def on_staff_role(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """Staff abuse asks about central employment next."""
+        chosen = _match_choice(user_input, [(k, v[0].upper() + v[1:]) for k, v in STAFF_ROLES.items()])
+        if chosen is None:
+            return Retry("Please pick one of the buttons.")
+        state.staff_role = chosen
+        if self._category(state).hr_if_central:
+            return Next("central")
+        return Next("platform")
+
+    def ask_central(self, state: ReportState) -> list[Activity | str]:
+        """Centrally employed staff go to the Head of HR."""
+        return [choice_card("Is the member of staff employed centrally by the trust (not by the school)?",
+                            [("yes", "Yes"), ("no", "No, by the school"), ("not_sure", "Not sure")],
+                            summary="Employed centrally?")]
+
+    def on_central(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """Record it."""
+        chosen = _match_choice(user_input, [("yes", "Yes"), ("no", "No"), ("not_sure", "Not sure")])
+        if chosen is None:
+            return Retry("Please answer Yes, No or Not sure.")
+        state.centrally_employed = chosen == "yes"
+        return Next("platform")
+
+    def ask_platform(self, state: ReportState) -> list[Activity | str]:
+        """Where."""
+        return [choice_card("Where did it happen?", list(PLATFORMS.items()), summary="Where did it happen?")]
+
+    def on_platform(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """A typed platform name counts as Other."""
+        chosen = _match_choice(user_input, list(PLATFORMS.items()))
+        if chosen is None:
+            typed = " ".join(user_input.choice.split())
+            if not typed or len(typed) > 60:
+                return Retry("Please pick one of the buttons, or type the name of the app or site.")
+            state.platform, state.platform_other = "other", typed
+        else:
+            state.platform, state.platform_other = chosen, ""
+        if state.category == INDECENT_IMAGES:
+            state.link = ""  # a link to such an image is forwarding it: never asked for, never kept
+            return Next("when")
+        return Next("link")
+
+    def ask_link(self, state: ReportState) -> list[Activity | str]:
+        """A link, if there is one."""
+        return [choice_card("Is there a link to the post or page? Paste it, or press Skip.", [("skip", "Skip")],
+                            summary="Is there a link?")]
+
+    def on_link(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """Keep a web address or nothing."""
+        text = user_input.choice.strip()
+        if text.lower() in SKIP:
+            state.link = ""
+            return Next("when")
+        if len(text) > MAX_LINK_CHARS or " " in text or not _URL.match(text):
+            return Retry("That doesn't look like a web address. Paste the address (for example "
+                         "https://www.facebook.com/...), or press Skip.")
+        state.link = text
+        return Next("when")
+
+    def ask_when(self, state: ReportState) -> list[Activity | str]:
+        """When."""
+        return [choice_card("When did it happen, or when did you see it? Pick one or type a date (for example "
+                            "12/11/2026).", WHEN_CHOICES, summary="When did it happen?")]
+
+    def on_when(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """A choice or a date; nothing else, because this is shown in lead channels."""
+        chosen = _match_choice(user_input, WHEN_CHOICES)
+        typed = user_input.choice.strip()
+        if chosen is None and _DATE.match(typed):
+            chosen = typed
+        if chosen is None:
+            return Retry("Please pick one of the buttons or type a date like 12/11/2026.")
+        state.when = chosen
+        return Next("details")
+
+    def ask_details(self, state: ReportState) -> list[Activity | str]:
+        """What happened, in the reporter's words."""
+        return ["What happened? Please describe it in your own words: what was posted or said, by whom if you "
+                f"know, and who it affects. (Up to {MAX_DETAILS_CHARS:,} characters; only the leads handling the "
+                "report will see it.)"]
+
+    def on_details(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """Free text, with a clear limit."""
+        text = user_input.text.strip()
+        if not text:
+            return Retry("Please type a short description of what happened.")
+        if len(text) > MAX_DETAILS_CHARS:
+            return Retry(f"That's {len(text):,} characters; the limit is {MAX_DETAILS_CHARS:,}. Please shorten it "
+                         "to the main facts (leads can ask you for more).", reask=False)
+        if len(text) < 5:
+            return Retry("Please say a little more, so the lead can understand what happened.")
+        state.details = text
+        if state.category == INDECENT_IMAGES:
+            return Next("risk")
+        return Next("evidence")
+
+    def ask_evidence(self, state: ReportState) -> list[Activity | str]:
+        """Screenshots, as the policy advises."""
+        return [choice_card("Do you have evidence? The policy asks you to keep records: screenshots showing the "
+                            "time, date and web address. Attach them here and then press Done, or press Skip.",
+                            [("done", "Done"), ("skip", "Skip")], summary="Any evidence?")]
+
+    def on_evidence(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """Collect files until done."""
+        if user_input.attachments:
+            room = 10 - len(state.attachments)
+            state.attachments.extend(user_input.attachments[:max(room, 0)])
+            kept = min(len(user_input.attachments), max(room, 0))
+            note = f"Got it: {kept} file{'s' if kept != 1 else ''} added ({len(state.attachments)} in all)."
+            if kept < len(user_input.attachments):
+                note += " That's the most I can take (10); the leads can ask you for more."
+            return Retry(note + " Attach more, or press Done.", reask=False)
+        if user_input.word in SKIP or user_input.word in ("done", "finished", "that's all"):
+            return Next("risk")
+        return Retry("Attach a screenshot, or press Done or Skip.", reask=False)
+
+    def ask_risk(self, state: ReportState) -> list[Activity | str]:
+        """Immediate danger."""
+        return [choice_card("Is a child in danger right now?", [("yes", "Yes"), ("no", "No"),
+                                                                ("not_sure", "Not sure")],
+                            summary="Is a child in danger right now?")]
+
+    def on_risk(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """Yes makes it urgent and says what to do now."""
+        chosen = _match_choice(user_input, [("yes", "Yes"), ("no", "No"), ("not_sure", "Not sure")])
+        if chosen is None:
+            return Retry("Please answer Yes, No or Not sure.")
+        state.immediate_risk = chosen in ("yes", "not_sure")
+        say: list[Activity | str] = []
+        if chosen == "yes":
+            say.append("**Go to the Designated Safeguarding Lead in person now, or call 999 if a child is in "
+                       "immediate danger.** I'll mark this report urgent; finish it when the child is safe.")
+        return Next("told", say)
+
+    def ask_told(self, state: ReportState) -> list[Activity | str]:
+        """Whether anyone knows already."""
+        return [choice_card("Has anyone been told already?",
+                            [("No", "No"), ("The DSL, in person", "The DSL, in person"),
+                             ("The Head Teacher, in person", "The Head Teacher, in person"),
+                             ("The police", "The police")],
+                            help_text="Or type who you told.", summary="Has anyone been told?")]
+
+    def on_told(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """Free text or a button."""
+        text = " ".join(user_input.choice.split())
+        if not text:
+            return Retry("Please pick one, or type who you told.")
+        if len(text) > 200:
+            return Retry("Please keep that under 200 characters.")
+        state.already_told = text
+        return Next("confirm")
+
+    def ask_confirm(self, state: ReportState) -> list[Activity | str]:
+        """The summary to confirm before anything is sent."""
+        category = self._category(state)
+        return [card_activity("report_summary", {
+            "category": category.label,
+            "involved": INVOLVED.get(state.involved, "Not sure") + (
+                f" ({STAFF_ROLES[state.staff_role]})" if state.staff_role in STAFF_ROLES else ""),
+            "platform": state.platform_other or PLATFORMS.get(state.platform, "Other"),
+            "link": state.link or "None", "when": state.when, "details": state.details,
+            "evidence": (f"{len(state.attachments)} file(s)" if state.attachments else "None")
+            if category.evidence_allowed else "None: images of this kind must never be collected",
+            "risk": "Yes: urgent" if state.immediate_risk else "No",
+            "told": state.already_told,
+            "indecent": state.category == INDECENT_IMAGES,
+        }, "Check your report before it is sent")]
+
+    def on_confirm(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """Send: store the case, alert the leads, tell the reporter what happens next."""
+        if user_input.word not in ("send", "submit", "yes", "confirm", "send report"):
+            return Retry("Press **Send report** to send it, **Back** to change your last answer, or **Cancel**.")
+        reporter = self.services.directory.person(user_input.user_id)
+        if reporter is None:
+            reporter, _ = self.services.directory.upsert_person(
+                user_input.user_id, user_input.user_name, self.services.directory.default_school.id, "personal",
+                aad_object_id=user_input.aad_object_id)
+        draft = ReportDraft(
+            category=state.category, school_id=reporter.school_id, involved=state.involved or "not_sure",
+            staff_role=state.staff_role or None, centrally_employed=state.centrally_employed,
+            platform=state.platform or "other", platform_other=state.platform_other, link=state.link,
+            when=state.when, details=state.details, attachments=list(state.attachments),
+            immediate_risk=state.immediate_risk, already_told=state.already_told)
+        try:
+            result = self.services.cases.submit(draft, reporter)
+        except DraftError as error:
+            return Retry("I can't send this yet: " + "; ".join(error.problems))
+        log.info("report submitted: %s (category %s)", result.ref, state.category)
+        return Done([card_message(result.card, f"Report {result.ref} sent")], result=result.ref)
+
+    def _category(self, state: ReportState) -> Any:
+        table = self.services.cases.routing.for_school(self.services.directory.default_school.id)
+        return table.category(state.category)
+
+
+def _match_choice(user_input: UserInput, choices: list[tuple[str, str]]) -> str | None:
+    """The chosen value from a button, or typed text matching a value, a label or a number."""
+    picked = user_input.choice.strip()
+    lowered = " ".join(picked.lower().split())
+    for value, label in choices:
+        if picked == value or lowered == value.lower() or lowered == label.lower():
+            return value
+    if lowered.isdigit() and 1 <= int(lowered) <= len(choices):
+        return choices[int(lowered) - 1][0]
+    starts = [value for value, label in choices if label.lower().startswith(lowered) and len(lowered) >= 3]
+    return starts[0] if len(starts) == 1 else None
+
+

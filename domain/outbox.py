@@ -1,0 +1,282 @@
+"""A persistent outbox: every message the bot sends goes through here, exactly once per idempotency key.
+
+Life of an entry::
+
+    pending --claim--> sending --mark--> sent | not_installed | blocked | not_found | failed
+       ^                  |
+       +---- retry -------+   (429/412/5xx/time-out: back to pending with a later next_attempt_at)
+
+Guarantees, stated plainly (the trade-off the campaign issue asks for):
+
+- ``enqueue`` writes the entry with ``insert_new``, so a key is queued at most once, ever, across restarts. The
+  domain derives keys from what the message is for (``campaign:{id}:card:{user}``), so re-running a fan-out or a
+  reminder job after a crash cannot queue a second copy.
+- An entry is *claimed* (written as ``sending``) before the transport is called, and the transport's answer
+  (with the activity id Teams gave the message) is written the moment it returns, with no ``await`` in between.
+- After a crash, entries left ``sending`` are ambiguous: the request may or may not have reached Teams. We choose
+  **at-least-once**: ``recover_interrupted`` puts them back to ``pending`` unless a probe (if the transport can
+  offer one) says the message did arrive. For a policy acknowledgement a skipped member of staff is a compliance
+  gap, whereas a duplicate card is a nuisance, and the ambiguous window is only the time between Teams' answer and
+  the synchronous store write (microseconds), or a send that was in flight when the process died. Updates
+  (``replaces``) are idempotent, so re-sending them is always safe.
+- A time-out is the same ambiguity in a live process: Teams may have accepted a request we stopped waiting for.
+  That too is retried (at-least-once).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.clock import Clock, iso, parse_iso
+from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+from store.base import ConflictError, RecordStore
+
+OUTBOX = "outbox"
+
+PENDING = "pending"
+SENDING = "sending"
+# Final states, named as DeliveryStatus values so reports read the same everywhere.
+SENT = str(DeliveryStatus.SENT)
+FAILED = str(DeliveryStatus.FAILED)
+FINAL_STATES = frozenset({SENT, FAILED, str(DeliveryStatus.NOT_INSTALLED), str(DeliveryStatus.BLOCKED),
+                          str(DeliveryStatus.NOT_FOUND)})
+
+# Urgent messages (safeguarding alerts) go ahead of a campaign's 2,000 cards.
+URGENT_PRIORITY = 0
+NORMAL_PRIORITY = 1
+
+# A probe the edge may offer after a crash: did this message reach Teams? True = yes (the result says where),
+# False = it cannot have been delivered, None = cannot tell.
+DeliveryProbe = Callable[[OutgoingMessage], Awaitable[tuple[bool | None, DeliveryResult | None]]]
+
+
+@dataclass
+class OutboxEntry:
+    """One queued message and how its delivery is going."""
+
+    key: str
+    message: OutgoingMessage
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    priority: int
+    created_at: str
+    updated_at: str
+    result: DeliveryResult | None = None
+    detail: str = ""
+    throttled: int = 0  # 429s seen; they do not use up ordinary attempts
+
+    @property
+    def conversation_key(self) -> str:
+        """The conversation Teams counts this send against, for the per-conversation limits."""
+        if self.message.to_conversation:
+            return self.message.to_conversation
+        return f"user:{self.message.to_user or ''}"
+
+
+def _result_to_dict(result: DeliveryResult) -> dict[str, Any]:
+    return {"status": str(result.status), "activity_id": result.activity_id,
+            "conversation_id": result.conversation_id, "retry_after": result.retry_after, "detail": result.detail}
+
+
+def _result_from_dict(data: dict[str, Any] | None) -> DeliveryResult | None:
+    if not data:
+        return None
+    return DeliveryResult(status=DeliveryStatus(data["status"]), activity_id=data.get("activity_id"),
+                          conversation_id=data.get("conversation_id"), retry_after=data.get("retry_after"),
+                          detail=data.get("detail", ""))
+
+
+def _entry(doc: dict[str, Any]) -> OutboxEntry:
+    return OutboxEntry(key=doc["key"], message=OutgoingMessage.from_dict(doc["message"]), status=doc["status"],
+                       attempts=int(doc.get("attempts", 0)), next_attempt_at=parse_iso(doc["next_attempt_at"]),
+                       priority=int(doc.get("priority", NORMAL_PRIORITY)), created_at=doc["created_at"],
+                       updated_at=doc["updated_at"], result=_result_from_dict(doc.get("result")),
+                       detail=doc.get("detail", ""), throttled=int(doc.get("throttled", 0)))
+
+
+class Outbox:
+    """Messages waiting to be delivered, and what became of those already tried."""
+
+    def __init__(self, store: RecordStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    # Queueing --------------------------------------------------------------------------------------------------
+
+    def enqueue(self, message: OutgoingMessage) -> bool:
+        """Queue a message; False (and nothing queued) if its key was ever queued before."""
+        if not message.key:
+            raise ValueError("an outgoing message needs an idempotency key")
+        if not (message.to_user or message.to_conversation):
+            raise ValueError(f"message {message.key} has no recipient")
+        now = iso(self.clock.now())
+        priority = URGENT_PRIORITY if message.meta.get("urgent") else NORMAL_PRIORITY
+        doc = {"key": message.key, "message": message.to_dict(), "status": PENDING, "attempts": 0,
+               "next_attempt_at": now, "priority": priority, "created_at": now, "updated_at": now,
+               "result": None, "detail": "", "throttled": 0}
+        try:
+            self.store.insert_new(OUTBOX, message.key, doc)
+        except ConflictError:
+            return False
+        return True
+
+    def exists(self, key: str) -> bool:
+        """True if this key was ever queued."""
+        return self.store.get(OUTBOX, key) is not None
+
+    def get(self, key: str) -> OutboxEntry | None:
+        """The entry for a key, if queued."""
+        doc = self.store.get(OUTBOX, key)
+        return _entry(doc) if doc else None
+
+    # The worker's side -----------------------------------------------------------------------------------------
+
+    def due(self, now: datetime, limit: int = 100, exclude: Iterable[str] = ()) -> list[OutboxEntry]:
+        """Pending entries whose next attempt is due, urgent first, then oldest first."""
+        skip = set(exclude)
+        stamp = iso(now)
+        docs = self.store.find(OUTBOX, lambda d: d["status"] == PENDING and d["next_attempt_at"] <= stamp
+                               and d["key"] not in skip)
+        # ISO strings in UTC sort as times; Python's sort is stable, so insertion order breaks ties.
+        docs.sort(key=lambda d: (d.get("priority", NORMAL_PRIORITY), d["next_attempt_at"]))
+        return [_entry(d) for d in docs[:limit]]
+
+    def next_due_at(self) -> datetime | None:
+        """When the earliest pending entry falls due (None if nothing is pending)."""
+        stamps = [d["next_attempt_at"] for d in self.store.find(OUTBOX, lambda d: d["status"] == PENDING)]
+        return parse_iso(min(stamps)) if stamps else None
+
+    def claim(self, key: str) -> OutboxEntry | None:
+        """Mark a pending entry as being sent (written before the send); None if it is not pending any more."""
+        now = iso(self.clock.now())
+
+        def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            if doc is None or doc["status"] != PENDING:
+                return None
+            return {**doc, "status": SENDING, "claimed_at": now, "updated_at": now}
+
+        before = self.store.get(OUTBOX, key)
+        if before is None or before["status"] != PENDING:
+            return None
+        doc = self.store.update(OUTBOX, key, change)
+        return _entry(doc) if doc and doc["status"] == SENDING else None
+
+    def mark(self, key: str, result: DeliveryResult, attempts: int | None = None,
+             next_attempt_at: datetime | None = None, *, throttled: int | None = None) -> OutboxEntry | None:
+        """Record an attempt's outcome: RETRY goes back to pending at next_attempt_at, anything else is final."""
+        now = self.clock.now()
+
+        def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            if doc is None:
+                return None
+            new = {**doc, "updated_at": iso(now), "detail": result.detail}
+            if attempts is not None:
+                new["attempts"] = attempts
+            if throttled is not None:
+                new["throttled"] = throttled
+            if result.status == DeliveryStatus.RETRY:
+                new["status"] = PENDING
+                new["next_attempt_at"] = iso(_ceil_second(next_attempt_at or now))
+                # Keep the last good result (an update's target) but note the retry reason.
+                return new
+            new["status"] = str(result.status)
+            new["result"] = _result_to_dict(result)
+            if result.status == DeliveryStatus.SENT:
+                new["sent_at"] = iso(now)
+                # A sent card is never sent again; drop its body so years of campaigns keep the store small.
+                # The key, result and summary stay for audit and for updating the card later.
+                if new["message"].get("card") is not None:
+                    new["message"] = {**new["message"], "card": None}
+                    new["card_dropped"] = True
+            return new
+
+        doc = self.store.update(OUTBOX, key, change)
+        return _entry(doc) if doc else None
+
+    def result(self, key: str) -> DeliveryResult | None:
+        """The stored result of a delivered message (activity and conversation ids), to update it later."""
+        doc = self.store.get(OUTBOX, key)
+        if doc is None:
+            return None
+        return _result_from_dict(doc.get("result"))
+
+    def interrupted(self) -> list[OutboxEntry]:
+        """Entries left 'sending' by a process that stopped mid-send."""
+        return [_entry(d) for d in self.store.find(OUTBOX, lambda d: d["status"] == SENDING)]
+
+    async def recover_interrupted(self, probe: DeliveryProbe | None = None) -> dict[str, int]:
+        """On start: settle entries left 'sending'. Re-send unless the probe says they arrived (at-least-once)."""
+        counts: Counter[str] = Counter()
+        for entry in self.interrupted():
+            known, found = (None, None)
+            if probe is not None and not entry.message.replaces:
+                known, found = await probe(entry.message)
+            if known is True:
+                self.mark(entry.key, found or DeliveryResult(status=DeliveryStatus.SENT, detail="found after restart"))
+                counts["found_sent"] += 1
+                continue
+            # Unknown or not delivered: back to pending. Ambiguous cases may show the person a second card,
+            # which is the price of never skipping anyone.
+            self.store.update(OUTBOX, entry.key, lambda d: {**d, "status": PENDING, "detail": "re-sent after restart",
+                                                           "next_attempt_at": iso(self.clock.now())}
+                              if d and d["status"] == SENDING else None)
+            counts["requeued"] += 1
+        return dict(counts)
+
+    # Reports and resends ---------------------------------------------------------------------------------------
+
+    def status_counts(self, prefix: str = "") -> dict[str, int]:
+        """How many entries are in each state (optionally only keys starting with prefix)."""
+        return dict(Counter(d["status"] for d in self.store.find(OUTBOX, lambda d: d["key"].startswith(prefix))))
+
+    def statuses(self, prefix: str) -> dict[str, str]:
+        """Key -> state for every entry whose key starts with prefix (one read, for reports)."""
+        return {d["key"]: d["status"] for d in self.store.find(OUTBOX, lambda d: d["key"].startswith(prefix))}
+
+    def failed_or_pending(self, prefix: str = "") -> list[OutboxEntry]:
+        """Entries under prefix that have not been delivered: still queued, in flight or given up on."""
+        return [_entry(d) for d in self.store.find(OUTBOX, lambda d: d["key"].startswith(prefix)
+                                                   and d["status"] != SENT)]
+
+    def requeue(self, keys: Iterable[str]) -> int:
+        """Give undelivered entries a fresh set of attempts (for resend); sent or in-flight ones are left alone."""
+        now = iso(self.clock.now())
+        count = 0
+        for key in keys:
+            def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+                # Never re-send a delivered message (that would break exactly-once), nor one being sent now.
+                if doc is None or doc["status"] in (SENT, SENDING):
+                    return None
+                return {**doc, "status": PENDING, "attempts": 0, "throttled": 0, "next_attempt_at": now,
+                        "updated_at": now, "requeued": int(doc.get("requeued", 0)) + 1}
+
+            before = self.store.get(OUTBOX, key)
+            if before is None or before["status"] in (SENT, SENDING):
+                continue
+            self.store.update(OUTBOX, key, change)
+            count += 1
+        return count
+
+    def delay(self, key: str, until: datetime, detail: str) -> None:
+        """Put a claimed entry back to pending without using up an attempt (e.g. waiting for the card it updates)."""
+        self.store.update(OUTBOX, key, lambda d: {**d, "status": PENDING, "next_attempt_at": iso(_ceil_second(until)),
+                                                  "detail": detail, "updated_at": iso(self.clock.now())}
+                          if d else None)
+
+
+def backoff_seconds(attempt: int, base: float, cap: float, rand: Callable[[float, float], float]) -> float:
+    """Exponential backoff with 'equal jitter': half the delay fixed, half random, so retries spread out."""
+    delay = min(cap, base * (2 ** max(0, attempt - 1)))
+    return delay / 2 + rand(0, delay / 2)
+
+
+def _ceil_second(moment: datetime) -> datetime:
+    """Stored times are whole seconds; round up so a Retry-After is never cut short."""
+    if moment.microsecond:
+        return moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment

@@ -1,0 +1,173 @@
+"""Settings: the one reader of the environment (and of an optional .env file)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_DIR = Path(__file__).resolve().parent
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+
+
+class SettingsError(ValueError):
+    """A setting is wrong; the message says which and how to fix it, in one line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot can be configured with. Build it with ``Settings.from_env()``."""
+
+    app_id: str = ""
+    app_password: str = field(default="", repr=False)
+    app_type: str = "MultiTenant"
+    app_tenant_id: str = ""
+    port: int = 3978
+    host: str = ""  # empty: 0.0.0.0 with an app id, 127.0.0.1 in local mode
+    data_dir: Path = PROJECT_DIR / "data"
+    school_name: str = "Villiers Primary School"
+    trust_name: str = "SHINE Academies Trust"
+    timezone: str = "Europe/London"
+    bot_admins: frozenset[str] = frozenset()
+    allowed_tenants: frozenset[str] = frozenset()
+    policy_path: Path = PROJECT_DIR / "policy" / "social-media-policy.md"
+    policy_url: str = ""
+    rules_path: Path = PROJECT_DIR / "domain" / "data" / "rules.json"
+    routing_path: Path = PROJECT_DIR / "domain" / "data" / "routing.json"
+    urgent_reminder_minutes: int = 15
+    normal_reminder_hour: int = 9
+    campaign_deadline_days: int = 30
+    campaign_reminder_school_days: int = 5
+    campaign_max_reminders: int = 3
+    send_rate_per_second: float = 30.0
+    log_level: str = "INFO"
+    scheduler_enabled: bool = True
+
+    @property
+    def local_mode(self) -> bool:
+        """No app id: no authentication, loopback only."""
+        return not self.app_id
+
+    @property
+    def bind_host(self) -> str:
+        """Where the server listens."""
+        if self.local_mode:
+            return "127.0.0.1"
+        return self.host or "0.0.0.0"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
+        """Read settings from the environment, with a .env file filling gaps; SettingsError says what to fix."""
+        values: dict[str, str] = {}
+        dotenv = env_file if env_file is not None else PROJECT_DIR / ".env"
+        if dotenv.is_file():
+            values.update(_read_dotenv(dotenv))
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+        """Build and check settings from a name -> text mapping."""
+
+        def text(name: str, default: str = "") -> str:
+            return values.get(name, default).strip()
+
+        app_id = text("MicrosoftAppId")
+        if app_id and not _GUID.match(app_id):
+            raise SettingsError(f"MicrosoftAppId must be the bot's app id (a GUID), not {app_id[:40]!r}.")
+        app_type = text("MicrosoftAppType", "MultiTenant") or "MultiTenant"
+        if app_type not in APP_TYPES:
+            raise SettingsError(f"MicrosoftAppType must be one of {', '.join(APP_TYPES)}, not {app_type!r}.")
+        tenant = text("MicrosoftAppTenantId")
+        if app_type == "SingleTenant" and not tenant:
+            raise SettingsError("MicrosoftAppTenantId is needed when MicrosoftAppType is SingleTenant.")
+        if app_id and app_type != "UserAssignedMSI" and not text("MicrosoftAppPassword"):
+            raise SettingsError("MicrosoftAppPassword is needed when MicrosoftAppId is set (or unset both to run "
+                                "locally).")
+        timezone = text("TIMEZONE", "Europe/London") or "Europe/London"
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(f"TIMEZONE {timezone!r} is not a known time zone (try Europe/London).") from exc
+        data_dir = Path(text("DATA_DIR", str(PROJECT_DIR / "data")) or PROJECT_DIR / "data").expanduser()
+        policy_path = Path(text("POLICY_FILE", str(PROJECT_DIR / "policy" / "social-media-policy.md")))
+        if not policy_path.is_file():
+            raise SettingsError(f"POLICY_FILE {str(policy_path)!r} does not exist.")
+        rules_path = Path(text("RULES_FILE", str(PROJECT_DIR / "domain" / "data" / "rules.json")))
+        routing_path = Path(text("ROUTING_FILE", str(PROJECT_DIR / "domain" / "data" / "routing.json")))
+        return cls(
+            app_id=app_id,
+            app_password=text("MicrosoftAppPassword"),
+            app_type=app_type,
+            app_tenant_id=tenant,
+            port=_int(values, "PORT", 3978, 1, 65535),
+            host=text("HOST"),
+            data_dir=data_dir,
+            school_name=text("SCHOOL_NAME", "Villiers Primary School") or "Villiers Primary School",
+            trust_name=text("TRUST_NAME", "SHINE Academies Trust") or "SHINE Academies Trust",
+            timezone=timezone,
+            bot_admins=_id_set(text("BOT_ADMINS"), "BOT_ADMINS"),
+            allowed_tenants=_id_set(text("ALLOWED_TENANTS"), "ALLOWED_TENANTS"),
+            policy_path=policy_path,
+            policy_url=text("POLICY_URL"),
+            rules_path=rules_path,
+            routing_path=routing_path,
+            urgent_reminder_minutes=_int(values, "URGENT_REMINDER_MINUTES", 15, 1, 24 * 60),
+            normal_reminder_hour=_int(values, "NORMAL_REMINDER_HOUR", 9, 0, 23),
+            campaign_deadline_days=_int(values, "CAMPAIGN_DEADLINE_DAYS", 30, 1, 365),
+            campaign_reminder_school_days=_int(values, "CAMPAIGN_REMINDER_SCHOOL_DAYS", 5, 1, 60),
+            campaign_max_reminders=_int(values, "CAMPAIGN_MAX_REMINDERS", 3, 0, 50),
+            send_rate_per_second=float(_int(values, "SEND_RATE_PER_SECOND", 30, 1, 50)),
+            log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
+            scheduler_enabled=text("SCHEDULER", "on").lower() not in ("off", "0", "false", "no"),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests, the chat command)."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+def _int(values: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = values.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        number = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, not {raw[:20]!r}.") from exc
+    if not low <= number <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, not {number}.")
+    return number
+
+
+def _id_set(raw: str, name: str) -> frozenset[str]:
+    ids = frozenset(part.strip() for part in re.split(r"[,\s;]+", raw) if part.strip())
+    for item in ids:
+        if len(item) > 200:
+            raise SettingsError(f"{name} has an entry that is too long to be an id.")
+    return ids
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=value lines; # comments; optional quotes. Enough for a school's .env, no dependency needed."""
+    result: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("export "):
+            stripped = stripped[len("export "):]
+        if "=" not in stripped:
+            raise SettingsError(f"{path.name} line {number} is not KEY=value.")
+        key, value = stripped.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        result[key.strip()] = value
+    return result

@@ -1,0 +1,102 @@
+"""A whole report over HTTP: set-up, the dialog, the alert in the lead's channel, claim, reporter told."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.teams import (
+    ADMIN,
+    DSL,
+    HEAD,
+    HEAD_CHANNEL,
+    SAFEGUARDING,
+    TEACHER,
+    BotHarness,
+    button_data,
+    card_text,
+    channel_conversation,
+    channel_message,
+    invoke_execute,
+    personal_conversation,
+    personal_message,
+)
+
+DETAILS = "Year 5 pupil Jamie Example is being called names in a class group chat on Instagram."
+
+
+async def set_up_school(harness: BotHarness) -> None:
+    """An admin binds the lead channels and names the leads."""
+    url = harness.connector.service_url
+    for user in (TEACHER, DSL, HEAD):
+        await harness.post(personal_message(user, url, text="hi"))
+    steps = [(SAFEGUARDING, "Safeguarding", "setup dsl", []), (HEAD_CHANNEL, "Head", "setup head_teacher", []),
+             (SAFEGUARDING, "Safeguarding", "setup assign dsl", [DSL]),
+             (HEAD_CHANNEL, "Head", "setup assign head_teacher", [HEAD])]
+    for channel, name, text, mentions in steps:
+        status, _ = await harness.post(channel_message(ADMIN, url, channel, name, text, mentions))
+        assert status == 200
+    harness.connector.clear()
+
+
+async def say(harness: BotHarness, user: Any, *, text: str | None = None, choice: str | None = None) -> None:
+    """Type text or press a button in personal chat."""
+    value = {"choice": choice} if choice is not None else None
+    status, _ = await harness.post(personal_message(user, harness.connector.service_url, text=text, value=value))
+    assert status == 200
+
+
+async def walk_report(harness: BotHarness, category: str = "cyberbullying_pupil") -> None:
+    """The teacher reports, answering every question."""
+    await say(harness, TEACHER, text="report")
+    for choice in (category, "pupil", "instagram", "skip", "Today"):
+        await say(harness, TEACHER, choice=choice)
+    await say(harness, TEACHER, text=DETAILS)
+    for choice in ("skip", "no", "No", "send"):
+        await say(harness, TEACHER, choice=choice)
+    await harness.flush()
+
+
+async def test_report_reaches_the_dsl_channel_without_details(harness: BotHarness) -> None:
+    await set_up_school(harness)
+    await walk_report(harness)
+    alerts = harness.cards(SAFEGUARDING)
+    assert len(alerts) == 1
+    alert = card_text(alerts[0])
+    assert "VPS-2026-0001" in alert
+    assert "Jamie" not in alert and "called names" not in alert  # details never in a channel
+    confirmation = card_text(harness.cards(personal_conversation(TEACHER)["id"])[-1])
+    assert "VPS-2026-0001" in confirmation
+    assert "Designated Safeguarding Lead" in confirmation
+
+
+async def test_dsl_claims_card_updates_and_reporter_is_told(harness: BotHarness) -> None:
+    await set_up_school(harness)
+    await walk_report(harness)
+    alert = harness.cards(SAFEGUARDING)[0]
+    data = button_data(alert, "Claim")
+    status, body = await harness.post(invoke_execute(DSL, harness.connector.service_url,
+                                                     channel_conversation(SAFEGUARDING), "claimCase", data,
+                                                     channel=(SAFEGUARDING, "Safeguarding")))
+    assert status == 200
+    assert body["statusCode"] == 200
+    assert "Dee Safeguard" in card_text(body["value"])
+    await harness.flush()
+    assert any("Dee Safeguard" in card_text(u) for u in harness.updates())  # the channel message updated in place
+    teacher_chat = personal_conversation(TEACHER)["id"]
+    told = "\n".join(harness.texts(teacher_chat) + [card_text(c) for c in harness.cards(teacher_chat)])
+    assert "VPS-2026-0001" in told and "picked up" in told
+    details = "\n".join(card_text(c) for c in harness.cards(personal_conversation(DSL)["id"]))
+    assert "called names" in details  # the claimer gets the details 1:1
+
+
+async def test_someone_without_the_role_cannot_claim(harness: BotHarness) -> None:
+    await set_up_school(harness)
+    await walk_report(harness)
+    data = button_data(harness.cards(SAFEGUARDING)[0], "Claim")
+    status, body = await harness.post(invoke_execute(TEACHER, harness.connector.service_url,
+                                                     channel_conversation(SAFEGUARDING), "claimCase", data,
+                                                     channel=(SAFEGUARDING, "Safeguarding")))
+    assert status == 200
+    assert "Sorry" in card_text(body["value"]) or "only" in card_text(body["value"]).lower()
+    case = harness.services.cases.get("VPS-2026-0001")
+    assert case["state"]["status"] != "claimed" if isinstance(case.get("state"), dict) else True

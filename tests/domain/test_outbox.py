@@ -1,0 +1,117 @@
+"""The outbox: exactly once per key, claims, results, recovery after a crash, resend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from domain.clock import FakeClock
+from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.outbox import Outbox
+from store.memory import MemoryStore
+
+START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+
+
+def message(key: str, **extra: object) -> OutgoingMessage:
+    return OutgoingMessage(key=key, summary=f"summary {key}", to_user="U1", card={"type": "AdaptiveCard"},
+                           **extra)  # type: ignore[arg-type]
+
+
+def make() -> tuple[Outbox, FakeClock, MemoryStore]:
+    clock = FakeClock(START)
+    store = MemoryStore()
+    return Outbox(store, clock), clock, store
+
+
+def test_enqueue_is_once_per_key_even_across_restarts() -> None:
+    outbox, clock, store = make()
+    assert outbox.enqueue(message("k1")) is True
+    assert outbox.enqueue(message("k1")) is False
+    restarted = Outbox(store, clock)
+    assert restarted.enqueue(message("k1")) is False
+    assert restarted.status_counts() == {"pending": 1}
+
+
+def test_due_orders_urgent_first_and_skips_future_retries() -> None:
+    outbox, clock, _ = make()
+    outbox.enqueue(message("a"))
+    outbox.enqueue(message("b"))
+    outbox.enqueue(OutgoingMessage(key="urgent", summary="alert", to_conversation="C1", meta={"urgent": True}))
+    assert [e.key for e in outbox.due(clock.now(), 10)] == ["urgent", "a", "b"]
+    outbox.claim("a")
+    outbox.mark("a", DeliveryResult(DeliveryStatus.RETRY), attempts=1,
+                next_attempt_at=clock.now() + timedelta(seconds=30))
+    assert [e.key for e in outbox.due(clock.now(), 10)] == ["urgent", "b"]
+    clock.advance(timedelta(seconds=30))
+    assert "a" in [e.key for e in outbox.due(clock.now(), 10)]
+
+
+def test_retry_after_is_never_cut_short_by_whole_second_storage() -> None:
+    outbox, clock, _ = make()
+    clock.advance(timedelta(milliseconds=700))
+    outbox.enqueue(message("a"))
+    outbox.claim("a")
+    outbox.mark("a", DeliveryResult(DeliveryStatus.RETRY, retry_after=1.5), attempts=0,
+                next_attempt_at=clock.now() + timedelta(seconds=1.5))
+    clock.advance(timedelta(seconds=1.5))
+    entry = outbox.get("a")
+    assert entry is not None and entry.next_attempt_at >= clock.now()
+
+
+def test_claim_then_mark_sent_keeps_ids_and_drops_card_body() -> None:
+    outbox, clock, _ = make()
+    outbox.enqueue(message("a"))
+    assert outbox.claim("a") is not None
+    assert outbox.claim("a") is None  # already being sent
+    outbox.mark("a", DeliveryResult(DeliveryStatus.SENT, activity_id="act1", conversation_id="conv1"), attempts=1)
+    result = outbox.result("a")
+    assert result is not None and result.activity_id == "act1" and result.conversation_id == "conv1"
+    entry = outbox.get("a")
+    assert entry is not None and entry.status == "sent" and entry.message.card is None
+    assert entry.message.summary == "summary a"
+
+
+async def test_interrupted_sends_are_resent_unless_the_probe_finds_them() -> None:
+    outbox, clock, store = make()
+    for key in ("a", "b", "c"):
+        outbox.enqueue(message(key))
+        outbox.claim(key)
+    restarted = Outbox(store, clock)
+
+    async def probe(msg: OutgoingMessage) -> tuple[bool | None, DeliveryResult | None]:
+        if msg.key == "a":
+            return True, DeliveryResult(DeliveryStatus.SENT, activity_id="found")
+        if msg.key == "b":
+            return False, None
+        return None, None
+
+    counts = await restarted.recover_interrupted(probe)
+    assert counts == {"found_sent": 1, "requeued": 2}
+    assert restarted.get("a").status == "sent"  # type: ignore[union-attr]
+    assert {e.key for e in restarted.due(clock.now(), 10)} == {"b", "c"}
+
+
+def test_requeue_only_touches_undelivered_entries() -> None:
+    outbox, clock, _ = make()
+    for key in ("sent", "failed", "blocked", "sending"):
+        outbox.enqueue(message(key))
+        outbox.claim(key)
+    outbox.mark("sent", DeliveryResult(DeliveryStatus.SENT, activity_id="x"), attempts=1)
+    outbox.mark("failed", DeliveryResult(DeliveryStatus.FAILED), attempts=6)
+    outbox.mark("blocked", DeliveryResult(DeliveryStatus.BLOCKED), attempts=1)
+    assert {e.key for e in outbox.failed_or_pending()} == {"failed", "blocked", "sending"}
+    assert outbox.requeue(["sent", "failed", "blocked", "sending", "missing"]) == 2
+    assert outbox.status_counts() == {"sent": 1, "pending": 2, "sending": 1}
+    entry = outbox.get("failed")
+    assert entry is not None and entry.attempts == 0
+
+
+def test_enqueue_needs_a_recipient() -> None:
+    outbox, _, _ = make()
+    try:
+        outbox.enqueue(OutgoingMessage(key="x", summary="s"))
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("expected ValueError")
+    assert not outbox.exists("x")

@@ -1,0 +1,127 @@
+"""The rule base: valid, backed word for word by the policy, and grouped into topics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from domain.policy import DEFAULT_POLICY_PATH, PolicyDocument
+from domain.rules import DEFAULT_RULES_PATH, REPORT_CATEGORIES, VERDICTS, RuleBook, RuleBookError
+
+
+@pytest.fixture(scope="module")
+def policy() -> PolicyDocument:
+    return PolicyDocument.load(DEFAULT_POLICY_PATH)
+
+
+@pytest.fixture(scope="module")
+def book(policy: PolicyDocument) -> RuleBook:
+    return RuleBook.load(DEFAULT_RULES_PATH, policy)
+
+
+def test_size(book: RuleBook) -> None:
+    assert 40 <= len(book) <= 60
+
+
+def test_every_quote_is_verbatim_in_its_section(book: RuleBook, policy: PolicyDocument) -> None:
+    for rule in book:
+        for sentence in rule.quote:
+            assert policy.contains(sentence), (rule.id, sentence)
+            assert policy.section_contains(rule.section, sentence), (rule.id, rule.section, sentence)
+
+
+def test_every_rule_is_complete(book: RuleBook) -> None:
+    for rule in book:
+        assert rule.verdict in VERDICTS
+        assert rule.situation and rule.next_step and rule.topic
+        assert 4 <= len(rule.examples) <= 8, rule.id
+        assert rule.keywords
+        if rule.verdict == "conditional":
+            assert rule.condition, rule.id
+        if rule.report:
+            assert rule.report_category in REPORT_CATEGORIES, rule.id
+
+
+def test_topics_are_non_empty(book: RuleBook) -> None:
+    topics = book.topics()
+    assert 8 <= len(topics) <= 12
+    for topic in topics:
+        assert book.rules_for(topic)
+    assert sum(len(book.rules_for(t)) for t in topics) == len(book)
+
+
+def test_get(book: RuleBook) -> None:
+    assert book.get("pupil-friend-request").verdict == "not_allowed"
+    assert book.get("no-such-rule") is None
+
+
+def test_safety_critical_rules(book: RuleBook) -> None:
+    indecent = book.get("indecent-images-of-children")
+    assert indecent.safety_critical and indecent.verdict == "not_allowed"
+    assert indecent.report and indecent.report_category == "indecent_images"
+    assert book.get("restricted-list-children").safety_critical
+    assert "police" in indecent.next_step.lower()
+
+
+@pytest.mark.parametrize(("rule_id", "verdict"), [
+    ("pupil-friend-request", "not_allowed"),
+    ("ex-pupil-social-media", "discouraged"),
+    ("say-where-you-work", "discouraged"),
+    ("colleague-friend-request", "discouraged"),
+    ("pupil-photos-personal-social", "conditional"),
+    ("school-email-personal-accounts", "conditional"),
+    ("personal-device-school-email", "conditional"),
+    ("give-personal-number", "not_allowed"),
+    ("school-trip-own-device", "not_allowed"),
+])
+def test_verdicts_follow_the_wording(book: RuleBook, rule_id: str, verdict: str) -> None:
+    assert book.get(rule_id).verdict == verdict
+
+
+def _write(tmp_path: Path, rules: list[dict]) -> Path:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"rules": rules}), "utf-8")
+    return path
+
+
+def _one() -> dict:
+    return json.loads(DEFAULT_RULES_PATH.read_text("utf-8"))["rules"][0]
+
+
+def test_unknown_verdict_fails_loudly(tmp_path: Path, policy: PolicyDocument) -> None:
+    rule = _one() | {"verdict": "maybe"}
+    with pytest.raises(RuleBookError, match="unknown verdict 'maybe'"):
+        RuleBook.load(_write(tmp_path, [rule]), policy)
+
+
+def test_missing_field_fails_loudly(tmp_path: Path, policy: PolicyDocument) -> None:
+    rule = _one()
+    del rule["next_step"]
+    with pytest.raises(RuleBookError, match="missing next_step"):
+        RuleBook.load(_write(tmp_path, [rule]), policy)
+
+
+def test_duplicate_id_fails_loudly(tmp_path: Path, policy: PolicyDocument) -> None:
+    with pytest.raises(RuleBookError, match="duplicate rule id"):
+        RuleBook.load(_write(tmp_path, [_one(), _one()]), policy)
+
+
+def test_made_up_quote_fails_loudly(tmp_path: Path, policy: PolicyDocument) -> None:
+    rule = _one() | {"quote": ["Staff may accept friend requests from pupils."]}
+    with pytest.raises(RuleBookError, match="not word for word"):
+        RuleBook.load(_write(tmp_path, [rule]), policy)
+
+
+def test_conditional_needs_condition(tmp_path: Path, policy: PolicyDocument) -> None:
+    rule = _one() | {"verdict": "conditional"}
+    rule.pop("condition", None)
+    with pytest.raises(RuleBookError, match="condition"):
+        RuleBook.load(_write(tmp_path, [rule]), policy)
+
+
+def test_bad_report_category_fails(tmp_path: Path, policy: PolicyDocument) -> None:
+    rule = _one() | {"report": True, "report_category": "gossip"}
+    with pytest.raises(RuleBookError, match="report_category"):
+        RuleBook.load(_write(tmp_path, [rule]), policy)

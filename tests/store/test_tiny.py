@@ -1,0 +1,320 @@
+"""The RecordStore contract, run against MemoryStore and TinyStore alike, plus TinyStore's own promises."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from store import SCHEMA_VERSION, ConflictError, MemoryStore, RecordStore, TinyStore, open_store
+from store.tiny import (
+    JOURNAL_NAME,
+    SNAPSHOT_NAME,
+    SchemaTooNewError,
+    StoreLockedError,
+    encode_journal_line,
+    open_tinydb_readonly,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(params=["memory", "tiny"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RecordStore]:
+    """The same contract suite runs against every backend."""
+    backend: RecordStore = MemoryStore() if request.param == "memory" else TinyStore(tmp_path / "data")
+    yield backend
+    backend.close()
+
+
+# --- the contract ---------------------------------------------------------------------------------------------
+
+
+def test_get_missing_is_none(store: RecordStore) -> None:
+    assert store.get("staff", "nobody") is None
+
+
+def test_put_then_get_round_trip_with_etag(store: RecordStore) -> None:
+    stored = store.put("staff", "s1", {"name": "A Teacher", "roles": ["dsl"], "n": 1.5, "ok": True, "x": None})
+    assert stored["_etag"]
+    assert store.get("staff", "s1") == stored
+    assert {k: v for k, v in stored.items() if k != "_etag"} == {
+        "name": "A Teacher", "roles": ["dsl"], "n": 1.5, "ok": True, "x": None,
+    }
+
+
+def test_put_replaces_whole_document_and_changes_etag(store: RecordStore) -> None:
+    first = store.put("staff", "s1", {"a": 1, "b": 2})
+    second = store.put("staff", "s1", {"a": 3})
+    assert second["_etag"] != first["_etag"]
+    assert store.get("staff", "s1") == {"a": 3, "_etag": second["_etag"]}
+
+
+def test_copies_out_never_live_references(store: RecordStore) -> None:
+    doc = {"tags": ["a"], "inner": {"k": 1}}
+    returned = store.put("cases", "c1", doc)
+    doc["tags"].append("changed-input")
+    returned["tags"].append("changed-returned")
+    got = store.get("cases", "c1")
+    assert got is not None
+    got["inner"]["k"] = 99
+    store.all("cases")[0]["tags"].append("changed-all")
+    assert store.get("cases", "c1") == {"tags": ["a"], "inner": {"k": 1}, "_etag": returned["_etag"]}
+
+
+def test_if_match(store: RecordStore) -> None:
+    stored = store.put("cases", "c1", {"v": 1})
+    with pytest.raises(ConflictError):
+        store.put("cases", "c1", {"v": 2}, if_match="stale")
+    updated = store.put("cases", "c1", {"v": 2}, if_match=stored["_etag"])
+    with pytest.raises(ConflictError):
+        store.put("cases", "c1", {"v": 3}, if_match=stored["_etag"])
+    store.put("cases", "c1", {"v": 4}, if_match="*")
+    with pytest.raises(ConflictError):
+        store.put("cases", "missing", {"v": 1}, if_match=updated["_etag"])
+    store.put("cases", "missing", {"v": 1}, if_match="*")
+    assert store.get("cases", "c1")["v"] == 4  # type: ignore[index]
+
+
+def test_insert_new(store: RecordStore) -> None:
+    store.insert_new("acks", "a1", {"v": 1})
+    with pytest.raises(ConflictError):
+        store.insert_new("acks", "a1", {"v": 2})
+    assert store.get("acks", "a1")["v"] == 1  # type: ignore[index]
+
+
+def test_delete(store: RecordStore) -> None:
+    store.put("staff", "s1", {"v": 1})
+    assert store.delete("staff", "s1") is True
+    assert store.delete("staff", "s1") is False
+    assert store.get("staff", "s1") is None
+    assert store.keys("staff") == []
+
+
+def test_all_keys_insertion_order(store: RecordStore) -> None:
+    for key in ["b", "a", "c"]:
+        store.put("staff", key, {"k": key})
+    store.put("staff", "a", {"k": "a2"})  # a replacement keeps its place
+    store.delete("staff", "b")
+    store.put("staff", "b", {"k": "b2"})  # a re-insert goes to the end
+    assert store.keys("staff") == ["a", "c", "b"]
+    assert [d["k"] for d in store.all("staff")] == ["a2", "c", "b2"]
+    assert store.all("empty") == [] and store.keys("empty") == []
+
+
+def test_collections_are_separate(store: RecordStore) -> None:
+    store.put("staff", "x", {"v": "staff"})
+    store.put("cases", "x", {"v": "case"})
+    assert store.get("staff", "x")["v"] == "staff"  # type: ignore[index]
+    assert store.get("cases", "x")["v"] == "case"  # type: ignore[index]
+
+
+def test_find(store: RecordStore) -> None:
+    store.put_many("cases", [(f"c{i}", {"open": i % 2 == 0}) for i in range(6)])
+    assert len(store.find("cases", lambda d: d["open"])) == 3
+
+
+def test_update(store: RecordStore) -> None:
+    assert store.update("cases", "c1", lambda d: None) is None
+    store.update("cases", "c1", lambda d: {"n": 1})
+    result = store.update("cases", "c1", lambda d: {"n": d["n"] + 1} if d else None)
+    assert result is not None and result["n"] == 2
+
+
+def test_next_sequence(store: RecordStore) -> None:
+    assert [store.next_sequence("case"), store.next_sequence("case"), store.next_sequence("other")] == [1, 2, 1]
+
+
+def test_put_many(store: RecordStore) -> None:
+    store.put_many("staff", [("a", {"v": 1}), ("b", {"v": 2}), ("a", {"v": 3})])
+    assert store.keys("staff") == ["a", "b"]
+    assert store.get("staff", "a")["v"] == 3  # type: ignore[index]
+
+
+def test_schema_version_and_health(store: RecordStore) -> None:
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.healthy()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=st.dictionaries(st.text(max_size=10).filter(lambda k: k not in ("_etag", "_key")), json_values, max_size=5))
+def test_any_json_document_round_trips(store: RecordStore, doc: dict) -> None:
+    stored = store.put("docs", "k", doc)
+    assert {k: v for k, v in stored.items() if k != "_etag"} == doc
+    assert store.get("docs", "k") == stored
+
+
+# --- TinyStore only -------------------------------------------------------------------------------------------
+
+
+def test_persists_across_reopen(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with TinyStore(data) as first:
+        stored = first.put("cases", "c1", {"ref": "C-1"})
+        first.put_many("staff", [(f"s{i}", {"i": i}) for i in range(50)])
+        first.delete("staff", "s3")
+        assert first.next_sequence("case") == 1
+    with TinyStore(data) as second:
+        assert second.get("cases", "c1") == stored
+        assert len(second.keys("staff")) == 49 and "s3" not in second.keys("staff")
+        assert second.next_sequence("case") == 2  # never repeated across restarts
+        second.put("staff", "new", {"i": -1})
+        assert second.keys("staff")[-1] == "new"
+
+
+def test_reopen_without_close_replays_journal(tmp_path: Path) -> None:
+    """A process that dies without close() leaves a journal; the next open replays it."""
+    data = tmp_path / "data"
+    script = (
+        "import os, sys; from pathlib import Path; from store.tiny import TinyStore\n"
+        "s = TinyStore(Path(sys.argv[1]))\n"
+        "s.put('cases', 'c1', {'v': 1}); s.put('cases', 'c2', {'v': 2}); s.delete('cases', 'c1')\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(data)], cwd=REPO, check=True)
+    assert (data / JOURNAL_NAME).stat().st_size > 0
+    with TinyStore(data) as store:
+        assert store.keys("cases") == ["c2"]
+
+
+def test_torn_final_line_is_ignored(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with TinyStore(data) as store:
+        store.put("cases", "c1", {"v": 1})
+    line = encode_journal_line(1000, [["cases", "99", {"v": "half", "_key": "c9", "_etag": "x"}]])
+    with open(data / JOURNAL_NAME, "ab") as journal:
+        journal.write(line[: len(line) // 2])
+    with TinyStore(data) as store:
+        assert store.keys("cases") == ["c1"]
+        store.put("cases", "c2", {"v": 2})  # the next append must not be glued to the torn half
+    with TinyStore(data) as store:
+        assert store.keys("cases") == ["c1", "c2"]
+
+
+def test_damaged_middle_line_is_logged_and_the_rest_kept(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    data = tmp_path / "data"
+    TinyStore(data).close()
+    seq = json.loads((data / SNAPSHOT_NAME).read_text())["_meta"]["1"]["seq"]
+    lines = [
+        encode_journal_line(seq + 1, [["cases", "1", {"v": 1, "_key": "a", "_etag": "e1"}]]),
+        b"0badc0de {not json at all}\n",
+        encode_journal_line(seq + 3, [["cases", "2", {"v": 3, "_key": "c", "_etag": "e3"}]]),
+    ]
+    (data / JOURNAL_NAME).write_bytes(b"".join(lines))
+    with TinyStore(data) as store:
+        assert store.keys("cases") == ["a", "c"]
+    assert "line 2 is damaged" in caplog.text
+    assert list(data.glob(f"{JOURNAL_NAME}.damaged-*")), "a copy of the damaged journal is kept"
+
+
+def test_compaction_keeps_everything(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with TinyStore(data, compact_after_bytes=500) as store:
+        for i in range(200):
+            store.put("acks", f"a{i % 37}", {"i": i})
+        assert (data / JOURNAL_NAME).stat().st_size < 1000
+        expected = store.all("acks")
+    with TinyStore(data) as store:
+        assert store.all("acks") == expected
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    TinyStore(data).close()
+    snapshot = json.loads((data / SNAPSHOT_NAME).read_text())
+    for doc in snapshot["_meta"].values():
+        if doc["_key"] == "schema":
+            doc["schema_version"] = SCHEMA_VERSION + 1
+    (data / SNAPSHOT_NAME).write_text(json.dumps(snapshot))
+    with pytest.raises(SchemaTooNewError, match="newer|understands"):
+        TinyStore(data)
+    # The refusal released the lock and changed nothing.
+    assert json.loads((data / SNAPSHOT_NAME).read_text()) == snapshot
+
+
+def test_schema_recorded_in_meta_table(tmp_path: Path) -> None:
+    with TinyStore(tmp_path / "data") as store:
+        schema = store.db.table("_meta").get(lambda d: d.get("_key") == "schema")
+        assert schema is not None and schema["schema_version"] == SCHEMA_VERSION
+        with pytest.raises(ValueError):
+            store.put("_meta", "x", {})
+
+
+def test_second_opener_fails_clearly(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with TinyStore(data):
+        with pytest.raises(StoreLockedError, match="another ThinkFirst process is using DATA_DIR"):
+            TinyStore(data)
+        script = "import sys; from pathlib import Path; from store.tiny import TinyStore; TinyStore(Path(sys.argv[1]))"
+        result = subprocess.run([sys.executable, "-c", script, str(data)], cwd=REPO, capture_output=True, text=True)
+        assert result.returncode != 0
+        assert "another ThinkFirst process is using DATA_DIR" in result.stderr
+    TinyStore(data).close()  # released on close
+
+
+def test_readable_with_tinydb(tmp_path: Path) -> None:
+    """Admin export: plain TinyDB reads a live store (snapshot plus journal), and the snapshot file alone."""
+    from tinydb import Query, TinyDB
+
+    data = tmp_path / "data"
+    store = open_store(data)
+    store.put("staff", "s1", {"name": "A"})
+    store.put("staff", "s2", {"name": "B"})
+    live = open_tinydb_readonly(data)
+    assert live.table("staff").search(Query()._key == "s2")[0]["name"] == "B"
+    store.close()
+    with TinyDB(data / SNAPSHOT_NAME, access_mode="r") as snapshot:
+        assert sorted(d["_key"] for d in snapshot.table("staff").all()) == ["s1", "s2"]
+
+
+def test_failed_write_leaves_memory_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from store.tiny import StoreBrokenError
+
+    data = tmp_path / "data"
+    with TinyStore(data) as store:
+        store.put("cases", "c1", {"v": 1})
+
+        def failing_fsync(fd: int) -> None:
+            raise OSError(5, "Input/output error")
+
+        monkeypatch.setattr(os, "fsync", failing_fsync)
+        with pytest.raises(OSError):
+            store.put("cases", "c1", {"v": 2})
+        monkeypatch.undo()
+        assert store.get("cases", "c1")["v"] == 1  # type: ignore[index]
+        assert store.keys("cases") == ["c1"]
+        with pytest.raises(StoreBrokenError):
+            store.put("cases", "c3", {"v": 3})
+    with TinyStore(data) as store:
+        assert store.get("cases", "c1")["v"] == 1  # type: ignore[index]
+        monkeypatch.setattr(os, "fsync", failing_fsync)
+        with pytest.raises(OSError):
+            store.put_many("cases", [("c2", {"v": 2}), ("c1", {"v": 3})])
+        monkeypatch.undo()
+        assert store.keys("cases") == ["c1"] and store.get("cases", "c1")["v"] == 1  # type: ignore[index]
+
+
+def test_put_many_is_all_or_nothing(tmp_path: Path) -> None:
+    with TinyStore(tmp_path / "data") as store:
+        store.put("cases", "c0", {"v": 0})
+        with pytest.raises(TypeError):
+            store.put_many("cases", [("c1", {"v": 1}), ("c2", {"v": object()})])
+        assert store.keys("cases") == ["c0"]
+        store.put("cases", "c1", {"v": 1})
+        assert store.keys("cases") == ["c0", "c1"]
