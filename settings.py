@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,6 +45,11 @@ class Settings:
     campaign_reminder_school_days: int = 5
     campaign_max_reminders: int = 3
     send_rate_per_second: float = 30.0
+    school_holidays: tuple[date, ...] = ()
+    # Closed safeguarding cases are kept this many years from closure (see domain/retention.py for why),
+    # other closed cases OTHER_CASE_RETENTION_YEARS; then a nightly job replaces them with a stub.
+    case_retention_years: int = 25
+    other_case_retention_years: int = 6
     log_level: str = "INFO"
     scheduler_enabled: bool = True
 
@@ -122,6 +128,9 @@ class Settings:
             campaign_reminder_school_days=_int(values, "CAMPAIGN_REMINDER_SCHOOL_DAYS", 5, 1, 60),
             campaign_max_reminders=_int(values, "CAMPAIGN_MAX_REMINDERS", 3, 0, 50),
             send_rate_per_second=float(_int(values, "SEND_RATE_PER_SECOND", 30, 1, 50)),
+            school_holidays=_holidays(text("SCHOOL_HOLIDAYS")),
+            case_retention_years=_int(values, "CASE_RETENTION_YEARS", 25, 1, 100),
+            other_case_retention_years=_int(values, "OTHER_CASE_RETENTION_YEARS", 6, 1, 100),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
             scheduler_enabled=text("SCHEDULER", "on").lower() not in ("off", "0", "false", "no"),
         )
@@ -144,6 +153,16 @@ def _int(values: Mapping[str, str], name: str, default: int, low: int, high: int
     if not low <= number <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, not {number}.")
     return number
+
+
+def _holidays(raw: str) -> tuple[date, ...]:
+    from domain.schooldays import parse_holidays
+
+    try:
+        return tuple(parse_holidays(raw)) if raw else ()
+    except ValueError as exc:
+        raise SettingsError(f"SCHOOL_HOLIDAYS must be dates like 2026-12-25 or ranges like 2026-10-26..2026-10-30 "
+                            f"({exc}).") from exc
 
 
 def _id_set(raw: str, name: str) -> frozenset[str]:

@@ -53,8 +53,9 @@ class CardActions:
                                                                                     "available.")
         if verb == "acknowledge":
             result = self.services.campaigns.acknowledge(str(data.get("campaign_id", "")),
-                                                         str(data.get("version", "")), self._clicker(context))
-            return self._with_notice(result.card, result.message, ok=result.ok)
+                                                         str(data.get("version", "")), self._clicker(context).user_id)
+            log.info("acknowledgement click by %s: %s", context.user_id, result.outcome)
+            return self._with_notice(result.card, result.message, ok=result.recorded)
         return self._notice_card("This button belongs to an older card that I can no longer act on. Type **menu** "
                                  "in a chat with me to start again.")
 

@@ -62,6 +62,7 @@ def build_services(settings: Settings, *, store: RecordStore | None = None, cloc
         reminder_every_school_days=settings.campaign_reminder_school_days,
         max_reminders=settings.campaign_max_reminders,
         policy_url=settings.policy_url,
+        holidays=settings.school_holidays,
         tz_name=settings.timezone))
     return Services(settings=settings, store=store, clock=clock, directory=directory, policy=policy,
                     rulebook=rulebook, matcher=Matcher(rulebook), outbox=outbox, routing=routing, cases=cases,

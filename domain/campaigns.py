@@ -319,6 +319,16 @@ class CampaignService:
         message = self._card_message(campaign, person, member)
         return message if self.outbox.enqueue(message) else None
 
+    def personal_card(self, person: Person) -> dict[str, Any] | None:
+        """The acknowledgement card for this person now, or None if nothing is due (no campaign, or done)."""
+        campaign = self.current_campaign(person.school_id)
+        if campaign is None or not person.active or person.user_id in self._exempt_ids():
+            return None
+        if self.store.get(ACKS, f"{campaign.id}|{person.user_id}"):
+            return None
+        member = self._ensure_member(campaign, person, joiner=bool(campaign.fanned_out_at))
+        return self._card_message(campaign, person, member).card
+
     def _ensure_member(self, campaign: Campaign, person: Person, *, joiner: bool = False) -> dict[str, Any]:
         key = f"{campaign.id}|{person.user_id}"
         existing = self.store.get(MEMBERS, key)
