@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import re
 import sys
 import uuid
@@ -239,6 +240,7 @@ class LocalChat:
 
     async def say(self, text: str, conversation_id: str | None = None) -> None:
         """Send what the person typed."""
+        self.buttons = []  # numbers refer to the cards shown since the person last spoke
         activity = self._activity(conversation_id or self.personal_id, type=ActivityTypes.message, text=text)
         await self.adapter.process(activity, self.bot.on_turn)
         await self.worker.drain(wait_for_retries=False)
@@ -249,6 +251,7 @@ class LocalChat:
             self.out.write("There is no button with that number.\n")
             return
         button = self.buttons[number - 1]
+        self.buttons = []
         if button.kind == "Action.OpenUrl":
             self.out.write(f"(would open {button.url})\n")
             return
@@ -281,6 +284,7 @@ def run_chat(args: list[str], settings: Settings, stdin: TextIO = sys.stdin, std
     parser.add_argument("--name", default="Sam Taylor", help="your name in the chat")
     parser.add_argument("--data-dir", default=None, help="where to keep the chat's data (default: DATA_DIR)")
     options = parser.parse_args(args)
+    logging.getLogger().setLevel(logging.WARNING)  # the conversation is the output; keep log lines out of it
     if options.data_dir:
         settings = settings.with_overrides(data_dir=__import__("pathlib").Path(options.data_dir))
     services = build_services(settings)
@@ -291,8 +295,8 @@ def run_chat(args: list[str], settings: Settings, stdin: TextIO = sys.stdin, std
 
 
 async def _loop(chat: LocalChat, stdin: TextIO, stdout: TextIO) -> int:
-    stdout.write(f"ThinkFirst local chat as {chat.name} ({'staff' if not chat else ''}). Type a message, a button's "
-                 "number to press it, '#dsl text' to speak in a lead's channel, or 'quit'.\n")
+    stdout.write(f"ThinkFirst local chat as {chat.name}. Type a message, a button's number to press it, "
+                 "'#dsl text' to speak in a lead's channel, or 'quit'.\n")
     await chat.say("hello")
 
     def ask(prompt: str) -> str:

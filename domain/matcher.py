@@ -39,8 +39,8 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b(no|without) (photo|picture|image) (consent|permission)\b", "restrictedlist"),
     (r"\b(phone|mobile|mob|cell|personal|private|home|own) (number|no)\b", "phonenumber"),
     (r"\bmy number\b", "phonenumber"),
-    (r"\b(school|work|office|official) ?(e ?mail|email|mail|address)\b", "schoolemail"),
-    (r"\b(personal|private|own|home) ?(e ?mail|email)\b", "personalemail"),
+    (r"\b(school|work|office|official|staff) ?(e ?mails?|emails?|mails?|address|addresses)\b", "schoolemail"),
+    (r"\b(personal|private|own|home) ?(e ?mails?|emails?)\b", "personalemail"),
     (r"\b(gmail|hotmail|yahoo|outlook com|icloud)\b", "personalemail"),
     (r"\b(school|class) (trip|visit|outing)s?\b", "schooltrip"),
     (r"\b(residential|outing|field trip|day trip)\b", "schooltrip"),
@@ -70,6 +70,22 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bfan (page|group|site)s?\b", "unofficial"),
     (r"\bnew (app|platform|site)s?\b", "newapp"),
     (r"\bsports day\b", "sportsday"),
+    # Posting a parcel is not posting online; "by post" is a letter.
+    (r"\bpost ?office\b", "postoffice"),
+    (r"\b(post|posting|posted|send|sending) (a |an |the |my |some |this |that |off )?(parcel|package|packet|"
+     r"parcels|packages|packets|stamp|stamps)\b", "parcel"),
+    (r"\b(by|in the) post\b", "letter"),
+    # Messaging-app groups are group chats, whatever the app.
+    (r"\b(socialmedia|whatsapp|messenger|telegram|signal|snapchat|class|form) groups?\b", "groupchat"),
+    # Watching what staff do on school systems.
+    (r"\b(keeps?|keeping) (an )?eyes? on|\bspy(ing)? on|\bsnoop(ing)? on|\bcheck(s|ing)? up on|\bmonitors?\b",
+     "monitor"),
+    (r"\b(websites?|sites?|pages) (i|we|staff|you|they|people|teachers) (visit|go on|browse|look at|use)\b",
+     "internet monitor"),
+    (r"\b(browsing|internet|search) history\b", "internet monitor"),
+    (r"\b(schoolemail|school (laptop|computer|network|internet|wifi|device|system|account)s?)\b(( \w+){0,4}) "
+     r"(private|confidential|secret)\b", r"\g<1>\g<3> monitor"),
+    (r"\b(string|barrage|stream|flood|torrent|volley) of\b", "repeated"),
 )
 
 # Single words folded to one spelling: text-speak, typos, US spellings and plain synonyms.
@@ -282,7 +298,9 @@ class Matcher:
         if len(word) < 4 or word.isdigit():
             return None
         if word not in self._fix_cache:
-            close = difflib.get_close_matches(word, self._surface, n=1, cutoff=0.8)
+            # Typos keep their first letter; without this "string" became "ring" and "told" became "old".
+            pool = [w for w in self._surface if w[0] == word[0]]
+            close = difflib.get_close_matches(word, pool, n=1, cutoff=0.8)
             self._fix_cache[word] = close[0] if close else None
         return self._fix_cache[word]
 
