@@ -1,0 +1,20 @@
+"""The web app: health check and the shape of the endpoint."""
+
+from __future__ import annotations
+
+from tests.support.teams import BotHarness
+
+
+async def test_healthz_reports_status_version_and_store(harness: BotHarness) -> None:
+    assert harness.session is not None
+    async with harness.session.get(f"http://127.0.0.1:{harness.port}/healthz") as response:
+        body = await response.json()
+    assert response.status == 200
+    assert body["status"] == "ok" and body["store"] == "reachable" and body["version"]
+    assert body["mode"] == "local" and body["schema_version"] == 1
+
+
+async def test_get_on_the_messages_endpoint_is_not_allowed(harness: BotHarness) -> None:
+    assert harness.session is not None
+    async with harness.session.get(harness.url) as response:
+        assert response.status == 405
