@@ -5,10 +5,11 @@ from __future__ import annotations
 from bot.services import Services
 from domain.delivery import DeliveryWorker
 from domain.jobs import Interval, JobSpec
+from domain.retention import RetentionPolicy, RetentionService
 
 
 def scheduled_jobs(services: Services, worker: DeliveryWorker) -> list[JobSpec]:
-    """Campaign jobs, case reminders; each wakes the delivery worker after queuing messages."""
+    """Campaign jobs, case reminders, the nightly retention purge; senders wake the delivery worker."""
 
     def case_reminders() -> int:
         """Remind lead channels of unclaimed cases (idempotent per reminder slot)."""
@@ -20,4 +21,5 @@ def scheduled_jobs(services: Services, worker: DeliveryWorker) -> list[JobSpec]:
     return [
         *services.campaigns.jobs(worker.wake),
         JobSpec("case-reminders", Interval(seconds=60), case_reminders),
+        RetentionService(services.store, services.clock, RetentionPolicy.from_settings(services.settings)).job(),
     ]

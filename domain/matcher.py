@@ -23,6 +23,12 @@ _RESTRICTED_RULE = "restricted-list-children"
 
 # Phrases folded into one token before splitting, so "ex pupil" and "former student" read the same.
 _PHRASES: tuple[tuple[str, str], ...] = (
+    # "Year 6s", "my year 5 class": pupils (before the ex-pupil fold, so "my old Year 6s" reads as ex-pupils).
+    (r"\b(year|yr) ?(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven)s\b", "pupils"),
+    (r"\b(year|yr) ?(\d{1,2}|one|two|three|four|five|six)( class| form| football| netball| team| group)?\b",
+     "pupil\\3"),
+    (r"\b(know|knows|found out|find out) where (i|you) live\b|\b(come|coming) round to my house\b", "threat"),
+    (r"\b(the )?school (is|are) (against|for|in favour of|behind|opposed to|backing|supporting)\b", "schoolview"),
     (r"\b(ex|former|old|past|previous) ?-? ?(pupil|student|learner|kid|child)s?\b", "expupil"),
     (r"\bex ?-? ?(pupil|student)s?\b", "expupil"),
     (r"\b(leaver|leavers|alumni|alumnus|who (has|have) left|who left|that left)\b", "expupil"),
@@ -86,6 +92,14 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b(schoolemail|school (laptop|computer|network|internet|wifi|device|system|account)s?)\b(( \w+){0,4}) "
      r"(private|confidential|secret)\b", r"\g<1>\g<3> monitor"),
     (r"\b(string|barrage|stream|flood|torrent|volley) of\b", "repeated"),
+    (r"\b(say something|tell (someone|somebody|anyone|headteacher|my line manager|colleague)|let (someone|somebody|"
+     r"headteacher) know|speak up|flag it|raise it)\b", "report"),
+    # Everyday school words that look like policy words but are not about going online.
+    (r"\b(share|sharing|give|giving|offer|offering) (a |me a |him a |her a )?lifts?\b", "carshare"),
+    (r"\b(reading|maths|phonics|spelling|intervention|ability|guided reading|table|focus) groups?\b", "setgroup"),
+    (r"\badd( \w+){1,3} to (my|the|our|a|his|her)( \w+)? (group|list|register|table|team|set|rota)\b", "assign"),
+    (r"\b(take|bring|borrow|taking|bringing|borrowing)( \w+){0,3} (laptop|ipad|device|computer|tablet|"
+     r"chromebook)s? home\b", "borrowkit"),
 )
 
 # Single words folded to one spelling: text-speak, typos, US spellings and plain synonyms.
@@ -141,6 +155,10 @@ _SYNONYMS: dict[str, str] = {
     **dict.fromkeys(("website", "site", "webpage", "web"), "website"),
     **dict.fromkeys(("password", "passwords", "login", "logins", "pin", "passcode", "pw", "pwd"), "password"),
     **dict.fromkeys(("angry", "furious", "irate", "livid", "raging", "fuming", "aggressive", "hostile"), "angry"),
+    **dict.fromkeys(("ivf", "pregnant", "pregnancy", "illness", "ill", "cancer", "surgery", "operation",
+                     "miscarriage", "diagnosis", "diagnosed", "depression", "anxiety", "divorce", "health"),
+                    "health"),
+    **dict.fromkeys(("badly", "rubbish", "awful", "terrible", "useless", "shambles", "incompetent"), "criticise"),
     **dict.fromkeys(("repeated", "repeatedly", "bombard", "bombarding", "spam", "spamming", "pester", "pestering",
                      "hound", "hounding"), "repeated"),
     "colour": "colour", "color": "colour", "organization": "organisation", "organisation": "organisation",
@@ -303,7 +321,7 @@ class Matcher:
         if word not in self._fix_cache:
             # Typos keep their first letter; without this "string" became "ring" and "told" became "old".
             pool = [w for w in self._surface if w[0] == word[0]]
-            close = difflib.get_close_matches(word, pool, n=1, cutoff=0.8)
+            close = difflib.get_close_matches(word, pool, n=1, cutoff=0.84)
             self._fix_cache[word] = close[0] if close else None
         return self._fix_cache[word]
 
@@ -385,9 +403,10 @@ class Matcher:
         close = [i for i in order[1:3] if scores[i] >= best - AMBIGUOUS_MARGIN
                  and self._rules[i].verdict != self._rules[top].verdict]
         status = "ambiguous" if close else "answered"
-        if close and self._rules[top].verdict == "allowed":
-            # In doubt between "yes" and something stricter, lead with the stricter rule: a wrong yes costs most.
-            top = min(close, key=lambda i: (_STRICTNESS[self._rules[i].verdict], -scores[i]))
+        stricter = [i for i in close if _STRICTNESS[self._rules[i].verdict] < _STRICTNESS[self._rules[top].verdict]]
+        if stricter:
+            # In doubt between two verdicts, lead with the stricter rule: a wrong "yes" costs most.
+            top = min(stricter, key=lambda i: (_STRICTNESS[self._rules[i].verdict], -scores[i]))
             order = [top] + [i for i in order if i != top]
         candidates = [self._rules[top]] + [self._rules[i] for i in order[1:3] if scores[i] >= best * 0.75]
         if status == "ambiguous" and len(candidates) < 2:
