@@ -53,43 +53,35 @@ class ConversationLocks:
         return lock
 
 
-def tenant_id_of(activity: Activity) -> str:
-    """The tenant, where Teams puts it (channelData.tenant.id, else conversation.tenantId)."""
+def _channel_data_field(activity: Activity, name: str, attribute: str) -> str:
+    """channelData.<name>.<attribute> as text, or '' when Teams did not send it (or sent it malformed)."""
     try:
         channel_data = teams_get_channel_data(activity)
-        if channel_data and channel_data.tenant and channel_data.tenant.id:
-            return channel_data.tenant.id
-    except Exception:  # noqa: BLE001 - malformed channelData is treated as no tenant
-        pass
+    except Exception:  # noqa: BLE001 - malformed channelData counts as absent
+        return ""
+    part = getattr(channel_data, name, None) if channel_data else None
+    value = getattr(part, attribute, None) if part else None
+    return str(value) if value else ""
+
+
+def tenant_id_of(activity: Activity) -> str:
+    """The tenant, where Teams puts it (channelData.tenant.id, else conversation.tenantId)."""
+    tenant = _channel_data_field(activity, "tenant", "id")
     conversation = activity.conversation
-    if conversation is not None:
+    if not tenant and conversation is not None:
         tenant = getattr(conversation, "tenant_id", None) or (conversation.additional_properties or {}).get(
-            "tenantId")
-        if tenant:
-            return str(tenant)
-    return ""
+            "tenantId") or ""
+    return str(tenant)
 
 
 def team_id_of(activity: Activity) -> str:
     """The team's id for channel activities, else ''."""
-    try:
-        channel_data = teams_get_channel_data(activity)
-        if channel_data and channel_data.team and channel_data.team.id:
-            return channel_data.team.id
-    except Exception:  # noqa: BLE001
-        pass
-    return ""
+    return _channel_data_field(activity, "team", "id")
 
 
 def channel_name_of(activity: Activity) -> str:
     """The channel's name, if Teams sent it."""
-    try:
-        channel_data = teams_get_channel_data(activity)
-        if channel_data and channel_data.channel and channel_data.channel.name:
-            return channel_data.channel.name
-    except Exception:  # noqa: BLE001
-        pass
-    return "General"
+    return _channel_data_field(activity, "channel", "name") or "General"
 
 
 def mentioned_people(activity: Activity) -> list[tuple[str, str]]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from botbuilder.core import CloudAdapterBase, MessageFactory, TurnContext
 from botbuilder.schema import (
@@ -24,6 +25,7 @@ from domain.directory import Directory
 from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SEND_TIMEOUT_SECONDS = 30.0
 RETRYABLE_STATUSES = {408, 412, 429, 500, 502, 503, 504}
@@ -130,57 +132,61 @@ class TeamsTransport:
             tenant_id=tenant,
             channel_data={"tenant": {"id": tenant}},
         )
-        outcome: dict[str, Any] = {}
 
-        async def in_new_chat(turn_context: TurnContext) -> None:
-            try:
-                new_reference = TurnContext.get_conversation_reference(turn_context.activity)
-                conversation_id = new_reference.conversation.id
-                self.directory.save_conversation(
-                    conversation_id, new_reference.serialize(), kind="personal", tenant_id=tenant,
-                    school_id=person.school_id, user_id=person.user_id)
-                sent = await turn_context.send_activity(build_activity(message))
-                outcome["activity_id"] = sent.id if sent else None
-                outcome["conversation_id"] = conversation_id
-            except Exception as error:  # noqa: BLE001 - carried out of the SDK pipeline to be reported
-                outcome["error"] = error
+        async def in_new_chat(turn_context: TurnContext) -> tuple[str | None, str]:
+            new_reference = TurnContext.get_conversation_reference(turn_context.activity)
+            conversation_id = new_reference.conversation.id
+            self.directory.save_conversation(
+                conversation_id, new_reference.serialize(), kind="personal", tenant_id=tenant,
+                school_id=person.school_id, user_id=person.user_id)
+            sent = await turn_context.send_activity(build_activity(message))
+            return (sent.id if sent else None), conversation_id
 
-        await self.adapter.create_conversation(self.app_id, in_new_chat, parameters, "msteams",
-                                               reference.get("serviceUrl") or reference.get("service_url"), None)
-        if "error" in outcome:
-            raise outcome["error"]
-        return DeliveryResult(DeliveryStatus.SENT, activity_id=outcome.get("activity_id"),
-                              conversation_id=outcome.get("conversation_id"))
+        service_url = reference.get("serviceUrl") or reference.get("service_url")
+        activity_id, conversation_id = await _in_turn(
+            lambda callback: self.adapter.create_conversation(self.app_id, callback, parameters, "msteams",
+                                                              service_url, None), in_new_chat)
+        return DeliveryResult(DeliveryStatus.SENT, activity_id=activity_id, conversation_id=conversation_id)
 
     async def _send(self, reference_data: dict[str, Any], message: OutgoingMessage) -> str | None:
-        outcome: dict[str, Any] = {}
+        async def send(turn_context: TurnContext) -> str | None:
+            sent = await turn_context.send_activity(build_activity(message))
+            return sent.id if sent else None
 
-        async def send(turn_context: TurnContext) -> None:
-            try:
-                sent = await turn_context.send_activity(build_activity(message))
-                outcome["activity_id"] = sent.id if sent else None
-            except Exception as error:  # noqa: BLE001 - carried out of the SDK pipeline to be reported
-                outcome["error"] = error
-
-        await self.adapter.continue_conversation(ConversationReference().deserialize(reference_data), send,
-                                                 self.app_id)
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome.get("activity_id")
+        return await self._continue(reference_data, send)
 
     async def _update(self, reference_data: dict[str, Any], activity_id: str, message: OutgoingMessage) -> None:
-        outcome: dict[str, Any] = {}
-
         async def update(turn_context: TurnContext) -> None:
-            try:
-                activity = build_activity(message)
-                activity.id = activity_id
-                activity.conversation = turn_context.activity.conversation
-                await turn_context.update_activity(activity)
-            except Exception as error:  # noqa: BLE001 - carried out of the SDK pipeline to be reported
-                outcome["error"] = error
+            activity = build_activity(message)
+            activity.id = activity_id
+            activity.conversation = turn_context.activity.conversation
+            await turn_context.update_activity(activity)
 
-        await self.adapter.continue_conversation(ConversationReference().deserialize(reference_data), update,
-                                                 self.app_id)
-        if "error" in outcome:
-            raise outcome["error"]
+        await self._continue(reference_data, update)
+
+    async def _continue(self, reference_data: dict[str, Any], action: Callable[[TurnContext], Awaitable[T]]) -> T:
+        reference = ConversationReference().deserialize(reference_data)
+        return await _in_turn(lambda callback: self.adapter.continue_conversation(reference, callback, self.app_id),
+                              action)
+
+
+async def _in_turn(start: Callable[[Callable[[TurnContext], Awaitable[None]]], Awaitable[Any]],
+                   action: Callable[[TurnContext], Awaitable[T]]) -> T:
+    """Run an action in a proactive SDK turn and carry its result, or its error, back out.
+
+    The SDK's pipeline would hand an error to the turn error handler and swallow it; the worker must see it.
+    """
+    outcome: dict[str, Any] = {}
+
+    async def callback(turn_context: TurnContext) -> None:
+        try:
+            outcome["value"] = await action(turn_context)
+        except Exception as error:  # noqa: BLE001 - re-raised below, outside the SDK pipeline
+            outcome["error"] = error
+
+    await start(callback)
+    if "error" in outcome:
+        raise outcome["error"]
+    if "value" not in outcome:
+        raise RuntimeError("the SDK did not run the proactive turn")
+    return outcome["value"]

@@ -92,12 +92,18 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b(schoolemail|school (laptop|computer|network|internet|wifi|device|system|account)s?)\b(( \w+){0,4}) "
      r"(private|confidential|secret)\b", r"\g<1>\g<3> monitor"),
     (r"\b(string|barrage|stream|flood|torrent|volley) of\b", "repeated"),
+    # Someone else's behaviour ("a colleague has been posting ...") is about reporting misuse.
+    (r"\b(colleague|teacher|staff) (has been|have been|is|are|keeps|kept|was|were|has|keep) (\w+ )?(post|"
+     r"posting|posted|sharing|shared|message|messaging|messaged|friend|add|adding|added|putting|put)\b",
+     "colleague misuse \\4"),
+    (r"\b(do|will|would) (i|we) (have|need) to (have|use|put|install|read|check|carry|give)\b", "obligation \\4"),
     (r"\b(say something|tell (someone|somebody|anyone|headteacher|my line manager|colleague)|let (someone|somebody|"
      r"headteacher) know|speak up|flag it|raise it)\b", "report"),
     # Everyday school words that look like policy words but are not about going online.
     (r"\b(share|sharing|give|giving|offer|offering) (a |me a |him a |her a )?lifts?\b", "carshare"),
     (r"\b(reading|maths|phonics|spelling|intervention|ability|guided reading|table|focus) groups?\b", "setgroup"),
-    (r"\badd( \w+){1,3} to (my|the|our|a|his|her)( \w+)? (group|list|register|table|team|set|rota)\b", "assign"),
+    (r"\badd( \w+){1,3} to (my|the|our|a|his|her)( \w+)? (group|list|register|table|team|set|rota|"
+     r"setgroup)\b", "assign"),
     (r"\b(take|bring|borrow|taking|bringing|borrowing)( \w+){0,3} (laptop|ipad|device|computer|tablet|"
      r"chromebook)s? home\b", "borrowkit"),
 )
@@ -192,6 +198,14 @@ _ANCHORS: frozenset[str] = frozenset({
 # Who the question is about; a rule about someone else is marked down.
 _ENTITIES: frozenset[str] = frozenset({"pupil", "expupil", "parent", "colleague"})
 _ENTITY_PENALTY = 0.55
+# A rule that only fits when the question has one of these words (a "yes" that must not be given by accident).
+_REQUIRES: dict[str, frozenset[str]] = {
+    "personal-device-not-required": frozenset({"obligation"}),
+}
+# A rule that does not fit when the question has one of these words (a group chat is contact, not a class page).
+_EXCLUDES: dict[str, frozenset[str]] = {
+    "new-class-account": frozenset({"groupchat", "message"}),
+}
 _CHILD_TERMS = frozenset({"pupil", "expupil"})
 _SEXUAL_TERMS = frozenset({"nude", "indecent"})
 _IMAGE_TERMS = frozenset({"photo", "nude", "screenshot"})
@@ -385,6 +399,12 @@ class Matcher:
             for i, entities in enumerate(self._rule_entities):
                 if entities and not entities & asked_about:
                     scores[i] *= _ENTITY_PENALTY
+        for rule_id, needed in _REQUIRES.items():
+            if rule_id in self._by_id and not tokens & needed:
+                scores[self._by_id[rule_id]] = 0.0
+        for rule_id, unwanted in _EXCLUDES.items():
+            if rule_id in self._by_id and tokens & unwanted:
+                scores[self._by_id[rule_id]] = 0.0
         order = sorted(range(len(scores)), key=lambda i: (-scores[i], self._rules[i].id))
         if safety is not None:
             i = self._by_id[safety]

@@ -31,7 +31,7 @@ def _labelled() -> list[dict]:
 
 def test_labelled_set_is_big_and_honest(matcher: Matcher) -> None:
     items = _labelled()
-    assert len(items) >= 170
+    assert len(items) >= 320
     assert sum(1 for x in items if x["rule"] is None) >= 25
     assert sum(1 for x in items if x["rule"] in SAFETY_RULES) >= 15
     examples = {e.lower().strip(" ?") for r in matcher.rulebook for e in r.examples}
@@ -48,6 +48,32 @@ def test_in_scope_verdict_accuracy(matcher: Matcher) -> None:
     wrong = [(x["q"], x["verdict"], matcher.answer(x["q"]).verdict) for x in in_scope
              if matcher.answer(x["q"]).verdict != x["verdict"]]
     assert 1 - len(wrong) / len(in_scope) >= 0.95, wrong
+
+
+_PERMISSIVE = {"allowed", "conditional", "discouraged"}
+
+
+def test_no_wrong_yes(matcher: Matcher) -> None:
+    """A question labelled not_allowed (or out of scope) never gets a more permissive verdict: zero wrong yeses."""
+    wrong = [(x["q"], x["verdict"], answer.verdict) for x in _labelled()
+             if x["verdict"] in ("not_allowed", "unknown")
+             and (answer := matcher.answer(x["q"])).verdict in _PERMISSIVE]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(("question", "rule_id", "verdict"), [
+    ("Can I set up a WhatsApp group for my Year 6 class?", "pupil-contact-social-media", "not_allowed"),
+    ("can I send a colleague a string of furious emails", "bully-harass-others", "not_allowed"),
+    ("does school keep an eye on what websites staff visit", "privacy-on-school-systems", "not_allowed"),
+    ("Are my school emails private?", "privacy-on-school-systems", "not_allowed"),
+    ("Can I tweet about a colleague's cancer diagnosis?", "discuss-colleagues-online", "not_allowed"),
+    ("can I post a parcel", None, "unknown"),
+    ("can i post a parcel at the post office at lunch", None, "unknown"),
+    ("Can I share a lift home with a colleague?", None, "unknown"),
+])
+def test_known_mistakes_stay_fixed(matcher: Matcher, question: str, rule_id: str | None, verdict: str) -> None:
+    answer = matcher.answer(question)
+    assert (answer.rule.id if answer.rule else None, answer.verdict) == (rule_id, verdict), answer.explain()
 
 
 def test_safety_critical_always_right_rule(matcher: Matcher) -> None:

@@ -13,6 +13,7 @@ from bot.handler import ThinkFirstBot
 from bot.services import Services, build_services
 from settings import Settings
 from store.memory import MemoryStore
+from tests.support.teams import card_text
 
 USER = ChannelAccount(id="29:dialog-user", name="Jo Staff", aad_object_id="aad-dialog-user")
 
@@ -46,21 +47,7 @@ class TeamsTestBot:
 
 def reply_text(replies: list[Activity]) -> str:
     """Texts and card strings of the replies, joined, for 'did it say X' checks."""
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-        elif isinstance(node, str):
-            parts.append(node)
-
-    for reply in replies:
-        if reply.text:
-            parts.append(reply.text)
-        for attachment in reply.attachments or []:
-            walk(attachment.content)
+    parts = [reply.text for reply in replies if reply.text]
+    parts += [card_text(a.content) for reply in replies for a in reply.attachments or []
+              if isinstance(a.content, dict)]
     return "\n".join(parts)

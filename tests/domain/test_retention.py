@@ -1,0 +1,148 @@
+"""Retention: closed cases past their period become stubs; open cases are never touched."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from domain.cases import CaseService, ReportDraft
+from domain.clock import FakeClock
+from domain.jobs import Cron
+from domain.outbox import Outbox
+from domain.retention import (
+    STUBS,
+    RetentionPolicy,
+    RetentionService,
+    add_years,
+    expires_at,
+    is_safeguarding,
+    record_hash,
+)
+from store.base import RecordStore
+from tests.domain.case_fixtures import DSL, HEAD, TEACHER, make_world, person
+
+DETAILS = "A pupil, Jamie Example, is being called names in a group chat."
+
+
+def _world() -> tuple[RecordStore, FakeClock, CaseService, RetentionService]:
+    store, clock, directory = make_world()
+    cases = CaseService(store, directory, clock, Outbox(store, clock))
+    return store, clock, cases, RetentionService(store, clock, RetentionPolicy(safeguarding_years=25, other_years=6))
+
+
+def _report(cases: CaseService, category: str, involved: str = "not_sure") -> str:
+    draft = ReportDraft(category=category, school_id=cases.directory.default_school.id, involved=involved,
+                        details=DETAILS, platform="instagram")
+    return cases.submit(draft, person(cases.directory, TEACHER)).ref
+
+
+def _close(cases: CaseService, ref: str, lead: str = DSL) -> None:
+    lead_person = person(cases.directory, lead)
+    assert cases.claim(ref, lead_person).ok
+    assert cases.resolve(ref, lead_person, "action_taken").ok
+
+
+def test_defaults_follow_the_school_schedule() -> None:
+    policy = RetentionPolicy.from_settings(object())
+    assert (policy.safeguarding_years, policy.other_years) == (25, 6)
+
+
+def test_leap_day_moves_to_first_of_march() -> None:
+    moment = datetime(2028, 2, 29, 12, tzinfo=timezone.utc)
+    assert add_years(moment, 1) == datetime(2029, 3, 1, 12, tzinfo=timezone.utc)
+
+
+def test_which_cases_count_as_safeguarding() -> None:
+    _, _, cases, _ = _world()
+    bullying = cases.get(_report(cases, "cyberbullying_pupil"))
+    phishing = cases.get(_report(cases, "phishing_hacking"))
+    pupil_in_other = cases.get(_report(cases, "other", involved="pupil"))
+    assert is_safeguarding(bullying) and not is_safeguarding(phishing) and is_safeguarding(pupil_in_other)
+    assert is_safeguarding({"report": {"category": "something_new"}, "audit": []})  # unknown: keep longer
+
+
+def test_open_cases_are_never_purged_however_old() -> None:
+    store, clock, cases, retention = _world()
+    ref = _report(cases, "phishing_hacking")
+    assert expires_at(cases.get(ref), retention.policy) is None
+    clock.advance(timedelta(days=365 * 60))
+    assert retention.purge_expired() == []
+    assert cases.get(ref) is not None
+
+
+def test_other_case_purged_six_years_after_closure() -> None:
+    store, clock, cases, retention = _world()
+    ref = _report(cases, "phishing_hacking")
+    clock.advance(timedelta(days=30))
+    _close(cases, ref, lead=HEAD)
+    closed = cases.get(ref)
+    clock.set(add_years(clock.now(), 6) - timedelta(seconds=1))
+    assert retention.purge_expired() == []
+    clock.advance(timedelta(seconds=1))
+    assert retention.purge_expired() == [ref]
+    assert cases.get(ref) is None
+    stub = store.get(STUBS, ref)
+    assert stub["category"] == "phishing_hacking" and stub["retention"] == "other" and stub["retention_years"] == 6
+    assert stub["opened_at"] == closed["report"]["created_at"]
+    assert stub["closed_at"] and stub["purged_at"]
+    assert stub["record_sha256"] == record_hash(closed)
+    assert "Jamie" not in str(stub) and "Tom Teacher" not in str(stub)  # no free text, no names
+
+
+def test_safeguarding_case_kept_twenty_five_years() -> None:
+    store, clock, cases, retention = _world()
+    ref = _report(cases, "cyberbullying_pupil")
+    _close(cases, ref)
+    clock.set(add_years(clock.now(), 24))
+    assert retention.purge_expired() == []
+    clock.set(add_years(clock.now(), 1) + timedelta(days=1))
+    assert retention.purge_expired() == [ref]
+    assert store.get(STUBS, ref)["retention"] == "safeguarding"
+
+
+def test_purge_is_idempotent_and_clears_queued_text() -> None:
+    store, clock, cases, retention = _world()
+    ref = _report(cases, "phishing_hacking")
+    _close(cases, ref, lead=HEAD)
+    assert any(d["key"].startswith(f"case:{ref}:") and d["message"]["card"] for d in store.all("outbox"))
+    clock.set(add_years(clock.now(), 7))
+    assert retention.purge_expired() == [ref]
+    assert retention.purge_expired() == []
+    assert len(retention.stubs()) == 1
+    leftovers = [d for d in store.all("outbox") if d["key"].startswith(f"case:{ref}:")]
+    assert leftovers and all(d["message"]["card"] is None and not d["message"]["text"] for d in leftovers)
+    assert all(d["status"] not in ("pending", "sending") for d in leftovers)
+
+
+def test_crash_after_stub_is_finished_next_run() -> None:
+    store, clock, cases, retention = _world()
+    ref = _report(cases, "phishing_hacking")
+    _close(cases, ref, lead=HEAD)
+    clock.set(add_years(clock.now(), 7))
+    case = cases.get(ref)
+    store.put(STUBS, ref, retention.stub_for(case, clock.now()))  # the run died before deleting the case
+    assert retention.purge_expired() == [ref]
+    assert cases.get(ref) is None and len(retention.stubs()) == 1
+
+
+def test_job_is_named_and_nightly() -> None:
+    _, _, _, retention = _world()
+    job = retention.job()
+    assert job.name == "retention-purge" and isinstance(job.trigger, Cron) and job.trigger.hour == 2
+
+
+def test_bot_schedules_the_purge(tmp_path) -> None:
+    from bot.jobs import scheduled_jobs
+    from bot.services import build_services
+    from settings import Settings
+    from store.memory import MemoryStore
+
+    services = build_services(Settings.from_mapping({"DATA_DIR": str(tmp_path), "CASE_RETENTION_YEARS": "30"}),
+                              store=MemoryStore())
+
+    class Worker:
+        def wake(self) -> None:
+            pass
+
+    names = [job.name for job in scheduled_jobs(services, Worker())]  # type: ignore[arg-type]
+    assert "retention-purge" in names
+    assert services.settings.case_retention_years == 30
