@@ -267,6 +267,11 @@ def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None
         # The SDK only checks the token's serviceurl claim when the activity has one, so an activity without it
         # would skip that check. The channel always sends it.
         return None, None, REJECT_NO_SERVICE_URL, "activity has no serviceUrl"
+    for part in ("conversation", "from", "recipient"):
+        # The channel always sends these; without them the SDK's state and reply code fails mid-turn (a 500).
+        account = data.get(part)
+        if not isinstance(account, dict) or not isinstance(account.get("id"), str) or not account["id"]:
+            return None, None, REJECT_BAD_ACTIVITY, f"activity has no {part}.id"
     try:
         activity = Activity().deserialize(data)
     except (DeserializationError, ValueError, TypeError, AttributeError, RecursionError):

@@ -61,7 +61,7 @@ class CardActions:
 
     def _with_notice(self, card: dict[str, Any] | None, message: str, *, ok: bool) -> dict[str, Any]:
         """The refreshed card, with the outcome for the clicker on top when it was refused or out of date."""
-        if card is None:
+        if not card:  # None, or {} for a question that no longer exists: not a card Teams can show
             return self._notice_card(message or "Done.")
         if ok or not message:
             return card

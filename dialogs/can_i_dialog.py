@@ -10,6 +10,7 @@ from botbuilder.schema import Activity
 
 from bot.services import Services
 from dialogs.guided import Done, GuidedDialog, Next, Retry, Step, StepOutcome, UserInput, card_activity, choice_card
+from domain.directory import Person
 from domain.rules import Rule
 
 VERDICT_HEADLINES = {
@@ -18,7 +19,8 @@ VERDICT_HEADLINES = {
     "conditional": ("Only with permission or a condition", "Warning"),
     "discouraged": ("The policy advises against this", "Warning"),
 }
-MAX_QUESTION_CHARS = 500
+MAX_QUESTION_CHARS = 1000  # kept in full for the hand-off and the policy review
+SHOWN_QUESTION_CHARS = 500  # how much of it a card repeats back
 
 
 @dataclass
@@ -81,8 +83,6 @@ class CanIDialog(GuidedDialog[CanIState]):
             return Next("situation")
         if not choice:
             return Retry("Please type a question, or pick a topic.")
-        if len(choice) > MAX_QUESTION_CHARS:
-            return Retry(f"That's a long question. Please shorten it to under {MAX_QUESTION_CHARS} characters.")
         return self.answer(state, choice, user_input)
 
     def ask_situation(self, state: CanIState) -> list[Activity | str]:
@@ -95,7 +95,7 @@ class CanIDialog(GuidedDialog[CanIState]):
         """A situation button gives its verdict; typed text is matched instead."""
         rule = self._picked_rule(user_input)
         if rule is not None:
-            return Done([self.verdict_card(rule, "")])
+            return Done([self.verdict_card(rule, state.question)])
         if user_input.choice.strip():
             return self.answer(state, user_input.choice.strip(), user_input)
         return Retry("Please pick one of the situations, or type your question.")
@@ -119,7 +119,7 @@ class CanIDialog(GuidedDialog[CanIState]):
 
     def ask_handoff(self, state: CanIState) -> list[Activity | str]:
         """Offer to pass the question on."""
-        return [card_activity("not_covered", {"question": state.question,
+        return [card_activity("not_covered", {"question": shown(state.question),
                                               "policy_version": self.services.policy.version_label},
                               "The policy does not cover this question")]
 
@@ -141,8 +141,9 @@ class CanIDialog(GuidedDialog[CanIState]):
 
     def answer(self, state: CanIState, question: str, sender: Any) -> StepOutcome:
         """Match the question: a verdict, a choice of likely situations, or not covered."""
+        # The whole question is matched (a long one may put what matters at the end); a card shows its start.
         state.question = question[:MAX_QUESTION_CHARS]
-        result = self.services.matcher.answer(state.question)
+        result = self.services.matcher.answer(question)
         if result.status == "answered" and result.rule is not None:
             return Done([self.verdict_card(result.rule, state.question)])
         if result.status == "ambiguous" and result.candidates:
@@ -154,6 +155,10 @@ class CanIDialog(GuidedDialog[CanIState]):
         """Keep the question for review and offer the hand-off."""
         user_id = getattr(sender, "user_id", "") or getattr(sender, "id", "") or ""
         person = self.services.directory.person(user_id) if user_id else None
+        if person is None and user_id:
+            # Someone the directory has not met yet still gets the answer back.
+            person = Person(user_id=user_id, name=getattr(sender, "user_name", "") or getattr(sender, "name", "")
+                            or "", school_id=self.services.directory.default_school.id)
         state.question_id = self.services.questions.record_unanswered(
             state.question, person, policy_version=self.services.policy.version_label)
         return Next("handoff")
@@ -164,7 +169,7 @@ class CanIDialog(GuidedDialog[CanIState]):
         return card_activity("verdict", {
             "headline": headline, "colour": colour, "situation": rule.situation, "condition": rule.condition or "",
             "quote": rule.quote_text, "section": rule.section, "policy_version": self.services.policy.version_label,
-            "next_step": rule.next_step, "asked": asked, "report": bool(rule.report),
+            "next_step": rule.next_step, "asked": shown(asked), "report": bool(rule.report),
             "report_category": rule.report_category or "other"}, f"{headline}: {rule.situation}")
 
     def _picked_rule(self, user_input: UserInput) -> Rule | None:
@@ -172,3 +177,11 @@ class CanIDialog(GuidedDialog[CanIState]):
         if choice.startswith("rule:"):
             return self.services.rulebook.get(choice[len("rule:"):])
         return None
+
+
+def shown(question: str) -> str:
+    """The question as a card repeats it: the first SHOWN_QUESTION_CHARS characters, marked if cut."""
+    question = " ".join(question.split())
+    if len(question) <= SHOWN_QUESTION_CHARS:
+        return question
+    return question[:SHOWN_QUESTION_CHARS].rstrip() + "… (shortened)"

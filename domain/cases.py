@@ -585,6 +585,12 @@ class CaseService:
         """The stored case (with its derived ``state``), or None. Holds free text: never show it in a channel."""
         return self._load(ref)
 
+    def add_addendum(self, ref: str, actor: Person, action: str, detail: dict[str, Any]) -> dict[str, Any]:
+        """Append an entry that does not change the case (an erasure note, say); earlier entries stay as written."""
+        if action in STATE_ACTIONS:
+            raise ValueError(f"{action} changes the case; use its own method")
+        return self._append(ref, actor, action, detail)
+
     def may_act(self, ref: str, user: Person) -> bool:
         """True if the person may act on the case and see its details."""
         case = self._load(ref)

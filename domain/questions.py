@@ -80,6 +80,7 @@ class QuestionService:
             role = Role.CHAIR
         doc["handed_off"] = True
         doc["sent_to_role"] = str(role)
+        doc["sent_to_conversation"] = binding.conversation_id if binding else ""
         self.store.put(QUESTIONS, question_id, doc)
         if binding is None:
             return HandOff(question_id, role_title(Role.HEAD_TEACHER), delivered=False)
@@ -109,9 +110,13 @@ class QuestionService:
                    answered_by_id=by_user_id, answered_at=iso(self.clock.now()))
         self.store.put(QUESTIONS, question_id, doc)
         card = self.card(doc)
-        self.outbox.enqueue(OutgoingMessage(
-            key=f"question:{question_id}:card:update", summary=f"Question {question_id} answered",
-            replaces=f"question:{question_id}:card", card=card, school_id=school_id))
+        binding = self.directory.channel_for(school_id, role)
+        channel = doc.get("sent_to_conversation") or (binding.conversation_id if binding else "")
+        if channel:
+            # An update needs the conversation too: the outbox refuses a message with no recipient.
+            self.outbox.enqueue(OutgoingMessage(
+                key=f"question:{question_id}:card:update", summary=f"Question {question_id} answered",
+                to_conversation=channel, replaces=f"question:{question_id}:card", card=card, school_id=school_id))
         if doc["asker_id"]:
             self.outbox.enqueue(OutgoingMessage(
                 key=f"question:{question_id}:answer", summary="The head teacher answered your policy question",

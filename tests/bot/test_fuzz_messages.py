@@ -42,7 +42,7 @@ from tests.support.teams import (
 
 APOLOGY = "Sorry, something went wrong"
 OUR_REF = "VPS-2026-0001"
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=20, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])
 ROGUE = User("29:rogue", "Rory Rogue")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from domain.cases import CaseService, ReportDraft
 from domain.clock import FakeClock
@@ -47,8 +47,8 @@ def test_defaults_follow_the_school_schedule() -> None:
 
 
 def test_leap_day_moves_to_first_of_march() -> None:
-    moment = datetime(2028, 2, 29, 12, tzinfo=timezone.utc)
-    assert add_years(moment, 1) == datetime(2029, 3, 1, 12, tzinfo=timezone.utc)
+    moment = datetime(2028, 2, 29, 12, tzinfo=UTC)
+    assert add_years(moment, 1) == datetime(2029, 3, 1, 12, tzinfo=UTC)
 
 
 def test_which_cases_count_as_safeguarding() -> None:

@@ -1,0 +1,276 @@
+"""Administration from the command line: campaign export and status, backup and restore, subject access, erasure.
+
+Commands that only read (campaign, backup, export-person) work while the bot is running: they read a consistent
+copy of the records without taking the store's lock. Commands that change records (restore, erase-person) take the
+lock, so they refuse while the bot runs. Exit codes: 0 done, 1 could not be done now (say why), 2 usage or not found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from settings import Settings
+from store.base import RecordStore, StoreError
+from store.memory import MemoryStore
+
+USAGE = """\
+python app.py campaign export [--out acks.csv] [--campaign ID]
+python app.py campaign status [--campaign ID] [--json]
+python app.py backup --out FILE
+python app.py restore FILE [--force]
+python app.py export-person ID [--out FILE]      (ID: Teams user id, Azure AD object id or email)
+python app.py erase-person ID [--yes]"""
+
+OK, CANNOT, USAGE_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    """The command line was wrong; the message says how."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so main() can return a code."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _fail(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def run_admin(command: str, args: list[str], settings: Settings, stdout: TextIO) -> int:
+    """Run one admin command; returns the exit code."""
+    handlers = {"campaign": _campaign, "backup": _backup, "restore": _restore, "export-person": _export_person,
+                "erase-person": _erase_person}
+    handler = handlers.get(command)
+    if handler is None:
+        return _fail(f"Unknown admin command {command!r}.\n{USAGE}", USAGE_ERROR)
+    try:
+        return handler(args, settings, stdout)
+    except UsageError as error:
+        return _fail(f"{error}\n{USAGE}", USAGE_ERROR)
+    except StoreError as error:
+        return _fail(f"ThinkFirst: {error}", CANNOT)
+
+
+# Opening the records ------------------------------------------------------------------------------------------
+
+
+def _has_records(data_dir: Path) -> bool:
+    from store.tiny import JOURNAL_NAME, SNAPSHOT_NAME
+
+    return (data_dir / SNAPSHOT_NAME).exists() or (data_dir / JOURNAL_NAME).exists()
+
+
+def read_only_store(data_dir: Path) -> RecordStore:
+    """A consistent in-memory copy of the records, read without the lock (safe while the bot runs)."""
+    from store.tiny import KEY_FIELD, META_TABLE, load_tables
+
+    tables, _, _ = load_tables(data_dir)
+    store = MemoryStore()
+    for name, docs in tables.items():
+        if name == META_TABLE:
+            continue
+        for doc in docs.values():
+            key = doc.get(KEY_FIELD)
+            if isinstance(key, str):
+                store.put(name, key, {k: v for k, v in doc.items() if k not in (KEY_FIELD, "_etag")})
+    return store
+
+
+def _services(settings: Settings, store: RecordStore) -> Any:
+    from bot.services import build_services
+
+    return build_services(settings, store=store)
+
+
+def _need_records(settings: Settings) -> None:
+    if not _has_records(settings.data_dir):
+        raise _NotFound(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.")
+
+
+class _NotFound(UsageError):
+    """Nothing to work on (exit code 2, without the usage text)."""
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read: these files hold personal data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+# campaign -----------------------------------------------------------------------------------------------------
+
+
+def _campaign(args: list[str], settings: Settings, stdout: TextIO) -> int:
+    parser = _Parser(prog="campaign", add_help=False)
+    parser.add_argument("action", choices=("export", "status"))
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--campaign", dest="campaign_id")
+    parser.add_argument("--json", action="store_true")
+    options = parser.parse_args(args)
+    try:
+        _need_records(settings)
+    except _NotFound as error:
+        return _fail(str(error), USAGE_ERROR)
+    campaigns = _services(settings, read_only_store(settings.data_dir)).campaigns
+    if options.campaign_id:
+        campaign = campaigns.campaign(options.campaign_id.strip().upper())
+        if campaign is None:
+            known = ", ".join(c.id for c in campaigns.campaigns()) or "none yet"
+            return _fail(f"There is no campaign {options.campaign_id} (campaigns: {known}).", USAGE_ERROR)
+    else:
+        open_ones = campaigns.campaigns(open_only=True)
+        if not open_ones:
+            known = ", ".join(c.id for c in campaigns.campaigns())
+            return _fail("No campaign is open" + (f"; name one with --campaign ({known})." if known else
+                                                 " and none has been started yet."), USAGE_ERROR)
+        campaign = open_ones[-1]
+    if options.action == "export":
+        text = campaigns.export_csv(campaign.id)
+        rows = max(0, text.count("\n") - 1)
+        if options.out:
+            _write_private(options.out, text)
+            print(f"Campaign {campaign.id}: {rows} people written to {options.out}.", file=stdout)
+        else:
+            stdout.write(text)
+        return OK
+    status = campaigns.status(campaign.id)
+    if options.json:
+        print(json.dumps(status, indent=2), file=stdout)
+        return OK
+    print(f"Campaign {status['campaign_id']} ({status['state']}): {status['version_label']}", file=stdout)
+    print(f"  {status['acknowledged']} of {status['total']} acknowledged ({status['percent']}%), "
+          f"{status['outstanding']} outstanding, {status['exempt']} exempt; deadline {status['deadline']}.",
+          file=stdout)
+    print(f"  Cards delivered: {status['delivered']}; not delivered to outstanding staff: {status['undelivered']}.",
+          file=stdout)
+    for school in status["schools"]:
+        print(f"  {school['name']}: {school['acknowledged']} of {school['total']} ({school['percent']}%)",
+              file=stdout)
+    return OK
+
+
+# backup and restore -------------------------------------------------------------------------------------------
+
+
+def _backup(args: list[str], settings: Settings, stdout: TextIO) -> int:
+    from store.backup import backup
+
+    parser = _Parser(prog="backup", add_help=False)
+    parser.add_argument("--out", type=Path, required=True)
+    options = parser.parse_args(args)
+    if not _has_records(settings.data_dir):
+        return _fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
+    manifest = backup(settings.data_dir, options.out)
+    os.chmod(options.out, 0o600)
+    total = sum(manifest["counts"].values())
+    print(f"Backup written to {options.out}: {total} records, sha256 {manifest['sha256'][:12]}.", file=stdout)
+    return OK
+
+
+def _restore(args: list[str], settings: Settings, stdout: TextIO) -> int:
+    from store.backup import BackupError, restore
+    from store.tiny import StoreLockedError
+
+    parser = _Parser(prog="restore", add_help=False)
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--force", action="store_true")
+    options = parser.parse_args(args)
+    if not options.file.is_file():
+        return _fail(f"There is no backup file {options.file}.", USAGE_ERROR)
+    had_records = _has_records(settings.data_dir)
+    try:
+        manifest = restore(options.file, settings.data_dir, force=options.force)
+    except StoreLockedError:
+        return _fail(f"ThinkFirst is running on DATA_DIR {settings.data_dir}: stop it before restoring.", CANNOT)
+    except BackupError as error:
+        if "not empty" in str(error):
+            return _fail(f"DATA_DIR {settings.data_dir} already holds records: add --force to replace them "
+                         "(they are moved aside, not deleted).", USAGE_ERROR)
+        return _fail(f"ThinkFirst: {error}", CANNOT)
+    total = sum(manifest["counts"].values())
+    print(f"Restored {total} records (backup made {manifest['created']}) into {settings.data_dir}.", file=stdout)
+    if had_records:
+        print("The records that were there are kept in a replaced-<date> folder beside them.", file=stdout)
+    return OK
+
+
+# subject access and erasure -----------------------------------------------------------------------------------
+
+
+def _export_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
+    from domain.personal_data import PersonalData
+
+    parser = _Parser(prog="export-person", add_help=False)
+    parser.add_argument("id")
+    parser.add_argument("--out", type=Path)
+    options = parser.parse_args(args)
+    if not _has_records(settings.data_dir):
+        return _fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
+    services = _services(settings, read_only_store(settings.data_dir))
+    data = PersonalData(services.store, services.clock, services.cases)
+    subject = data.find(options.id)
+    if subject is None:
+        return _fail(f"ThinkFirst holds nothing about {options.id!r} (tried Teams id, Azure AD object id, email).",
+                     USAGE_ERROR)
+    text = json.dumps(data.export(subject), indent=2, ensure_ascii=False) + "\n"
+    if options.out:
+        _write_private(options.out, text)
+        print(f"Everything held about {options.id} written to {options.out} (readable by you only).", file=stdout)
+    else:
+        stdout.write(text)
+    return OK
+
+
+def _erase_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
+    from domain.personal_data import ERASURE_NOTE, PersonalData
+    from store import open_store
+    from store.tiny import StoreLockedError
+
+    parser = _Parser(prog="erase-person", add_help=False)
+    parser.add_argument("id")
+    parser.add_argument("--yes", action="store_true")
+    options = parser.parse_args(args)
+    if not _has_records(settings.data_dir):
+        return _fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
+    try:
+        store = open_store(settings.data_dir)
+    except StoreLockedError:
+        return _fail(f"ThinkFirst is running on DATA_DIR {settings.data_dir}: stop it before erasing anyone.",
+                     CANNOT)
+    services = _services(settings, store)
+    try:
+        data = PersonalData(services.store, services.clock, services.cases)
+        subject = data.find(options.id)
+        if subject is None:
+            return _fail(f"ThinkFirst holds nothing about {options.id!r} (tried Teams id, Azure AD object id, "
+                         "email).", USAGE_ERROR)
+        if not options.yes:
+            print(f"Erasing {options.id} would do this:", file=stdout)
+            for what, count in data.erasure_plan(subject).items():
+                print(f"  {what}: {count}", file=stdout)
+            print(ERASURE_NOTE, file=stdout)
+            return _fail("Nothing erased: run again with --yes to erase.", USAGE_ERROR)
+        result = data.erase(subject)
+    finally:
+        services.close()
+    removed = ", ".join(f"{k} {v}" for k, v in result.removed.items()) or "nothing"
+    changed = ", ".join(f"{k} {v}" for k, v in result.pseudonymised.items()) or "nothing"
+    print(f"Erased {options.id} as {result.pseudonym}. Removed: {removed}. Pseudonymised: {changed}.", file=stdout)
+    if result.cases_kept:
+        print(f"Kept {len(result.cases_kept)} safeguarding case record(s) ({', '.join(result.cases_kept)}): "
+              "the law requires them to be kept; each has an addendum recording this erasure.", file=stdout)
+    if result.lead_roles:
+        print(f"They held {', '.join(result.lead_roles)}: give those roles to someone else with 'setup assign'.",
+              file=stdout)
+    return OK
