@@ -195,7 +195,11 @@ class ThinkFirstBot(TeamsActivityHandler):
 
     async def _channel_message(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        text = TurnContext.remove_recipient_mention(activity) if activity.text else ""
+        try:
+            text = TurnContext.remove_recipient_mention(activity) if activity.text else ""
+        except (AttributeError, TypeError):
+            # A malformed entity (no type, or not an object) must not fail the turn: use the text as sent.
+            text = activity.text or ""
         user_input = read_input(activity)
         context = self._command_context(turn_context)
         replies = await self.commands.handle((text or user_input.choice or "").strip(), user_input.value, context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.services import Services
 from domain.delivery import DeliveryWorker
 from domain.jobs import Interval, JobSpec
+from domain.messages import OutgoingMessage
 from domain.retention import RetentionPolicy, RetentionService
 
 
@@ -18,8 +19,31 @@ def scheduled_jobs(services: Services, worker: DeliveryWorker) -> list[JobSpec]:
             worker.wake()
         return sent
 
+    def policy_version_check() -> int:
+        """A new policy version was deployed: ask the admins to confirm a campaign (never starts one by itself)."""
+        queued = ask_admins_about_new_policy(services)
+        if queued:
+            worker.wake()
+        return queued
+
     return [
         *services.campaigns.jobs(worker.wake),
         JobSpec("case-reminders", Interval(seconds=60), case_reminders),
+        JobSpec("policy-version-check", Interval(seconds=24 * 3600), policy_version_check),
         RetentionService(services.store, services.clock, RetentionPolicy.from_settings(services.settings)).job(),
     ]
+
+
+def ask_admins_about_new_policy(services: Services) -> int:
+    """Message each admin once per new policy version; returns how many messages were queued."""
+    if not services.campaigns.campaigns():
+        return 0  # a first install: nothing has changed, the admin starts the first campaign when ready
+    pending = services.campaigns.new_version_detected(services.policy)
+    if pending is None:
+        return 0
+    queued = 0
+    for person in services.directory.admin_people():
+        queued += services.outbox.enqueue(OutgoingMessage(
+            key=f"policy-version:{pending.version_hash}:{person.user_id}", to_user=person.user_id,
+            summary="The policy has changed: start an acknowledgement campaign?", text=pending.message))
+    return queued

@@ -200,6 +200,17 @@ class Directory:
             return True
         return any(a["role"] == Role.ADMIN for a in self._assignments_of(user_id))
 
+    def admin_people(self) -> list[Person]:
+        """Every admin the bot knows as a person (from BOT_ADMINS or an admin role)."""
+        ids = set(self.admin_ids) | {d["user_id"] for d in
+                                     self.store.find(ROLE_ASSIGNMENTS, lambda d: d["role"] == Role.ADMIN)}
+        found: dict[str, Person] = {}
+        for admin_id in sorted(ids):
+            person = self.person(admin_id)
+            if person is not None:
+                found[person.user_id] = person
+        return list(found.values())
+
     def assign_role(self, school_id: str, role: Role, user_id: str, *, deputy: bool = False, by: str) -> None:
         """Give a person a role at a school (trust-wide roles ignore the school)."""
         scope = TRUST_SCHOOL if role in TRUST_WIDE_ROLES else school_id
