@@ -10,6 +10,7 @@ from aiohttp import web
 from botbuilder.core import ConversationState, TurnContext, UserState
 from botbuilder.integration.aiohttp import CloudAdapter
 
+from bot import sdk_fixes
 from bot.auth import build_bot_authentication, make_messages_handler
 from bot.handler import ThinkFirstBot
 from bot.jobs import scheduled_jobs
@@ -60,6 +61,7 @@ def make_turn_error_handler(stats: dict[str, Any]) -> Any:
 def create_app(settings: Settings, *, store: RecordStore | None = None, clock: Clock | None = None,
                credentials_factory: Any = None, background: bool = True) -> web.Application:
     """Build the web application and everything it runs."""
+    sdk_fixes.apply()
     services = build_services(settings, store=store, clock=clock)
     storage = RecordStoreStorage(services.store)
     conversation_state = ConversationState(storage)
