@@ -82,6 +82,10 @@ async def _serve(kind: str, data_dir: Path, profile: Path | None) -> None:
     if kind == "echo":
         from bench.echo_bot import create_echo_app
 
+        if os.environ.get("BENCH_ECHO_SDK_FIX") == "1":
+            from bot import sdk_fixes  # the same msrest fix ThinkFirst applies (it imports nothing else of ours)
+
+            sdk_fixes.apply()
         app = create_echo_app()
         counts = lambda: {}  # noqa: E731 - nothing to count
     else:
@@ -294,6 +298,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="profile ThinkFirst under load (cProfile)")
+    parser.add_argument("--echo-sdk-fix", action="store_true",
+                        help="give the echo bot ThinkFirst's msrest fix too (bot/sdk_fixes.py): like for like")
     parser.add_argument("--serve", choices=("ours", "echo", "connector"), help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", type=Path, help=argparse.SUPPRESS)
@@ -302,6 +308,8 @@ def main() -> int:
         asyncio.run(_serve(options.serve, options.data_dir or Path(tempfile.mkdtemp()), options.profile_to))
         return 0
     profile = Path(__file__).resolve().parent / "load.prof" if options.profile else None
+    if options.echo_sdk_fix:
+        os.environ["BENCH_ECHO_SDK_FIX"] = "1"  # read by the echo bot's process
     return asyncio.run(bench(options.users, profile))
 
 

@@ -267,6 +267,8 @@ def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None
         # The SDK only checks the token's serviceurl claim when the activity has one, so an activity without it
         # would skip that check. The channel always sends it.
         return None, None, REJECT_NO_SERVICE_URL, "activity has no serviceUrl"
+    if not isinstance(data.get("channelId"), str) or not data["channelId"]:
+        return None, None, REJECT_BAD_ACTIVITY, "activity has no channelId"  # state keys need it
     for part in ("conversation", "from", "recipient"):
         # The channel always sends these; without them the SDK's state and reply code fails mid-turn (a 500).
         account = data.get(part)

@@ -247,7 +247,7 @@ class ChannelCommands:
         sub = args[0].lower() if args else "status"
         try:
             if sub == "start":
-                days = int(args[1]) if len(args) > 1 and args[1].isdigit() else None
+                days = int(args[1]) if len(args) > 1 and args[1].isdecimal() else None
                 if len(args) > 1 and days is None:
                     return ["Type **campaign start** or **campaign start 30** (the number of days until the "
                             "deadline)."]

@@ -178,7 +178,8 @@ class ThinkFirstBot(TeamsActivityHandler):
                 "to stop.")
             await turn_context.send_activity(self._menu(turn_context))
         elif choice.kind == MenuChoice.EMPTY:
-            if activity.attachments and any(a.content_type not in ("text/html",) for a in activity.attachments):
+            if activity.attachments and any(a is not None and a.content_type not in ("text/html",)
+                                            for a in activity.attachments):
                 await turn_context.send_activity(
                     "I received a file but I don't know what it is for, so I have not kept it. To report a concern, "
                     "type **report** and I will ask for evidence at the right moment.")

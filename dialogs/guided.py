@@ -248,7 +248,8 @@ def read_input(activity: Activity) -> UserInput:
     attachments = []
     for attachment in activity.attachments or []:
         # Teams echoes formatted text as a text/html attachment: that is not a file.
-        if attachment.content_type in ("text/html", "text/plain"):
+        if not isinstance(attachment, Attachment) or attachment.content_type in ("text/html", "text/plain"):
+            # [null] in the JSON arrives as None: not a file either.
             continue
         attachments.append({"name": attachment.name or "", "content_type": attachment.content_type or "",
                             "url": attachment.content_url or ""})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,7 @@ class ReportState:
     immediate_risk: bool = False
     already_told: str = ""
     dropped_files: int = 0
+    draft_id: str = ""  # set when the report starts, so a second Send cannot file it twice
 
 
 class ReportDialog(GuidedDialog[ReportState]):
@@ -98,7 +100,7 @@ class ReportDialog(GuidedDialog[ReportState]):
     def initial_state(self, dialog_context: DialogContext, options: object) -> ReportState:
         """A report started from a "Can I ...?" answer may already know its category."""
         category = str((options or {}).get("category", "")) if isinstance(options, dict) else ""
-        state = ReportState()
+        state = ReportState(draft_id=uuid.uuid4().hex)
         if category and category in {c.id for c in self._categories()}:
             state.category = category
         return state
@@ -358,7 +360,7 @@ class ReportDialog(GuidedDialog[ReportState]):
             staff_role=state.staff_role or None, centrally_employed=state.centrally_employed,
             platform=state.platform or "other", platform_other=state.platform_other, link=state.link,
             when=state.when, details=state.details, attachments=list(state.attachments),
-            immediate_risk=state.immediate_risk, already_told=state.already_told)
+            immediate_risk=state.immediate_risk, already_told=state.already_told, draft_id=state.draft_id)
         try:
             result = self.services.cases.submit(draft, reporter)
         except DraftError as error:
@@ -378,7 +380,7 @@ def _match_choice(user_input: UserInput, choices: list[tuple[str, str]]) -> str 
     for value, label in choices:
         if picked == value or lowered == value.lower() or lowered == label.lower():
             return value
-    if lowered.isdigit() and 1 <= int(lowered) <= len(choices):
+    if lowered.isdecimal() and 1 <= int(lowered) <= len(choices):  # isdigit() passes '²', which int() refuses
         return choices[int(lowered) - 1][0]
     starts = [value for value, label in choices if label.lower().startswith(lowered) and len(lowered) >= 3]
     return starts[0] if len(starts) == 1 else None

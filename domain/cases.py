@@ -161,6 +161,7 @@ class ReportDraft:
     attachments: list[dict[str, str]] = field(default_factory=list)  # {name, content_type, url}
     immediate_risk: bool = False  # a child is in danger now
     already_told: str = ""  # who has been told already, free text
+    draft_id: str = ""  # the dialog's id for this report: pressing Send again files it once, not twice
 
     @property
     def about(self) -> str | None:
@@ -333,6 +334,13 @@ class CaseService:
         problems = draft.validate()
         if problems:
             raise DraftError(problems)
+        if draft.draft_id:
+            # Send pressed again after a turn whose reply failed: the report is already filed and alerted.
+            earlier = self.store.find(CASES, lambda d: d["report"].get("draft_id") == draft.draft_id
+                                      and d["report"].get("reporter_id") == reporter.user_id)
+            if earlier:
+                self._cache_state(earlier[0])
+                return self._confirmation(earlier[0], RoutingDecision.from_dict(earlier[0]["routing"]))
         table = self.routing.for_school(draft.school_id)
         cat = table.category(draft.category)
         attachments = [dict(name=a.get("name", ""), content_type=a.get("content_type", ""), url=a.get("url", ""))
@@ -359,6 +367,7 @@ class CaseService:
             "dropped_attachments": dropped, "dropped_link": dropped_link,
             "immediate_risk": draft.immediate_risk, "already_told": draft.already_told.strip(),
             "reporter_id": reporter.user_id, "reporter_name": reporter.name, "created_at": iso(now),
+            "draft_id": draft.draft_id,
         }
         case: dict[str, Any] | None = None
         for _ in range(5):  # a clash is only possible if two schools share a code; take the next number

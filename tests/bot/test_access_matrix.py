@@ -16,7 +16,7 @@ import pytest
 
 from domain.cases import ReportDraft
 from domain.roles import Role
-from tests.bot.test_report_over_http import set_up_school
+from tests.support.flows import set_up_school
 from tests.support.connector import DEFAULT_TENANT
 from tests.support.teams import (
     ADMIN,

@@ -24,7 +24,7 @@ from bot.web import STATS_KEY
 from domain.cases import ReportDraft
 from domain.roles import Role
 from store import open_store
-from tests.bot.test_report_over_http import set_up_school, walk_report
+from tests.support.flows import set_up_school, walk_report
 from tests.support.connector import DEFAULT_TENANT
 from tests.support.teams import (
     DSL,
@@ -334,7 +334,7 @@ def test_injected_names_show_escaped_in_the_alert_card(rig: Rig, name: str) -> N
     rig.harness.connector.clear()
 
     async def report() -> None:
-        from tests.bot.test_report_over_http import DETAILS
+        from tests.support.flows import DETAILS
 
         async def say(text: str | None = None, choice: str | None = None) -> None:
             status, _ = await rig.harness.post(personal_message(
