@@ -52,6 +52,9 @@ class Settings:
     other_case_retention_years: int = 6
     log_level: str = "INFO"
     scheduler_enabled: bool = True
+    # THINKFIRST_TEST_HOOKS=1 (end-to-end tests only, off by default) enables the admin-only `test reminders`
+    # command, which sends campaign reminders as if it were the morning they fall due.
+    test_hooks: bool = False
 
     @property
     def local_mode(self) -> bool:
@@ -133,6 +136,7 @@ class Settings:
             other_case_retention_years=_int(values, "OTHER_CASE_RETENTION_YEARS", 6, 1, 100),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
             scheduler_enabled=text("SCHEDULER", "on").lower() not in ("off", "0", "false", "no"),
+            test_hooks=text("THINKFIRST_TEST_HOOKS", "0").lower() in ("1", "on", "true", "yes"),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -99,6 +99,8 @@ def main(cases: int = 10_000) -> int:
         harness, _ = loop.run_until_complete(build_rig_harness(Path(tmp) / "data"))
         by_class: Counter[str] = Counter()
         by_kind: Counter[tuple[str, str]] = Counter()
+        by_status: Counter[int] = Counter()
+        samples: list[bytes] = []
         url = harness.connector.service_url
 
         @settings(max_examples=cases, deadline=None, database=None,
@@ -107,6 +109,10 @@ def main(cases: int = 10_000) -> int:
         def one(kind: str, data: st.DataObject) -> None:
             body, content_type = build_case(kind, data.draw, url)
             status = loop.run_until_complete(post(harness, body, content_type))
+            if status >= 500:
+                by_status[status] += 1
+                if len(samples) < 5:
+                    samples.append(body[:300])
             by_class[f"{status // 100}xx"] += 1
             by_kind[(kind, f"{status // 100}xx")] += 1
             if len(harness.connector.requests) > 2000:
@@ -129,6 +135,10 @@ def main(cases: int = 10_000) -> int:
     for kind in KINDS:
         row = ", ".join(f"{cls} {n}" for (k, cls), n in sorted(by_kind.items()) if k == kind)
         print(f"  {kind:8s} {row}")
+    for status, count in sorted(by_status.items()):
+        print(f"  status {status}: {count}")
+    for sample in samples:
+        print(f"  5xx sample: {sample!r}")
     print(f"turn errors: {turn_errors}; apologies sent: {by_class['apologies']}; audit chains verify: {verified}")
     failed = by_class.get("5xx", 0) or turn_errors or by_class["apologies"] or not verified
     return 1 if failed else 0

@@ -89,7 +89,7 @@ def mentioned_people(activity: Activity) -> list[tuple[str, str]]:
     bot_id = activity.recipient.id if activity.recipient else ""
     found: list[tuple[str, str]] = []
     for entity in activity.entities or []:
-        if entity.type != "mention":
+        if entity is None or entity.type != "mention":  # [null] entities arrive as None
             continue
         props = entity.additional_properties or {}
         mentioned = props.get("mentioned") or {}

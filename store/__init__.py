@@ -23,6 +23,11 @@ __all__ = [
 ]
 
 
+# Chat (dialog) state: a killed process never loses it, but a power cut may cost someone their last answer, which
+# they can give again. Everything else (cases, acknowledgements, outbox, roster) is fsynced on every write.
+UNSYNCED_COLLECTIONS = frozenset({"bot_state", "_health"})
+
+
 def open_store(data_dir: Path) -> RecordStore:
     """Open (creating if need be) the embedded TinyDB store in ``data_dir``; only one process may hold it."""
-    return TinyStore(Path(data_dir))
+    return TinyStore(Path(data_dir), unsynced_collections=UNSYNCED_COLLECTIONS)

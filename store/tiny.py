@@ -197,12 +197,14 @@ class JournalStorage(Storage):
         read_only: bool = False,
         compact_after_bytes: int = DEFAULT_COMPACT_AFTER_BYTES,
         fsync: bool = True,
+        unsynced_collections: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
         self.read_only = read_only
         self.compact_after_bytes = compact_after_bytes
         self._fsync = fsync
+        self._unsynced = unsynced_collections
         self._journal_fd: int | None = None
         self._batch: list[Op] | None = None
         self._batch_undo: list[tuple[str, str, Any]] = []
@@ -282,7 +284,9 @@ class JournalStorage(Storage):
         line = encode_journal_line(self._seq + 1, ops)
         try:
             _write_all(self._journal_fd, line)
-            if self._fsync:
+            # Lines for unsynced collections are written (a killed process loses nothing: the kernel has them)
+            # but not fsynced; the next synced line's fsync covers them too.
+            if self._fsync and not all(op[0] in self._unsynced for op in ops):
                 os.fsync(self._journal_fd)
         except BaseException:
             # After a failed write or fsync the file may or may not hold the line; cut it back and stop writing
@@ -452,13 +456,17 @@ class TinyStore(RecordStore):
         data_dir: Path,
         compact_after_bytes: int = DEFAULT_COMPACT_AFTER_BYTES,
         fsync: bool = True,
+        unsynced_collections: frozenset[str] = frozenset(),
     ) -> None:
+        """``unsynced_collections``: collections whose writes survive a killed process but not a power cut
+        (chat state a person can simply answer again), spared an fsync each; every other write is fsynced."""
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._closed = True  # until everything below has worked
         self._lock_fd = self._lock(self.data_dir)
         try:
-            self._storage = JournalStorage(self.data_dir, compact_after_bytes=compact_after_bytes, fsync=fsync)
+            self._storage = JournalStorage(self.data_dir, compact_after_bytes=compact_after_bytes, fsync=fsync,
+                                           unsynced_collections=unsynced_collections)
             self._db = JournalTinyDB(storage=lambda: self._storage)
             self._indexes: dict[str, dict[str, int]] = {}
             self._closed = False

@@ -1,4 +1,4 @@
-"""Fixtures for the Playground end-to-end tests: a guard that needs Node packages, the echo bot and a Playground."""
+"""Fixtures for the Playground end-to-end tests: a guard that needs Node packages, the echo bot, the real bot."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.e2e.bot_process import BotProcess
 from tests.e2e.echo_bot import start_echo_bot
 from tests.e2e.playground import PACKAGE_DIR, Playground, playground_installed
+from tests.e2e.school import TOM_AAD, School
 
 
 def require_playground() -> None:
@@ -45,3 +47,20 @@ async def echo_playground(echo_bot_endpoint: str) -> AsyncIterator[Playground]:
         yield playground
     finally:
         await playground.stop()
+
+
+@pytest.fixture
+async def school() -> AsyncIterator[School]:
+    """The real bot (`python app.py`, Tom as BOT_ADMINS, test hooks on) and a Playground, not yet set up."""
+    require_playground()
+    bot = BotProcess(admins=TOM_AAD)
+    await bot.start()
+    playground = Playground(bot.endpoint)
+    try:
+        await playground.start()
+        yield School(bot, playground, await playground.ids())
+    finally:
+        await playground.stop()
+        code = await bot.stop()
+        # SIGTERM is a clean stop for aiohttp; anything else means the bot crashed during the test.
+        assert code in (0, -15), f"the bot stopped with status {code}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -318,3 +319,19 @@ def test_put_many_is_all_or_nothing(tmp_path: Path) -> None:
         assert store.keys("cases") == ["c0"]
         store.put("cases", "c1", {"v": 1})
         assert store.keys("cases") == ["c0", "c1"]
+
+
+def test_only_chat_state_skips_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records are fsynced on every write; chat state is written (a killed process keeps it) but not fsynced."""
+    store = open_store(tmp_path / "data")
+    calls: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd)))
+    store.put("bot_state", "conversation", {"step": "details"})
+    assert calls == []
+    store.put("cases", "VPS-2026-0001", {"status": "open"})
+    assert len(calls) == 1
+    store.close()
+    reopened = open_store(tmp_path / "data")
+    assert reopened.get("bot_state", "conversation")["step"] == "details"
+    reopened.close()

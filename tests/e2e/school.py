@@ -1,0 +1,173 @@
+"""The Playground's mock school driving the real ThinkFirst bot: people, set-up and the moves staff make.
+
+Who is who (.m365agentsplayground.yml): Tom Hargreaves is the Playground's current user, a class teacher who also
+holds BOT_ADMINS in these tests, because every typed message in the Playground comes from the current user (see
+tests/e2e/playground.py). The team's roster is the other five: Amara Okafor (class teacher), Ruth Pemberton (head
+teacher), Daniel Osei (DSL), Fiona MacLeod (data protection lead) and Jade Collins (teaching assistant).
+Card clicks (submit and invoke) do carry the clicker, so leads and other staff act through those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from store.tiny import KEY_FIELD, open_tinydb_readonly
+from tests.e2e.bot_process import BotProcess
+from tests.e2e.playground import Frame, Playground, card_of, is_bot_message, mention
+
+TOM = "29:user-tom-hargreaves"
+TOM_AAD = "5b0e2a71-8c3d-4f19-a6e2-7d4c9b1f0a01"
+AMARA = "29:user-amara-okafor"
+RUTH = "29:user-ruth-pemberton"
+DANIEL = "29:user-daniel-osei"
+FIONA = "29:user-fiona-macleod"
+JADE = "29:user-jade-collins"
+NAMES = {TOM: "Tom Hargreaves", AMARA: "Amara Okafor", RUTH: "Ruth Pemberton", DANIEL: "Daniel Osei",
+         FIONA: "Fiona MacLeod", JADE: "Jade Collins"}
+EVERYONE = list(NAMES)
+
+DETAILS = "Year 5 pupil Jamie Example is being called names in a class group chat on Instagram."
+
+
+def card_text(card: dict[str, Any] | None) -> str:
+    """Every text in an Adaptive Card (TextBlocks, facts, button titles), one a line."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("text", "title", "value"):
+                if isinstance(node.get(key), str):
+                    found.append(node[key])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card or {})
+    return "\n".join(found)
+
+
+def frame_text(frame: Frame) -> str:
+    """A frame's message text and the text of any card in it."""
+    message = frame.get("message") or {}
+    return (message.get("text") or "") + "\n" + card_text(card_of(frame))
+
+
+def button(card: dict[str, Any], title: str) -> dict[str, Any]:
+    """The action (anywhere in the card) whose title is title."""
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if str(node.get("type", "")).startswith("Action.") and node.get("title") == title:
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    if not found:
+        raise AssertionError(f"no button {title!r} in card:\n{card_text(card)}")
+    return found[0]
+
+
+@dataclass
+class School:
+    """The running bot and Playground, with the school's ids and the moves people make."""
+
+    bot: BotProcess
+    playground: Playground
+    ids: dict[str, str]
+
+    @property
+    def personal(self) -> str:
+        """Tom's personal chat with the bot."""
+        return self.ids["personal"]
+
+    @property
+    def general(self) -> str:
+        """The staff team's General channel (its id is the team id)."""
+        return self.ids["team"]
+
+    @property
+    def safeguarding(self) -> str:
+        """The Safeguarding channel."""
+        return self.ids["channel"]
+
+    # --- personal chat (Tom) ------------------------------------------------------------------------------
+
+    async def say(self, text: str, *, card: bool = True, timeout: float = 10.0) -> Frame:
+        """Tom types in his personal chat; returns the bot's next card (or, with card=False, next message)."""
+        since = self.playground.mark()
+        await self.playground.send(self.personal, TOM, text)
+        return await self._next(self.personal, since, card, timeout)
+
+    async def press(self, choice: str, *, on: Frame | None = None, card: bool = True, timeout: float = 10.0,
+                    value: dict[str, Any] | None = None) -> Frame:
+        """Tom presses a choice button (Action.Submit {choice}) on a card in his chat (default: the latest)."""
+        target = on or self.last_card(self.personal)
+        since = self.playground.mark()
+        await self.playground.submit(self.personal, TOM, target["message"]["messageId"], value or {"choice": choice})
+        return await self._next(self.personal, since, card, timeout)
+
+    async def _next(self, conversation: str, since: int, card: bool, timeout: float) -> Frame:
+        return await self.playground.wait_for(
+            lambda f: is_bot_message(f, conversation) and (not card or card_of(f) is not None), timeout, since=since)
+
+    def last_card(self, conversation: str) -> Frame:
+        """The latest bot message with a card in a conversation."""
+        for frame in reversed(self.playground.frames):
+            if is_bot_message(frame, conversation) and card_of(frame) is not None:
+                return frame
+        raise AssertionError(f"no card in {conversation} yet")
+
+    # --- channels (Tom, as admin) ---------------------------------------------------------------------------
+
+    async def command(self, channel: str, text: str, *people: str, card: bool = False,
+                      timeout: float = 10.0) -> Frame:
+        """Tom @mentions the bot in a channel with a command (and @mentions people); returns the bot's reply."""
+        at_bot = mention(self.ids["bot"], self.ids["bot_name"])
+        mentions = [at_bot] + [mention(p, NAMES[p]) for p in people]
+        full = " ".join([at_bot["text"], text, *(m["text"] for m in mentions[1:])])
+        since = self.playground.mark()
+        posted = await self.playground.send(channel, TOM, full, mentions=mentions)
+        thread = posted["postConversationId"]
+        return await self._next(thread, since, card, timeout)
+
+    # --- the store, read-only while the bot runs ------------------------------------------------------------
+
+    def records(self, collection: str) -> dict[str, dict[str, Any]]:
+        """A collection of the bot's store by key, read from disk (snapshot plus journal) without a lock."""
+        db = open_tinydb_readonly(Path(self.bot.data_dir))
+        try:
+            return {doc[KEY_FIELD]: dict(doc) for doc in db.table(collection).all()}
+        finally:
+            db.close()
+
+    def outbox(self, prefix: str) -> dict[str, dict[str, Any]]:
+        """Outbox entries whose key starts with prefix."""
+        return {k: v for k, v in self.records("outbox").items() if k.startswith(prefix)}
+
+
+async def set_up(school: School) -> dict[str, Frame]:
+    """Install in the team and personal chat, bind the lead channels, name the DSL and head: the replies by step."""
+    pg = school.playground
+    seen: dict[str, Frame] = {}
+    since = pg.mark()
+    await pg.install(school.general)
+    seen["team hello"] = await pg.wait_for(lambda f: is_bot_message(f, school.general) and "ThinkFirst" in (
+        (f.get("message") or {}).get("text") or ""), since=since)
+    since = pg.mark()
+    await pg.install(school.personal)
+    seen["welcome"] = await pg.wait_for(lambda f: is_bot_message(f, school.personal) and card_of(f) is not None,
+                                        since=since)
+    seen["setup dsl"] = await school.command(school.safeguarding, "setup dsl")
+    seen["setup head"] = await school.command(school.general, "setup head_teacher")
+    seen["assign dsl"] = await school.command(school.safeguarding, "setup assign dsl", DANIEL)
+    seen["assign head"] = await school.command(school.general, "setup assign head_teacher", RUTH)
+    return seen
