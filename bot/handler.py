@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -98,6 +99,14 @@ def mentioned_people(activity: Activity) -> list[tuple[str, str]]:
             if pair not in found:
                 found.append(pair)
     return found
+
+
+def conversation_id_of(activity: Activity) -> str:
+    """The conversation's id; for a channel, the channel's own id without the thread's ";messageid=..."."""
+    conversation_id = (activity.conversation.id if activity.conversation else "") or ""
+    if conversation_kind(activity) == "channel":
+        return conversation_id.split(";messageid=", 1)[0]
+    return conversation_id
 
 
 def conversation_kind(activity: Activity) -> str:
@@ -203,9 +212,24 @@ class ThinkFirstBot(TeamsActivityHandler):
             text = activity.text or ""
         user_input = read_input(activity)
         context = self._command_context(turn_context)
+        if (text or "").strip().lower().startswith("setup"):
+            context.channel_name = await self._looked_up_channel_name(turn_context, context.channel_name)
         replies = await self.commands.handle((text or user_input.choice or "").strip(), user_input.value, context)
         for reply in replies:
             await turn_context.send_activity(reply)
+
+    async def _looked_up_channel_name(self, turn_context: TurnContext, fallback: str) -> str:
+        """The channel's real name: Teams leaves it out of messages, so ask for the team's channels (setup only)."""
+        activity = turn_context.activity
+        channel_id = _channel_data_field(activity, "channel", "id")
+        if _channel_data_field(activity, "channel", "name") or not channel_id or channel_id == team_id_of(activity):
+            return fallback  # named already, or the General channel (whose name Teams lists as null)
+        try:
+            channels = await TeamsInfo.get_team_channels(turn_context)
+        except Exception:  # noqa: BLE001 - a failed look-up only costs the name, never the set-up
+            log.warning("could not look up the channels of team %s", team_id_of(activity), exc_info=True)
+            return fallback
+        return next((c.name for c in channels if c.id == channel_id and c.name), fallback)
 
     def _command_context(self, turn_context: TurnContext) -> CommandContext:
         activity = turn_context.activity
@@ -216,7 +240,7 @@ class ThinkFirstBot(TeamsActivityHandler):
         school_id = school.id if team_id or person is None else person.school_id
         return CommandContext(
             user_id=sender.id or "", user_name=sender.name or "", aad_object_id=sender.aad_object_id or "",
-            conversation_id=activity.conversation.id if activity.conversation else "",
+            conversation_id=conversation_id_of(activity),
             conversation_kind=conversation_kind(activity), channel_name=channel_name_of(activity),
             team_id=team_id, school_id=school_id, tenant_id=tenant_id_of(activity),
             mentions=mentioned_people(activity))
@@ -326,15 +350,19 @@ class ThinkFirstBot(TeamsActivityHandler):
         if activity.conversation is None or not activity.conversation.id:
             return
         reference = TurnContext.get_conversation_reference(activity)
+        # A channel message's conversation is its thread; keep the channel itself, so that alerts sent to it later
+        # start a new post instead of replying in the thread where someone once typed a command.
+        reference.conversation = copy.copy(activity.conversation)  # the turn's own replies stay in the thread
+        reference.conversation.id = conversation_id_of(activity)
         kind = conversation_kind(activity)
         team_id = team_id_of(activity)
         school = self.services.directory.school_for_team(team_id)
         sender = activity.from_property
-        existing = self.services.directory.conversation(activity.conversation.id)
+        existing = self.services.directory.conversation(reference.conversation.id)
         if existing is not None and existing.get("installed") and existing.get("school_id") == school.id:
             return  # already known; avoid a store write on every message
         self.services.directory.save_conversation(
-            activity.conversation.id, reference.serialize(), kind=kind, tenant_id=tenant_id_of(activity),
+            reference.conversation.id, reference.serialize(), kind=kind, tenant_id=tenant_id_of(activity),
             school_id=school.id, user_id=(sender.id if sender and kind == "personal" else ""), team_id=team_id,
             name=channel_name_of(activity) if kind == "channel" else "")
 

@@ -61,7 +61,8 @@ class RecordStore(ABC):
         """Copies of the documents for which the predicate is true."""
         return [doc for doc in self.all(collection) if predicate(doc)]
 
-    def update(self, collection: str, key: str, change: Callable[[Document | None], Document | None]) -> Document | None:
+    def update(self, collection: str, key: str,
+               change: Callable[[Document | None], Document | None]) -> Document | None:
         """Read, change and write one document atomically (the change runs with no await in between).
 
         ``change`` gets a copy of the current document (or None) and returns the new one, or None to leave it.
@@ -95,5 +96,5 @@ class RecordStore(ABC):
         except Exception:  # noqa: BLE001 - health checks report, they never raise
             return False
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: stores with nothing to release need not override it
         """Flush and release files."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -463,6 +464,10 @@ class TinyStore(RecordStore):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._closed = True  # until everything below has worked
+        # eTags only need to differ from every earlier one: a random prefix per opening and a counter is enough,
+        # and far cheaper than a uuid4 (os.urandom) on every write.
+        self._etag_prefix = uuid.uuid4().hex[:12] + "-"
+        self._etag_counter = itertools.count(1)
         self._lock_fd = self._lock(self.data_dir)
         try:
             self._storage = JournalStorage(self.data_dir, compact_after_bytes=compact_after_bytes, fsync=fsync,
@@ -580,7 +585,7 @@ class TinyStore(RecordStore):
         except (TypeError, ValueError) as error:
             raise TypeError(f"{collection}/{key} is not JSON-compatible: {error}") from error
         stored: Document = json.loads(text)
-        stored["_etag"] = uuid.uuid4().hex
+        stored["_etag"] = f"{self._etag_prefix}{next(self._etag_counter):x}"
         stored[KEY_FIELD] = key
         table = self._table(collection)
         if doc_id is None:
@@ -613,7 +618,12 @@ class TinyStore(RecordStore):
     def all(self, collection: str) -> list[Document]:
         """Copies of every document in the collection, in insertion order."""
         self._check_collection(collection, False)
-        return [self._public(doc) for doc in self._table(collection).all()]
+        return [self._public(doc) for doc in self._raw(collection).values()]
+
+    def find(self, collection: str, predicate: Callable[[Document], bool]) -> list[Document]:
+        """Copies of the matching documents; the predicate reads the stored ones, so only matches are copied."""
+        self._check_collection(collection, False)
+        return [self._public(doc) for doc in self._raw(collection).values() if predicate(doc)]
 
     def keys(self, collection: str) -> list[str]:
         """Every key in the collection, in insertion order."""

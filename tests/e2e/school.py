@@ -9,6 +9,7 @@ Card clicks (submit and invoke) do carry the clicker, so leads and other staff a
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,21 @@ class School:
     def outbox(self, prefix: str) -> dict[str, dict[str, Any]]:
         """Outbox entries whose key starts with prefix."""
         return {k: v for k, v in self.records("outbox").items() if k.startswith(prefix)}
+
+    async def outbox_settled(self, prefix: str, count: int, timeout: float = 10.0) -> dict[str, dict[str, Any]]:
+        """Wait until `count` outbox entries under prefix have a final status (sent, failed, ...); return them."""
+        entries: dict[str, dict[str, Any]] = {}
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    entries = self.outbox(prefix)
+                    if len(entries) >= count and not any(e["status"] in ("pending", "sending")
+                                                         for e in entries.values()):
+                        return entries
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            raise AssertionError(f"outbox {prefix}* did not settle: {[(k, e['status']) for k, e in entries.items()]}"
+                                 f"\nbot log:\n{self.bot.log_tail(20)}") from None
 
 
 async def set_up(school: School) -> dict[str, Frame]:
