@@ -355,10 +355,12 @@ class ThinkFirstBot(TeamsActivityHandler):
         reference.conversation = copy.copy(activity.conversation)  # the turn's own replies stay in the thread
         reference.conversation.id = conversation_id_of(activity)
         kind = conversation_kind(activity)
+        existing = self.services.directory.conversation(reference.conversation.id)
+        if existing is not None and existing.get("installed") and kind == "personal":
+            return  # already known: the common case, kept cheap (no store write, no channelData parsing)
         team_id = team_id_of(activity)
         school = self.services.directory.school_for_team(team_id)
         sender = activity.from_property
-        existing = self.services.directory.conversation(reference.conversation.id)
         if existing is not None and existing.get("installed") and existing.get("school_id") == school.id:
             return  # already known; avoid a store write on every message
         self.services.directory.save_conversation(
