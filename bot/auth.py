@@ -24,6 +24,7 @@ from enum import Enum
 from http import HTTPStatus
 from ipaddress import ip_address
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 import requests
@@ -250,6 +251,15 @@ async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
+def _is_http_url(text: str) -> bool:
+    """True for an absolute http(s) URL: replies go there, and anything else fails mid-turn."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None, str, str]:
     """Parse the body: (raw dict, activity, reject reason, message); reason is "" on success."""
     try:
@@ -263,7 +273,7 @@ def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None
     if not isinstance(activity_type, str) or not activity_type:
         return None, None, REJECT_NO_TYPE, "activity has no type"
     service_url = data.get("serviceUrl")
-    if not isinstance(service_url, str) or not service_url:
+    if not isinstance(service_url, str) or not _is_http_url(service_url):
         # The SDK only checks the token's serviceurl claim when the activity has one, so an activity without it
         # would skip that check. The channel always sends it.
         return None, None, REJECT_NO_SERVICE_URL, "activity has no serviceUrl"

@@ -16,8 +16,8 @@ import pytest
 
 from domain.cases import ReportDraft
 from domain.roles import Role
-from tests.support.flows import set_up_school
 from tests.support.connector import DEFAULT_TENANT
+from tests.support.flows import set_up_school
 from tests.support.teams import (
     ADMIN,
     CHAIR,

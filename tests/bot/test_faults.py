@@ -23,8 +23,8 @@ from bot.web import ADAPTER_KEY, STATS_KEY
 from domain.clock import FakeClock
 from domain.delivery import DeliveryWorker
 from domain.outbox import SENT
-from tests.support.flows import DETAILS, say, set_up_school
 from tests.support.connector import ProgrammedResponse
+from tests.support.flows import DETAILS, say, set_up_school
 from tests.support.teams import (
     DSL,
     HEAD_CHANNEL,

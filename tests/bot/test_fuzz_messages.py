@@ -24,8 +24,8 @@ from bot.web import STATS_KEY
 from domain.cases import ReportDraft
 from domain.roles import Role
 from store import open_store
-from tests.support.flows import set_up_school, walk_report
 from tests.support.connector import DEFAULT_TENANT
+from tests.support.flows import set_up_school, walk_report
 from tests.support.teams import (
     DSL,
     SAFEGUARDING,

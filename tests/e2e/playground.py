@@ -25,8 +25,10 @@ HTTP API (JSON bodies; conversation ids in paths must be URL-encoded, ours conta
   mentions?: [{mentioned: {id}, text}]} -> {messageId, postConversationId?, timestamp}. The bot is only called in
   personal chat or when the bot's id is among `mentions` (group chat too, not only channels); the text should
   contain the mention text (e.g. "<at>ThinkFirst</at> help") as Teams sends it. `from.id` must be a member of
-  the conversation: personal chat holds only currentUser. In a channel each message starts a new thread whose
-  id ("<channel>;messageid=...") is returned as postConversationId and becomes activity.conversation.id.
+  the conversation: personal chat holds only currentUser. The activity the bot gets is ALWAYS from currentUser,
+  whatever `from.id` says (checked in 0.2.28): only submit and invoke carry another user as the sender. In a
+  channel each message starts a new thread whose id ("<channel>;messageid=...") is returned as postConversationId
+  and becomes activity.conversation.id.
 - POST /_conversation/v1/submit {conversation: {id}, from: {id}, replyToId, value: {...}} -> 200 empty. replyToId
   must be the id of a message the Playground knows in that conversation (a bot card's messageId), else 400/404.
   The bot receives a message activity with value and no text.

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.playground import ROOT, card_of, is_bot_message
+from tests.e2e.playground import ROOT
 from tests.e2e.school import School, set_up
-from tests.e2e.test_thinkfirst_in_playground import walk_report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -35,44 +34,45 @@ def require_browser() -> None:
         pytest.skip(problem)
 
 
-async def run_browser(url: str, out_dir: Path, timeout: float = 90.0) -> dict[str, dict[str, str]]:
-    """Run the Node script against the Playground page; returns its steps by name (it is killed on a time-out)."""
+async def run_browser(school: School, out_dir: Path, timeout: float = 90.0) -> dict[str, dict[str, str]]:
+    """Run the Node script on the Playground page; returns its steps by name (killed on a time-out)."""
     process = await asyncio.create_subprocess_exec(
-        shutil.which("node") or "node", str(SCRIPT), url, str(out_dir), cwd=ROOT, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        shutil.which("node") or "node", str(SCRIPT), school.playground.base_url, str(out_dir), cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True)
+    assert process.stdout
+    lines: list[str] = []
+    steps: dict[str, dict[str, str]] = {}
     try:
-        out, _ = await asyncio.wait_for(process.communicate(), timeout)
+        async with asyncio.timeout(timeout):
+            while line := (await process.stdout.readline()).decode(errors="replace"):
+                lines.append(line)
+                if not line.startswith("{"):
+                    continue
+                entry = json.loads(line)
+                steps[entry["step"]] = entry
+            await process.wait()
     finally:
         if process.returncode is None:
             os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
-    steps: dict[str, dict[str, str]] = {}
-    for line in out.decode(errors="replace").splitlines():
-        if line.startswith("{"):
-            entry = json.loads(line)
-            steps[entry["step"]] = entry
-    assert process.returncode == 0 and "error" not in steps, out.decode(errors="replace")[-3000:]
+    assert process.returncode == 0 and "error" not in steps, "".join(lines)[-3000:]
     return steps
 
 
 async def test_staff_use_thinkfirst_in_the_playground_page(school: School) -> None:
-    """Typed messages and card clicks in the real page: report, Can I, acknowledge; the alert in Safeguarding."""
+    """Typed messages and card clicks in the real page: report, Can I, policy and acknowledge."""
     require_browser()
     await set_up(school)
-    pg = school.playground
-    # Before the page opens: a report (so Safeguarding has an alert) and a campaign (so Tom has a card).
-    await walk_report(school)
-    await pg.wait_for(lambda f: is_bot_message(f, school.safeguarding) and card_of(f) is not None)
+    # A campaign, so that "policy" shows Tom the acknowledgement card.
     await school.command(school.general, "campaign start 30")
-    await pg.wait_for(lambda f: is_bot_message(f, school.personal) and "I have read and understood" in json.dumps(
-        card_of(f) or {}))
+    await school.outbox_settled("campaign:", 6)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    steps = await run_browser(pg.base_url, SCREENSHOTS)
+    steps = await run_browser(school, SCREENSHOTS)
     assert "Who is involved?" in steps["report"]["text"]
     assert "No, the policy does not allow this" in steps["can_i"]["text"]
     assert "Acknowledged on" in steps["acknowledge"]["text"]
-    assert "VPS-" in steps["alert"]["text"] and "Jamie" not in steps["alert"]["text"]
     acks = school.records("campaign_acks")
     assert [a["user_id"] for a in acks.values()] == ["29:user-tom-hargreaves"]  # the click reached the bot
-    for name in ("report-dialog", "can-i-verdict", "policy-acknowledgement", "safeguarding-alert"):
+    for name in ("report-dialog", "can-i-verdict", "policy-acknowledgement"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 5000
