@@ -279,6 +279,10 @@ def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None
         return None, None, REJECT_NO_SERVICE_URL, "activity has no serviceUrl"
     if not isinstance(data.get("channelId"), str) or not data["channelId"]:
         return None, None, REJECT_BAD_ACTIVITY, "activity has no channelId"  # state keys need it
+    for name in ("id", "replyToId", "text", "name"):
+        # msrest keeps wrong types as they came; a list as the id breaks the reply URL mid-turn.
+        if data.get(name) is not None and not isinstance(data[name], str):
+            return None, None, REJECT_BAD_ACTIVITY, f"activity {name} must be text"
     for part in ("conversation", "from", "recipient"):
         # The channel always sends these; without them the SDK's state and reply code fails mid-turn (a 500).
         account = data.get(part)

@@ -218,6 +218,14 @@ class LocalChat:
             for part in (line or "").splitlines() or [""]:
                 self.out.write("| " + part + "\n")
         shown = []
+        # A list of choices (an expanded ChoiceSet) is pressed by number like buttons.
+        for element in [i for i in inputs if i.get("type") == "Input.ChoiceSet" and i.get("style") == "expanded"]:
+            inputs.remove(element)
+            for choice in element.get("choices", []):
+                self.buttons.append(Button(title=_plain(str(choice.get("title", ""))), kind="Action.Submit",
+                                           data={element["id"]: choice.get("value")}, inputs=[],
+                                           conversation_id=conversation_id))
+                shown.append(f"[{len(self.buttons)}] {self.buttons[-1].title}")
         for action in actions:
             button = Button(title=str(action.get("title", "")), kind=str(action.get("type", "")),
                             data=dict(action.get("data") or {}), verb=str(action.get("verb", "")),

@@ -25,6 +25,8 @@ CANCEL_WORDS = {"cancel", "stop", "quit", "exit", "abort", "never mind", "neverm
 HELP_WORDS = {"help", "?", "what do i do", "i'm stuck", "im stuck"}
 BACK_WORDS = {"back", "go back", "previous", "undo"}
 MENU_WORDS = {"menu", "start again", "restart", "home"}
+MAX_CHOICE_BUTTONS = 4
+MAX_BUTTON_LABEL = 30
 
 
 @dataclass
@@ -106,10 +108,16 @@ def card_activity(template: str, data: dict[str, Any], summary: str) -> Activity
 def choice_card(question: str, choices: list[tuple[str, str]], *, help_text: str = "",
                 show_back: bool = True, summary: str | None = None) -> Activity:
     """A question with one button a choice (Action.Submit {"choice": value}), plus Back and Cancel."""
+    options = [{"value": value, "label": label} for value, label in choices]
+    # A few short choices read best as buttons; more, or long ones, as a list (Teams cuts long button titles and
+    # hides buttons past the first few behind "...").
+    as_list = len(options) > MAX_CHOICE_BUTTONS or any(len(label) > MAX_BUTTON_LABEL for _, label in choices)
     return card_activity("choice", {
         "question": question,
         "help": help_text,
-        "choices": [{"value": value, "label": label} for value, label in choices],
+        "as_list": as_list,
+        "choices": options,
+        "button_choices": [] if as_list else options,
         "show_back": show_back,
     }, summary or question)
 

@@ -8,7 +8,18 @@ from botbuilder.dialogs import DialogContext
 from botbuilder.schema import Activity
 
 from bot.services import Services
-from dialogs.guided import Done, GuidedDialog, Next, Retry, Step, StepOutcome, UserInput, card_activity, card_message
+from dialogs.guided import (
+    Done,
+    GuidedDialog,
+    Next,
+    Retry,
+    Step,
+    StepOutcome,
+    UserInput,
+    card_activity,
+    card_message,
+    choice_card,
+)
 from domain.directory import Person
 
 MAX_SECTION_CHARS = 6000  # well under Teams' message size limit
@@ -89,10 +100,8 @@ class PolicyDialog(GuidedDialog[PolicyState]):
     def ask_section(self, state: PolicyState) -> list[Activity | str]:
         """The list of sections."""
         titles = list(self.services.policy.sections)
-        return [card_activity("choice", {
-            "question": "Which section would you like to read?", "help": "",
-            "choices": [{"value": f"section:{t}", "label": t} for t in titles], "show_back": True},
-            "Policy sections")]
+        return [choice_card("Which section would you like to read?", [(f"section:{t}", t) for t in titles],
+                            summary="Policy sections")]
 
     def on_section(self, state: PolicyState, user_input: UserInput) -> StepOutcome:
         """Show it and offer another."""

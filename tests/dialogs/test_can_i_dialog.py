@@ -16,7 +16,7 @@ from dialogs.can_i_dialog import CanIDialog
 from domain.roles import Role
 from settings import Settings
 from store.memory import MemoryStore
-from tests.support.teams import card_text
+from tests.support.teams import card_choices, card_text
 
 USER = ChannelAccount(id="29:can-i-user", name="Jo Staff", aad_object_id="aad-can-i-user")
 HEAD_CHANNEL = "19:head@thread.tacv2"
@@ -81,8 +81,8 @@ def said(replies: list[Activity]) -> str:
 
 
 def buttons(card: dict[str, Any]) -> dict[str, str]:
-    """Button title to the choice it sends."""
-    return {a["title"]: (a.get("data") or {}).get("choice", "") for a in card.get("actions", [])}
+    """Button (or list entry) title to the choice it sends."""
+    return card_choices(card)
 
 
 def assert_verdict_card(chat: CanIChat, replies: list[Activity], rule_id: str) -> dict[str, Any]:

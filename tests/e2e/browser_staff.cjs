@@ -54,10 +54,11 @@ async function main() {
     await send('report');
     let card = await cardWith('What would you like to report?');
     await shot(card, 'report-dialog.png');
-    await card.getByRole('button', { name: 'Cyberbullying or harassment of a pupil' }).click();
+    await card.getByRole('radio', { name: 'Cyberbullying or harassment of a pupil' }).check();
+    await card.getByRole('button', { name: 'Next' }).click();
     card = await cardWith('Who is involved?');
     report('report', { ok: true, text: await card.innerText() });
-    await send('cancel');  // typed: the card shows its first buttons only, the rest behind "..."
+    await send('cancel');
     await cardWith('What would you like to do?');
 
     // 2. Can I ...? typed as a question: the verdict with the policy's words.

@@ -27,6 +27,7 @@ from tests.e2e.school import (
     frame_text,
     set_up,
 )
+from tests.support.teams import card_choices
 
 pytestmark = [pytest.mark.e2e]
 
@@ -102,12 +103,13 @@ async def test_can_i_by_free_text_and_by_the_guided_path(school: School) -> None
     assert "What the policy says" in typed and "Section:" in typed
 
     topics = card_of(await school.say("can i"))
-    situations = card_of(await school.press(button(topics, "Photos and videos")["data"]["choice"]))
-    choices = [a for a in situations.get("actions", []) if (a.get("data") or {}).get("choice", "").startswith("rule:")]
+    situations = card_of(await school.press(card_choices(topics)["Photos and videos"]))
+    choices = [(title, value) for title, value in card_choices(situations).items() if value.startswith("rule:")]
     assert choices, card_text(situations)
-    verdict = card_text(card_of(await school.press(choices[0]["data"]["choice"])))
+    title, value = choices[0]
+    verdict = card_text(card_of(await school.press(value)))
     assert "What the policy says" in verdict and "Section:" in verdict
-    assert choices[0]["title"] in verdict  # the verdict is for the situation pressed
+    assert title in verdict  # the verdict is for the situation pressed
 
 
 async def test_campaign_reaches_everyone_two_acknowledge_and_only_the_rest_are_reminded(school: School) -> None:

@@ -291,9 +291,21 @@ def card_text(card: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def card_choices(card: dict[str, Any]) -> dict[str, str]:
+    """What a person can pick on a card: button title, or list entry title, to the choice it sends."""
+    picks = {a["title"]: str((a.get("data") or {}).get("choice", "")) for a in card.get("actions", [])}
+    for element in card.get("body", []):
+        if element.get("type") == "Input.ChoiceSet" and element.get("id") == "choice":
+            picks.update({c["title"]: str(c["value"]) for c in element.get("choices", [])})
+    return picks
+
+
 def button_data(card: dict[str, Any], title: str) -> dict[str, Any]:
-    """The data of a card's action with this title."""
+    """The data sent by pressing a card's button with this title (or picking this list entry and Next)."""
     for action in card.get("actions", []):
         if action.get("title") == title:
             return dict(action.get("data") or {})
+    picks = card_choices(card)
+    if title in picks:
+        return {"choice": picks[title]}
     raise AssertionError(f"no button {title!r} in card: {[a.get('title') for a in card.get('actions', [])]}")
