@@ -6,6 +6,7 @@ import asyncio
 import copy
 import logging
 from collections import OrderedDict
+from datetime import timedelta
 from typing import Any
 
 from botbuilder.core import ConversationState, MessageFactory, TurnContext, UserState
@@ -29,10 +30,12 @@ from dialogs.guided import MENU_WORDS, card_activity, read_input
 from dialogs.menu import MenuChoice, interpret, menu_activity
 from dialogs.policy_dialog import PolicyDialog
 from dialogs.report_dialog import ReportDialog
+from domain.clock import iso, parse_iso
 
 log = logging.getLogger(__name__)
 
 MAX_LOCKS = 10_000
+WELCOME_AGAIN_AFTER = timedelta(minutes=10)  # a reinstall later is welcomed again
 PAGE_SIZE = 200
 
 
@@ -271,9 +274,7 @@ class ThinkFirstBot(TeamsActivityHandler):
         activity = turn_context.activity
         kind = conversation_kind(activity)
         if kind == "personal":
-            person, _ = self._ensure_person(turn_context, source="personal")
-            await turn_context.send_activity(self._menu(turn_context))
-            await self._after_join(person)
+            await self._personal_install(turn_context)
         elif kind == "channel":
             await self._sync_team_roster(turn_context)
             await turn_context.send_activity(
@@ -312,9 +313,7 @@ class ThinkFirstBot(TeamsActivityHandler):
                 if kind == "channel":
                     await self._sync_team_roster(turn_context)
                 elif kind == "personal":
-                    person, _ = self._ensure_person(turn_context, source="personal")
-                    await turn_context.send_activity(self._menu(turn_context))
-                    await self._after_join(person)
+                    await self._personal_install(turn_context)
                 continue
             if kind == "channel":
                 team_id = team_id_of(activity)
@@ -343,6 +342,17 @@ class ThinkFirstBot(TeamsActivityHandler):
             self.services.directory.remove_source(member.id, f"team:{team_id}")
 
     # Helpers ----------------------------------------------------------------------------------------------
+
+    async def _personal_install(self, turn_context: TurnContext) -> None:
+        """Welcome someone who added the bot, once: Teams sends two events (install and member added) for one."""
+        person, _ = self._ensure_person(turn_context, source="personal")
+        conversation_id = turn_context.activity.conversation.id
+        now = self.services.clock.now()
+        last = self.services.store.get("welcomes", conversation_id)
+        if last is None or now - parse_iso(last["at"]) > WELCOME_AGAIN_AFTER:
+            self.services.store.put("welcomes", conversation_id, {"at": iso(now)})
+            await turn_context.send_activity(self._menu(turn_context))
+        await self._after_join(person)
 
     def _remember(self, turn_context: TurnContext) -> None:
         """Keep the conversation reference, with the tenant, for proactive messages later."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.teams import BotHarness
+from tests.support.teams import TEACHER, BotHarness, personal_bot_added, personal_install
 
 
 async def test_healthz_reports_status_version_and_store(harness: BotHarness) -> None:
@@ -18,3 +18,11 @@ async def test_get_on_the_messages_endpoint_is_not_allowed(harness: BotHarness) 
     assert harness.session is not None
     async with harness.session.get(harness.url) as response:
         assert response.status == 405
+
+
+async def test_personal_install_welcomes_once_for_the_two_events_teams_sends(harness: BotHarness) -> None:
+    url = harness.connector.service_url
+    await harness.post(personal_install(TEACHER, url))
+    await harness.post(personal_bot_added(TEACHER, url))
+    welcomes = [c for c in harness.cards() if "I'm ThinkFirst" in str(c)]
+    assert len(welcomes) == 1

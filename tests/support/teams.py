@@ -150,6 +150,11 @@ def personal_install(user: User, service_url: str) -> dict[str, Any]:
     return _base(user, personal_conversation(user), service_url, type="installationUpdate", action="add")
 
 
+def personal_bot_added(user: User, service_url: str) -> dict[str, Any]:
+    """The member-added event Teams sends beside the install event in a personal chat."""
+    return _base(user, personal_conversation(user), service_url, type="conversationUpdate", membersAdded=[BOT])
+
+
 def team_install(user: User, service_url: str) -> dict[str, Any]:
     """The app installed in the staff team (arrives in General)."""
     activity = _base(
