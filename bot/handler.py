@@ -254,7 +254,11 @@ class ThinkFirstBot(TeamsActivityHandler):
         """Action.Execute clicks answer with a card; everything else goes to the SDK's handling."""
         activity = turn_context.activity
         if activity.name != "adaptiveCard/action":
-            return await super().on_invoke_activity(turn_context)
+            response = await super().on_invoke_activity(turn_context)
+            if response is not None and response.status == 501:
+                # An invoke ThinkFirst does not offer (a task module, a search, ...): the caller's mistake, not ours.
+                return InvokeResponse(status=400, body={"error": "ThinkFirst does not handle this kind of request."})
+            return response
         self._remember(turn_context)
         value = activity.value if isinstance(activity.value, dict) else {}
         action = value.get("action") if isinstance(value.get("action"), dict) else {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.teams import TEACHER, BotHarness, personal_bot_added, personal_install
+from tests.support.teams import TEACHER, BotHarness, personal_bot_added, personal_install, personal_message
 
 
 async def test_healthz_reports_status_version_and_store(harness: BotHarness) -> None:
@@ -26,3 +26,10 @@ async def test_personal_install_welcomes_once_for_the_two_events_teams_sends(har
     await harness.post(personal_bot_added(TEACHER, url))
     welcomes = [c for c in harness.cards() if "I'm ThinkFirst" in str(c)]
     assert len(welcomes) == 1
+
+
+async def test_an_invoke_the_bot_does_not_offer_gets_a_4xx_not_a_5xx(harness: BotHarness) -> None:
+    activity = personal_message(TEACHER, harness.connector.service_url)
+    activity.update(type="invoke", name="task/fetch", value={"data": {}})
+    status, body = await harness.post(activity)
+    assert status == 400 and "does not handle" in str(body)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -114,7 +115,8 @@ async def test_card_summary_and_actions() -> None:
     assert actions[1]["data"] == {"action": "policy_section"}
     assert actions[2]["verb"] == "acknowledge"
     assert actions[2]["data"] == {"campaign_id": campaign.id, "version": world.policy.content_hash}
-    assert "version April 2020 (a1b2c3d4)" in actions[2]["title"]
+    assert actions[2]["title"] == "I have read and understood it"
+    assert "version April 2020 (a1b2c3d4)" in json.dumps(entry.message.card["body"])  # type: ignore[index]
 
 
 async def test_refuses_a_second_open_campaign_for_the_same_version() -> None:
