@@ -41,10 +41,11 @@ def make_turn_error_handler(stats: dict[str, Any]) -> Any:
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         activity = turn_context.activity
         stats["turn_errors"] = stats.get("turn_errors", 0) + 1
-        # The traceback and ids only: never the message text, which may be a safeguarding report.
-        log.error("turn failed: type=%s conversation=%s activity=%s\n%s", activity.type,
-                  activity.conversation.id if activity.conversation else "-", activity.id or "-",
-                  "".join(traceback.format_exception(type(error), error, error.__traceback__)))
+        # The stack and ids only: never the message text, which may be a safeguarding report. The exception's own
+        # message is left out too, because it can quote what someone typed (int("...") does).
+        log.error("turn failed: %s in activity type=%s conversation=%s activity=%s\n%s",
+                  type(error).__name__, activity.type, activity.conversation.id if activity.conversation else "-",
+                  activity.id or "-", "".join(traceback.format_tb(error.__traceback__)))
         # Nothing from the failed turn is saved, so the person's dialog stays where it was before this message.
         if activity.type == "message":
             try:
