@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -14,7 +14,7 @@ class Clock:
 
     def now(self) -> datetime:
         """Current time, timezone-aware UTC."""
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def local_now(self) -> datetime:
         """Current time in the school's time zone."""
@@ -28,7 +28,7 @@ class FakeClock(Clock):
         super().__init__(tz_name)
         if start.tzinfo is None:
             raise ValueError("FakeClock needs a timezone-aware start time")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now
@@ -39,12 +39,12 @@ class FakeClock(Clock):
 
     def set(self, when: datetime) -> None:
         """Jump to a moment."""
-        self._now = when.astimezone(timezone.utc)
+        self._now = when.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:
     """A stored timestamp: ISO 8601 in UTC to the second."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def parse_iso(text: str) -> datetime:

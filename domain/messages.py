@@ -30,7 +30,7 @@ class OutgoingMessage:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "OutgoingMessage":
+    def from_dict(cls, data: dict[str, Any]) -> OutgoingMessage:
         """Read back from the outbox."""
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
