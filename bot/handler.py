@@ -281,9 +281,9 @@ class ThinkFirstBot(TeamsActivityHandler):
             await self._personal_install(turn_context)
         elif kind == "channel":
             await self._sync_team_roster(turn_context)
-            await turn_context.send_activity(
+            await self._welcome_once(turn_context, (
                 "Hello, I'm ThinkFirst. An admin can make a channel serve a lead by @mentioning me there with "
-                "**setup dsl** (or head_teacher, dpl, hr, chair). **setup status** shows what is set up.")
+                "**setup dsl** (or head_teacher, dpl, hr, chair). **setup status** shows what is set up."))
 
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
         """The app was removed: stop messaging that conversation, keep the records."""
@@ -348,15 +348,19 @@ class ThinkFirstBot(TeamsActivityHandler):
     # Helpers ----------------------------------------------------------------------------------------------
 
     async def _personal_install(self, turn_context: TurnContext) -> None:
-        """Welcome someone who added the bot, once: Teams sends two events (install and member added) for one."""
+        """Someone added the bot: record them as staff, welcome them once, send any acknowledgement due."""
         person, _ = self._ensure_person(turn_context, source="personal")
-        conversation_id = turn_context.activity.conversation.id
+        await self._welcome_once(turn_context, self._menu(turn_context))
+        await self._after_join(person)
+
+    async def _welcome_once(self, turn_context: TurnContext, welcome: Activity | str) -> None:
+        """Say hello once per install: Teams (and the Playground) can send several install events for one."""
+        conversation_id = conversation_id_of(turn_context.activity)
         now = self.services.clock.now()
         last = self.services.store.get("welcomes", conversation_id)
         if last is None or now - parse_iso(last["at"]) > WELCOME_AGAIN_AFTER:
             self.services.store.put("welcomes", conversation_id, {"at": iso(now)})
-            await turn_context.send_activity(self._menu(turn_context))
-        await self._after_join(person)
+            await turn_context.send_activity(welcome)
 
     def _remember(self, turn_context: TurnContext) -> None:
         """Keep the conversation reference, with the tenant, for proactive messages later."""

@@ -33,6 +33,11 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bex ?-? ?(pupil|student)s?\b", "expupil"),
     (r"\b(leaver|leavers|alumni|alumnus|who (has|have) left|who left|that left)\b", "expupil"),
     (r"\bface ?book\b", "facebook"),
+    (r"\bface ?to ?face\b", "facetoface"),
+    # Children at another school, including our leavers now at secondary, are still pupils.
+    (r"\b(other|another|different|secondary|high|upper|senior|big|new) schools?\b|\b(at|in|started) (secondary|"
+     r"year (7|8|9|10|11|seven|eight|nine|ten|eleven)|sixth form)\b", "otherschool pupil"),
+    (r"\b(the|our|this|that) trip\b|\btrip (back|home)\b", "schooltrip"),
     (r"\bwhats ?app\b", "whatsapp"),
     (r"\bsocial (media|network|networking)( sites?| platforms?)?\b", "socialmedia"),
     (r"\blinked ?in\b", "linkedin"),
@@ -81,8 +86,26 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b(post|posting|posted|send|sending) (a |an |the |my |some |this |that |off )?(parcel|package|packet|"
      r"parcels|packages|packets|stamp|stamps)\b", "parcel"),
     (r"\b(by|in the) post\b", "letter"),
-    # Messaging-app groups are group chats, whatever the app.
-    (r"\b(socialmedia|whatsapp|messenger|telegram|signal|snapchat|class|form) groups?\b", "groupchat"),
+    # Messaging-app groups are group chats, whatever the app; a named app stays social media.
+    (r"\b(socialmedia|whatsapp|messenger|telegram|signal|snapchat|instagram|insta|discord) groups?\b",
+     "socialmedia groupchat"),
+    (r"\b(class|form) groups?\b", "groupchat"),
+    # The parents' own group or page is its own situation, whatever the app.
+    (r"\b(parents|parent|mums|mum|dads|carers)( socialmedia| facebook| whatsapp)? (groupchat|groups?|page)\b",
+     "parent parentsgroup"),
+    # A school team or club is a group of pupils.
+    (r"\b(football|netball|rugby|cricket|hockey|athletics|sports|choir|chess|drama|dance|after ?school) (team|squad|"
+     r"club|group)s?\b", "pupil club"),
+    # Someone else starting the contact ("a pupil keeps messaging me"): the question is whether to answer.
+    (r"\b(messag\w*|text(s|ed|ing)?|dm(s|d|ed|ing)?|contact(s|ed|ing)?|snapchat(s|ted|ting)?|whatsapp(s|ed|ing)?) "
+     r"me\b", r"\1 inbound"),
+    (r"\b(sent|sends|sending|send) me (a |an )?(message|messages|dm|dms|text|texts|snap|snaps)\b", "message inbound"),
+    # Staff cover and duties are work, not the policy "covering" something.
+    (r"\b(lunch|break|playground|gate|bus|yard|wet play|dinner|lunchtime) ?(duty|duties)\b", "rota"),
+    (r"\b(cover|covers|covering|swap|swapping|swap over) (for |a |the |my |her |his |their |our )?(rota|duty|"
+     r"duties|lesson|lessons|class|classes|ppa|sickness|absence|shift|shifts)\b", "rota"),
+    (r"\b(whos|who is|who will be|who can|someone to) (covering|cover)\b", "rota"),
+    (r"\bschool (phone|telephone|landline|mobile)s?\b", "schoolphone"),
     # Watching what staff do on school systems.
     (r"\b(keeps?|keeping) (an )?eyes? on|\bspy(ing)? on|\bsnoop(ing)? on|\bcheck(s|ing)? up on|\bmonitors?\b",
      "monitor"),
@@ -123,7 +146,8 @@ _SYNONYMS: dict[str, str] = {
     **dict.fromkeys(("mum", "mums", "mom", "moms", "mommy", "mummy", "mother", "dad", "dads", "father",
                      "parent", "parents", "carer", "carers", "guardian", "guardians", "caregiver", "grandparent",
                      "grandparents", "nan", "stepmum", "stepdad"), "parent"),
-    **dict.fromkeys(("colleague", "colleagues", "coworker", "coworkers", "workmate", "workmates", "ta", "tas",
+    **dict.fromkeys(("colleague", "colleagues", "coworker", "coworkers", "workmate", "workmates", "ta", "tas", "slt",
+                     "smt",
                      "collegue", "colleges", "colleage"), "colleague"),
     **dict.fromkeys(("friend", "friends", "add", "added", "adding", "follow", "follows", "followed", "following",
                      "connect", "connected", "connecting", "connection", "befriend", "frend", "freind", "fren",
@@ -181,7 +205,7 @@ _STOPWORDS: frozenset[str] = frozenset(
     "for with and or but so as by from about into up out just still any some also really very please yes no not "
     "dont doesnt isnt wont allowed allow okay fine alright is it im ive id go get got one thing things stuff "
     "someone somebody anyone anybody something anything ever even too now then like want wants need needs "
-    "because going know think able let lets because whether am".split()
+    "because going know think able let lets because whether am other each".split()
 )
 
 # A question must touch at least one of these to be about the policy at all; "can I have a pay rise" does not.
@@ -194,17 +218,34 @@ _ANCHORS: frozenset[str] = frozenset({
     "server", "network", "login", "evidence", "safeguard", "safeguarding", "welfare", "concern", "worry",
     "counsel", "counselling", "harass", "troll", "disrepute", "reputation", "policy", "platform", "publish",
     "reference", "sportsday", "prospectus", "newsletter", "brochure", "address", "number", "tiktok", "whatsapp",
+    "schoolphone", "inbound", "parentsgroup", "otherschool",
 })
 # Who the question is about; a rule about someone else is marked down.
-_ENTITIES: frozenset[str] = frozenset({"pupil", "expupil", "parent", "colleague"})
+_ENTITIES: frozenset[str] = frozenset({"pupil", "expupil", "parent", "colleague", "staffparent"})
 _ENTITY_PENALTY = 0.55
 # A rule that only fits when the question has one of these words (a "yes" that must not be given by accident).
 _REQUIRES: dict[str, frozenset[str]] = {
     "personal-device-not-required": frozenset({"obligation"}),
+    # Contacting parents from a trip needs parents in the question; the school's accounts on a trip are another rule.
+    "parent-school-trip-contact": frozenset({"parent"}),
+    # Using the school address for a personal account, not writing to someone from it.
+    "school-email-personal-accounts": frozenset({"socialmedia", "account", "sign", "signup", "register", "linkedin",
+                                                 "profile", "app"}),
 }
+# Two rules told apart only by which channel is used: when the question names neither, both are offered.
+_CHANNEL_SPLITS: tuple[tuple[str, str, frozenset[str], frozenset[str]], ...] = (
+    ("pupil-personal-phone-email", "pupil-school-email", frozenset({"email"}),
+     frozenset({"schoolemail", "personalemail", "personal", "phone", "phonenumber", "schoolphone", "socialmedia",
+                "facetoface"})),
+    ("parent-personal-phone-email", "parent-formal-channels", frozenset({"email", "phone"}),
+     frozenset({"schoolemail", "personalemail", "personal", "phonenumber", "schoolphone", "socialmedia",
+                "letter", "schooltrip", "office"})),
+)
 # A rule that does not fit when the question has one of these words (a group chat is contact, not a class page).
 _EXCLUDES: dict[str, frozenset[str]] = {
     "new-class-account": frozenset({"groupchat", "message"}),
+    # An ex-pupil now at another school is a pupil of that school: no contact at all, not just advice against.
+    "ex-pupil-social-media": frozenset({"otherschool"}),
 }
 _CHILD_TERMS = frozenset({"pupil", "expupil"})
 _SEXUAL_TERMS = frozenset({"nude", "indecent"})
@@ -422,6 +463,11 @@ class Matcher:
                           reason="no rule matched well enough")
         close = [i for i in order[1:3] if scores[i] >= best - AMBIGUOUS_MARGIN
                  and self._rules[i].verdict != self._rules[top].verdict]
+        partner = self._channel_partner(tokens, scores, top)
+        split = (top, partner) if partner is not None else ()
+        if partner is not None and partner not in close:
+            close.append(partner)
+            order = [top, partner] + [i for i in order if i not in (top, partner)]
         status = "ambiguous" if close else "answered"
         stricter = [i for i in close if _STRICTNESS[self._rules[i].verdict] < _STRICTNESS[self._rules[top].verdict]]
         if stricter:
@@ -431,11 +477,31 @@ class Matcher:
         candidates = [self._rules[top]] + [self._rules[i] for i in order[1:3] if scores[i] >= best * 0.75]
         if status == "ambiguous" and len(candidates) < 2:
             candidates.append(self._rules[order[1]])
+        if partner is not None:
+            # Both channels are always offered, whichever of them leads.
+            for i in split:
+                if self._rules[i] not in candidates:
+                    candidates.insert(1, self._rules[i])
+            candidates = candidates[:3]
         confidence = min(1.0, best / 0.6)
         if status == "ambiguous":
             confidence *= 0.7
         return Answer(question, self._rules[top].verdict, self._rules[top], round(confidence, 3), status,
                       candidates if status == "ambiguous" else [self._rules[top]], self._matched(qvec, top))
+
+    def _channel_partner(self, tokens: set[str], scores: list[float], top: int) -> int | None:
+        """The other rule of a channel split when the question does not say which channel ("email a pupil")."""
+        for first, second, triggers, qualifiers in _CHANNEL_SPLITS:
+            if first not in self._by_id or second not in self._by_id:
+                continue
+            pair = (self._by_id[first], self._by_id[second])
+            if top not in pair or not tokens & triggers or tokens & qualifiers:
+                continue
+            other = pair[1] if top == pair[0] else pair[0]
+            # The stricter rule is always offered; the more permissive one only when it is in the running.
+            if other == pair[0] or scores[other] >= UNKNOWN_BELOW * 0.5:
+                return other
+        return None
 
     def _safety_rule(self, tokens: set[str]) -> str | None:
         """Indecent images of a child, or a child on the restricted list, always get their own rule."""

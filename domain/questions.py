@@ -34,7 +34,7 @@ class HandOff:
 
     question_id: str
     sent_to: str  # a role title, never a name
-    delivered: bool  # False if no channel at all is set up
+    delivered: bool  # False if no channel at all is set up (the record then says handed_off False)
 
 
 @dataclass
@@ -78,12 +78,20 @@ class QuestionService:
         if binding is None:
             binding = self.directory.channel_for(school_id, Role.CHAIR)
             role = Role.CHAIR
-        doc["handed_off"] = True
-        doc["sent_to_role"] = str(role)
-        doc["sent_to_conversation"] = binding.conversation_id if binding else ""
-        self.store.put(QUESTIONS, question_id, doc)
         if binding is None:
+            # Nothing was sent: say so on the record, so the policy review can tell it from a real hand-off.
+            doc["handed_off"] = False
+            doc["handoff_failed_at"] = iso(self.clock.now())
+            doc["handoff_failure"] = "no head teacher or chair channel is set up"
+            self.store.put(QUESTIONS, question_id, doc)
             return HandOff(question_id, role_title(Role.HEAD_TEACHER), delivered=False)
+        doc["handed_off"] = True
+        doc["handed_off_at"] = iso(self.clock.now())
+        doc["sent_to_role"] = str(role)
+        doc["sent_to_conversation"] = binding.conversation_id
+        doc.pop("handoff_failed_at", None)
+        doc.pop("handoff_failure", None)
+        self.store.put(QUESTIONS, question_id, doc)
         self.outbox.enqueue(OutgoingMessage(
             key=f"question:{question_id}:card", summary=f"A member of staff asked a policy question ({question_id})",
             to_conversation=binding.conversation_id, card=self.card(doc), school_id=school_id,

@@ -22,7 +22,7 @@ USER = ChannelAccount(id="29:can-i-user", name="Jo Staff", aad_object_id="aad-ca
 HEAD_CHANNEL = "19:head@thread.tacv2"
 OUT_OF_SCOPE = "Can I bring my dog into school?"
 UNESCAPED = re.compile(r"(?<!\\)[*\[\]<]")  # a markdown or mention character without its backslash
-AMBIGUOUS = "is it ok to contact a student using the school e-mail"
+AMBIGUOUS = "can I email a pupil?"  # school email is allowed, personal email is not: both are offered
 
 
 class CanIChat:
@@ -140,7 +140,7 @@ async def test_ambiguous_question_offers_two_or_three_situations_and_none(tmp_pa
     situations = {title: value for title, value in offered.items() if value.startswith("rule:")}
     assert 2 <= len(situations) <= 3
     assert offered["None of these"] == "none"
-    assert "rule:pupil-school-email" in situations.values()
+    assert {"rule:pupil-school-email", "rule:pupil-personal-phone-email"} <= set(situations.values())
     picked = await chat.say(choice="rule:pupil-school-email")
     assert_verdict_card(chat, picked, "pupil-school-email")
     assert chat.services.store.all("questions") == []  # answered, so nothing kept for review
@@ -178,7 +178,9 @@ async def test_out_of_scope_never_guesses_and_hands_off_to_the_head(tmp_path: Pa
     queued = services.outbox.get(f"question:{question_id}:card")
     assert queued is not None and queued.message.to_conversation == HEAD_CHANNEL
     assert OUT_OF_SCOPE in card_text(queued.message.card or {})
-    assert services.store.get("questions", question_id)["handed_off"] is True
+    stored = services.store.get("questions", question_id)
+    assert stored["handed_off"] is True and stored["sent_to_conversation"] == HEAD_CHANNEL
+    assert "handoff_failed_at" not in stored
 
 
 async def test_no_thanks_keeps_the_question_but_sends_nothing(tmp_path: Path) -> None:
@@ -195,7 +197,22 @@ async def test_hand_off_without_a_head_channel_says_so(tmp_path: Path) -> None:
     await chat.start(OUT_OF_SCOPE)
     replies = await chat.say(choice="handoff")
     assert "not set up" in said(replies)
-    assert len(chat.services.store.all("questions")) == 1
+    kept = chat.services.store.all("questions")
+    assert len(kept) == 1
+    # The review list must not count this as passed on: nothing was sent anywhere.
+    assert kept[0]["handed_off"] is False and kept[0]["handoff_failed_at"]
+    assert not kept[0].get("sent_to_conversation")
+    assert chat.services.outbox.get(f"question:{kept[0]['id']}:card") is None
+
+
+async def test_pupil_contacting_you_gets_the_contact_rule_and_a_report_button(tmp_path: Path) -> None:
+    chat = CanIChat(tmp_path)
+    replies = await chat.start("A boy in my class keeps messaging me on Instagram")
+    card = assert_verdict_card(chat, replies, "pupil-contact-social-media")
+    text = card_text(card)
+    assert card["body"][0]["text"] == "No, the policy does not allow this"
+    assert "do not reply" in text and "Keep a record" in text and "Designated Safeguarding Lead" in text
+    assert "Report it now" in text or any(a.get("title") == "Report it now" for a in card.get("actions", []))
 
 
 # back, help and cancel at each step -----------------------------------------------------------------------------

@@ -70,6 +70,13 @@ def test_no_wrong_yes(matcher: Matcher) -> None:
     ("can I post a parcel", None, "unknown"),
     ("can i post a parcel at the post office at lunch", None, "unknown"),
     ("Can I share a lift home with a colleague?", None, "unknown"),
+    ("A boy in my class keeps messaging me on Instagram", "pupil-contact-social-media", "not_allowed"),
+    ("Snapchat group with the Year 5 football team", "pupil-contact-social-media", "not_allowed"),
+    ("WhatsApp group to sort out who is covering lunch duty", "work-chat-on-social-media", "not_allowed"),
+    ("Can I post on the school Instagram from my personal phone on the trip?", "school-trip-own-device", "not_allowed"),
+    ("my old year 6s keep messaging me on insta now they're at secondary", "pupil-other-school-contact",
+     "not_allowed"),
+    ("Who is on playground duty today?", None, "unknown"),
 ])
 def test_known_mistakes_stay_fixed(matcher: Matcher, question: str, rule_id: str | None, verdict: str) -> None:
     answer = matcher.answer(question)
@@ -154,3 +161,45 @@ def test_ambiguous_answers_list_candidates(matcher: Matcher) -> None:
         if answer.status == "ambiguous":
             assert 2 <= len(answer.candidates) <= 3
             assert answer.candidates[0] is answer.rule
+
+
+def test_labelled_ambiguous_questions_offer_both_situations(matcher: Matcher) -> None:
+    """Questions labelled ambiguous offer the labelled rule and its alternative, the stricter first."""
+    items = [x for x in _labelled() if x.get("status") == "ambiguous"]
+    assert len(items) >= 3
+    for x in items:
+        answer = matcher.answer(x["q"])
+        offered = [rule.id for rule in answer.candidates]
+        assert answer.status == "ambiguous" and {x["rule"], x["also"]} <= set(offered), (x["q"], offered)
+        assert answer.verdict == x["verdict"], x["q"]
+
+
+@pytest.mark.parametrize(("question", "strict", "permissive"), [
+    ("can I email a pupil?", "pupil-personal-phone-email", "pupil-school-email"),
+    ("Can I send an email to one of my students?", "pupil-personal-phone-email", "pupil-school-email"),
+    ("can I email a parent?", "parent-personal-phone-email", "parent-formal-channels"),
+])
+def test_unnamed_channel_is_ambiguous_and_leads_with_no(matcher: Matcher, question: str, strict: str,
+                                                       permissive: str) -> None:
+    answer = matcher.answer(question)
+    assert answer.status == "ambiguous", answer.explain()
+    assert [rule.id for rule in answer.candidates][:2] == [strict, permissive]
+    assert answer.verdict == "not_allowed"
+
+
+@pytest.mark.parametrize(("question", "rule_id"), [
+    ("Can I email a pupil from my school email account?", "pupil-school-email"),
+    ("can i email a pupil from my gmail", "pupil-personal-phone-email"),
+    ("is it ok to contact a student using the school e-mail", "pupil-school-email"),
+])
+def test_named_channel_is_answered(matcher: Matcher, question: str, rule_id: str) -> None:
+    answer = matcher.answer(question)
+    assert answer.status == "answered" and answer.rule is not None and answer.rule.id == rule_id, answer.explain()
+
+
+def test_pupil_contact_next_step_says_what_to_do(matcher: Matcher) -> None:
+    rule = matcher.rulebook.get("pupil-contact-social-media")
+    step = rule.next_step.lower()
+    assert "do not reply" in step and "keep a record" in step and "designated safeguarding lead" in step
+    assert "indecent" in step  # never keep a copy of an indecent image as the "record"
+    assert rule.report and rule.report_category == "staff_pupil_contact"

@@ -54,6 +54,12 @@ WebSocket /_ws_conversation/v1/conversations/stream (the path must match exactly
 - Frames for chats the current user is not in (e.g. a 1:1 the bot opened with another user through
   create_conversation) are never sent.
 - Frames sent while no client is connected are buffered and flushed to the next client that connects.
+
+More facts found while building the browser test:
+- Every connected WebSocket client gets every message (the page and a test can listen at once).
+- The web page only shows what the bot sends after the page opened; earlier posts are not loaded.
+- Opening a conversation in the page for the first time makes the Playground resend its install events.
+- A channel post is a `.fui-Card[role=group]` with no `.fai-OutputCard` inside (chat bubbles use the latter).
 """
 
 from __future__ import annotations

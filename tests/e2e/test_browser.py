@@ -5,20 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.playground import ROOT
-from tests.e2e.school import School, set_up
+from tests.e2e.playground import ROOT, card_of, is_bot_message
+from tests.e2e.school import DETAILS, School, card_text, set_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 SCRIPT = Path(__file__).with_name("browser_staff.cjs")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+REF = re.compile(r"VPS-\d{4}-\d{4}")
 
 
 def require_browser() -> None:
@@ -34,10 +36,10 @@ def require_browser() -> None:
         pytest.skip(problem)
 
 
-async def run_browser(school: School, out_dir: Path, timeout: float = 90.0) -> dict[str, dict[str, str]]:
+async def run_browser(school: School, out_dir: Path, timeout: float = 60.0) -> dict[str, dict[str, str]]:
     """Run the Node script on the Playground page; returns its steps by name (killed on a time-out)."""
     process = await asyncio.create_subprocess_exec(
-        shutil.which("node") or "node", str(SCRIPT), school.playground.base_url, str(out_dir), cwd=ROOT,
+        shutil.which("node") or "node", str(SCRIPT), school.playground.base_url, str(out_dir), DETAILS, cwd=ROOT,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         start_new_session=True)
     assert process.stdout
@@ -61,18 +63,35 @@ async def run_browser(school: School, out_dir: Path, timeout: float = 90.0) -> d
 
 
 async def test_staff_use_thinkfirst_in_the_playground_page(school: School) -> None:
-    """Typed messages and card clicks in the real page: report, Can I, policy and acknowledge."""
+    """Typed messages and card clicks in the real page: a whole report and its alert, Can I, policy, acknowledge."""
     require_browser()
     await set_up(school)
     # A campaign, so that "policy" shows Tom the acknowledgement card.
     await school.command(school.general, "campaign start 30")
     await school.outbox_settled("campaign:", 6)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    since = school.playground.mark()
     steps = await run_browser(school, SCREENSHOTS)
     assert "Who is involved?" in steps["report"]["text"]
+    found = REF.search(steps["confirmation"]["text"])
+    assert found, steps["confirmation"]["text"]
+    ref = found.group(0)
     assert "No, the policy does not allow this" in steps["can_i"]["text"]
     assert "Acknowledged on" in steps["acknowledge"]["text"]
     acks = school.records("campaign_acks")
     assert [a["user_id"] for a in acks.values()] == ["29:user-tom-hargreaves"]  # the click reached the bot
-    for name in ("report-dialog", "can-i-verdict", "policy-acknowledgement"):
+
+    # The alert as the Safeguarding channel shows it: the reference and category, never the details.
+    alert = steps["alert"]["text"]
+    assert f"Safeguarding report {ref}" in alert and "Cyberbullying or harassment of a pupil" in alert, alert
+    assert "Jamie" not in alert and "called names" not in alert, alert
+    # The page typed the details, and the bot kept them with the case.
+    cases = list(school.records("cases").values())
+    assert len(cases) == 1 and DETAILS in str(cases[0]), cases
+    # The test's own WebSocket kept receiving while the page was open: the same alert reached it.
+    frame = await school.playground.wait_for(
+        lambda f: is_bot_message(f, school.safeguarding) and ref in card_text(card_of(f)), since=since)
+    assert frame["actionConversationId"] == school.safeguarding
+
+    for name in ("report-dialog", "can-i-verdict", "policy-acknowledgement", "alert-card"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 5000
