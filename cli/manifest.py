@@ -110,29 +110,9 @@ def render_manifest(
     return manifest
 
 
-def build_package(
-    bot_app_id: str,
-    out: Path,
-    *,
-    teams_app_id: str | None = None,
-    version: str = DEFAULT_VERSION,
-    developer_name: str = DEFAULT_DEVELOPER_NAME,
-    website_url: str = DEFAULT_WEBSITE_URL,
-    privacy_url: str = DEFAULT_PRIVACY_URL,
-    terms_url: str = DEFAULT_TERMS_URL,
-    valid_domains: list[str] | None = None,
-) -> Path:
+def build_package(bot_app_id: str, out: Path, **options: Any) -> Path:
     """Write the Teams app package zip (manifest.json and both icons at the root) to out and return its path."""
-    manifest = render_manifest(
-        bot_app_id,
-        teams_app_id=teams_app_id,
-        version=version,
-        developer_name=developer_name,
-        website_url=website_url,
-        privacy_url=privacy_url,
-        terms_url=terms_url,
-        valid_domains=valid_domains,
-    )
+    manifest = render_manifest(bot_app_id, **options)  # the same keyword options, checked there
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")

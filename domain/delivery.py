@@ -141,26 +141,23 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Deliver until stop() is called; lets sends already in flight finish before returning."""
+        await self._pump_until_done(draining=False, wait_for_retries=True)
+
+    async def drain(self, *, wait_for_retries: bool = True) -> dict[str, int]:
+        """Deliver everything due now (and, by default, its retries) and return what happened."""
+        before = Counter(self.stats)
+        await self._pump_until_done(draining=True, wait_for_retries=wait_for_retries)
+        return {k: v for k, v in (self.stats - before).items() if v}
+
+    async def _pump_until_done(self, *, draining: bool, wait_for_retries: bool) -> None:
         self._stopping = False
         try:
-            await self._pump(draining=False, wait_for_retries=True)
+            await self._pump(draining=draining, wait_for_retries=wait_for_retries)
         except asyncio.CancelledError:
             # Cancelled like a crash: abandon sends in flight, leaving them 'sending' for the next start to settle.
             self._abandon()
             raise
         await self._finish_in_flight()
-
-    async def drain(self, *, wait_for_retries: bool = True) -> dict[str, int]:
-        """Deliver everything due now (and, by default, its retries) and return what happened."""
-        before = Counter(self.stats)
-        self._stopping = False
-        try:
-            await self._pump(draining=True, wait_for_retries=wait_for_retries)
-        except asyncio.CancelledError:
-            self._abandon()
-            raise
-        await self._finish_in_flight()
-        return {k: v for k, v in (self.stats - before).items() if v}
 
     def stop(self) -> None:
         """Ask run() to return once the sends in flight are done."""

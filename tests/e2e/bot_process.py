@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.e2e.playground import ROOT, free_port
+from tests.e2e.playground import ROOT, end_process_group, free_port
 
 # The admin in the Playground's school (.m365agentsplayground.yml): Ruth Pemberton, the head teacher.
 ADMIN_AAD = "5b0e2a71-8c3d-4f19-a6e2-7d4c9b1f0a03"
@@ -88,21 +87,7 @@ class BotProcess:
     async def stop(self, *, remove_data: bool = True) -> int | None:
         """End the bot's process group (SIGTERM, then SIGKILL) and return its exit status."""
         process, self._process = self._process, None
-        code = None
-        if process is not None:
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), 10)
-                except TimeoutError:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    await process.wait()
-            code = process.returncode
-            # Anything the bot started in its group goes too (there should be nothing).
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
+        code = await end_process_group(process) if process is not None else None
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -292,16 +292,8 @@ class Playground:
             await self._ws.close()
         if self._session:
             await self._session.close()
-        process = self._process
-        if process and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                await process.wait()
+        if self._process is not None:
+            await end_process_group(self._process)
         if self._stdout_task:
             self._stdout_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -440,3 +432,20 @@ class Playground:
             raise TimeoutError(
                 f"no matching frame within {timeout}s; frames since {since}: {summary}\nlog:\n{self.log_tail(15)}"
             ) from None
+
+
+async def end_process_group(process: asyncio.subprocess.Process, grace_seconds: float = 10) -> int | None:
+    """End a process started in its own session: SIGTERM, SIGKILL after the grace time; returns its exit status."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), grace_seconds)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+    # Anything it started in its group goes too (there should be nothing).
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    return process.returncode

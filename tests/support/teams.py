@@ -211,6 +211,8 @@ class BotHarness:
             "BOT_ADMINS": ADMIN.aad,
             **self.settings_overrides,
         }
+        # No background worker or scheduler: tests deliver with flush(), so "nothing was sent" checks cannot race.
+        app_kwargs.setdefault("background", False)
         self.app = create_app(Settings.from_mapping(values), **app_kwargs)
         self.runner = web.AppRunner(self.app, access_log=None)
         await self.runner.setup()
