@@ -41,6 +41,7 @@ def main(argv: list[str]) -> int:
         print(f"ThinkFirst cannot start: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))  # one line a job run
     command, args = (argv[0], argv[1:]) if argv else ("serve", [])
     try:
         if command == "serve":
