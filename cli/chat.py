@@ -84,6 +84,8 @@ def card_lines(card: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]], l
                 lines.append(indent + " | ".join(row))
             elif kind.startswith("Input."):
                 inputs.append(element)
+                if kind == "Input.ChoiceSet" and element.get("style") == "expanded":
+                    continue  # its choices are drawn as numbered buttons
                 label = element.get("label") or element.get("placeholder") or element.get("id")
                 lines.append(f"{indent}  [{_plain(str(label))}]")
             elif kind == "ActionSet":
