@@ -138,12 +138,7 @@ def _campaign(args: list[str], settings: Settings, stdout: TextIO) -> int:
     if options.action == "export":
         text = campaigns.export_csv(campaign.id)
         rows = max(0, text.count("\n") - 1)
-        if options.out:
-            _write_private(options.out, text)
-            print(f"Campaign {campaign.id}: {rows} people written to {options.out}.", file=stdout)
-        else:
-            stdout.write(text)
-        return OK
+        return _emit(text, options.out, stdout, f"Campaign {campaign.id}: {rows} people written to {options.out}.")
     status = campaigns.status(campaign.id)
     if options.json:
         print(json.dumps(status, indent=2), file=stdout)
@@ -224,9 +219,15 @@ def _export_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
         return _fail(f"ThinkFirst holds nothing about {options.id!r} (tried Teams id, Azure AD object id, email).",
                      USAGE_ERROR)
     text = json.dumps(data.export(subject), indent=2, ensure_ascii=False) + "\n"
-    if options.out:
-        _write_private(options.out, text)
-        print(f"Everything held about {options.id} written to {options.out} (readable by you only).", file=stdout)
+    return _emit(text, options.out, stdout,
+                 f"Everything held about {options.id} written to {options.out} (readable by you only).")
+
+
+def _emit(text: str, out: str | None, stdout: TextIO, written: str) -> int:
+    """Write to a private file (saying so) or to standard output."""
+    if out:
+        _write_private(out, text)
+        print(written, file=stdout)
     else:
         stdout.write(text)
     return OK
