@@ -16,6 +16,7 @@ from bot.handler import ThinkFirstBot
 from bot.jobs import scheduled_jobs
 from bot.scheduler import attach_delivery_worker, attach_scheduler, build_scheduler
 from bot.services import Services, build_services
+from bot.signing_keys import attach_signing_key_refresh
 from bot.state_storage import RecordStoreStorage
 from bot.transport import TeamsTransport
 from domain.clock import Clock
@@ -89,6 +90,8 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
 
     if background:
         attach_delivery_worker(app, worker)
+        if not settings.local_mode:
+            attach_signing_key_refresh(app)
         if settings.scheduler_enabled:
             attach_scheduler(app, build_scheduler(scheduled_jobs(services, worker), settings.timezone))
 
