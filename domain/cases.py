@@ -398,9 +398,21 @@ class CaseService:
                 delivery, key=self.alert_key(ref, delivery), school_id=school.id, ref=ref,
                 summary=f"{'URGENT ' if decision.urgent else ''}New safeguarding report {ref}",
                 card=self.alert_card(case, delivery)))
+        if decision.urgent:
+            self._ping_leads(case)
         if decision.nothing_bound or decision.unrouted:
             self._tell_admins(case, decision)
         return self._confirmation(case, decision)
+
+    def _ping_leads(self, case: dict[str, Any]) -> None:
+        """Urgent: also tell each lead who may act, 1:1, in case nobody is watching the channel (no details)."""
+        ref, report = case["ref"], case["report"]
+        text = (f"URGENT safeguarding report {ref} ({report['category_label']}) needs you now. Open the alert in "
+                "your lead channel to claim it, or reply here with **cases**.")
+        for user_id in self._acting_user_ids(case):
+            self.outbox.enqueue(OutgoingMessage(
+                key=f"case:{ref}:urgent:{user_id}", summary=f"URGENT safeguarding report {ref}", to_user=user_id,
+                text=text, school_id=case["school_id"], meta={"case": ref, "urgent": True}))
 
     def _confirmation(self, case: dict[str, Any], decision: RoutingDecision) -> SubmitResult:
         report = case["report"]

@@ -60,3 +60,13 @@ async def test_someone_without_the_role_cannot_claim(harness: BotHarness) -> Non
     assert "Sorry" in card_text(body["value"]) or "only" in card_text(body["value"]).lower()
     case = harness.services.cases.get("VPS-2026-0001")
     assert case["status"] == "open" and [e["action"] for e in case["audit"]] == ["submitted"]
+
+
+async def test_urgent_report_also_reaches_each_lead_privately_without_details(harness: BotHarness) -> None:
+    await set_up_school(harness)
+    await walk_report(harness, risk="yes")
+    dsl_chat = personal_conversation(DSL)["id"]
+    pings = [t for t in harness.texts(dsl_chat) if "URGENT safeguarding report VPS-2026-0001" in t]
+    assert len(pings) == 1
+    assert "called names" not in pings[0] and "Jamie" not in pings[0]
+    assert not any("URGENT" in t for t in harness.texts(personal_conversation(TEACHER)["id"]))
