@@ -11,8 +11,10 @@ from tests.support.teams import (
     button_data,
     card_text,
     channel_conversation,
+    channel_message,
     invoke_execute,
     personal_conversation,
+    personal_message,
 )
 
 
@@ -70,3 +72,15 @@ async def test_urgent_report_also_reaches_each_lead_privately_without_details(ha
     assert len(pings) == 1
     assert "called names" not in pings[0] and "Jamie" not in pings[0]
     assert not any("URGENT" in t for t in harness.texts(personal_conversation(TEACHER)["id"]))
+
+
+async def test_a_lead_lists_open_cases_in_their_channel_and_privately(harness: BotHarness) -> None:
+    await set_up_school(harness)
+    await walk_report(harness)
+    url = harness.connector.service_url
+    await harness.post(channel_message(DSL, url, SAFEGUARDING, "Safeguarding", "cases"))
+    assert "VPS-2026-0001" in "\n".join(card_text(c) for c in harness.cards(SAFEGUARDING))
+    await harness.post(personal_message(DSL, url, text="cases"))
+    assert "VPS-2026-0001" in "\n".join(card_text(c) for c in harness.cards(personal_conversation(DSL)["id"]))
+    await harness.post(channel_message(TEACHER, url, SAFEGUARDING, "Safeguarding", "cases"))
+    assert any("only the leads" in t for t in harness.texts(SAFEGUARDING))
