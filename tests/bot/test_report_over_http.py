@@ -84,3 +84,41 @@ async def test_a_lead_lists_open_cases_in_their_channel_and_privately(harness: B
     assert "VPS-2026-0001" in "\n".join(card_text(c) for c in harness.cards(personal_conversation(DSL)["id"]))
     await harness.post(channel_message(TEACHER, url, SAFEGUARDING, "Safeguarding", "cases"))
     assert any("only the leads" in t for t in harness.texts(SAFEGUARDING))
+
+
+async def test_resolving_tells_the_reporter_in_neutral_words_and_closes_the_card(harness: BotHarness) -> None:
+    await set_up_school(harness)
+    await walk_report(harness)
+    url = harness.connector.service_url
+    channel = (SAFEGUARDING, "Safeguarding")
+    data = button_data(harness.cards(SAFEGUARDING)[0], "Claim")
+    _, claimed = await harness.post(invoke_execute(DSL, url, channel_conversation(SAFEGUARDING), "claimCase", data,
+                                                   channel=channel))
+    resolve_button = next(a for a in _actions(claimed["value"]) if a.get("verb") == "resolveCase")
+    resolve = {**resolve_button["data"], "outcome": "advice_given",
+               "note": "Spoke to the pupils and parents; Jamie supported."}
+    status, body = await harness.post(invoke_execute(DSL, url, channel_conversation(SAFEGUARDING), "resolveCase",
+                                                     resolve, channel=channel))
+    assert status == 200
+    closed_card = body["value"]
+    assert "Claim" not in [a.get("title") for a in closed_card.get("actions", [])]
+    assert "Jamie" not in card_text(closed_card)  # the resolution note stays out of the channel
+    await harness.flush()
+    told = "\n".join(harness.texts(personal_conversation(TEACHER)["id"]))
+    assert "VPS-2026-0001" in told and "closed" in told and "Jamie" not in told
+    case = harness.services.cases.get("VPS-2026-0001")
+    assert case["status"] == "resolved" and harness.services.cases.verify_audit("VPS-2026-0001")
+
+
+def _actions(node: object) -> list[dict]:
+    """Every action in a card, including those inside Action.ShowCard."""
+    found: list[dict] = []
+    if isinstance(node, dict):
+        if str(node.get("type", "")).startswith("Action."):
+            found.append(node)
+        for value in node.values():
+            found += _actions(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _actions(value)
+    return found
