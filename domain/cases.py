@@ -591,10 +591,10 @@ class CaseService:
         if verb == VERB_NOTE:
             return self.add_note(ref, user, str(data.get("note", "")), version, conversation_id)
         if verb == VERB_RESOLVE:
-            return self.resolve(ref, user, str(data.get("outcome", "")), str(data.get("note", "")), version,
+            return self.resolve(ref, user, str(data.get("outcome", "")), _form_note(data, "resolve_note"), version,
                                 conversation_id)
         if verb == VERB_ESCALATE:
-            return self.escalate(ref, user, str(data.get("to", "")), str(data.get("note", "")), version,
+            return self.escalate(ref, user, str(data.get("to", "")), _form_note(data, "escalate_note"), version,
                                  conversation_id)
         if verb == VERB_DETAILS:
             return self.show_details(ref, user, conversation_id)
@@ -1065,3 +1065,8 @@ __all__ = [
     "CaseSummary", "DraftError", "ESCALATIONS", "INVOLVED", "MAX_DETAILS_CHARS", "OUTCOMES", "Outbox", "PLATFORMS",
     "Reminder", "ReportDraft", "STAFF_ROLES", "SubmitResult", "VERBS",
 ]
+
+
+def _form_note(data: dict[str, Any], field: str) -> str:
+    """A form's own note input (each form on the alert has a unique input id); older cards sent it as "note"."""
+    return str(data.get(field, data.get("note", "")) or "")

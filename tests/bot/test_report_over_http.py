@@ -96,7 +96,7 @@ async def test_resolving_tells_the_reporter_in_neutral_words_and_closes_the_card
                                                    channel=channel))
     resolve_button = next(a for a in _actions(claimed["value"]) if a.get("verb") == "resolveCase")
     resolve = {**resolve_button["data"], "outcome": "advice_given",
-               "note": "Spoke to the pupils and parents; Jamie supported."}
+               "resolve_note": "Spoke to the pupils and parents; Jamie supported."}
     status, body = await harness.post(invoke_execute(DSL, url, channel_conversation(SAFEGUARDING), "resolveCase",
                                                      resolve, channel=channel))
     assert status == 200
@@ -108,6 +108,8 @@ async def test_resolving_tells_the_reporter_in_neutral_words_and_closes_the_card
     assert "VPS-2026-0001" in told and "closed" in told and "Jamie" not in told
     case = harness.services.cases.get("VPS-2026-0001")
     assert case["status"] == "resolved" and harness.services.cases.verify_audit("VPS-2026-0001")
+    assert case["audit"][-1]["detail"] == {"outcome": "advice_given",
+                                           "note": "Spoke to the pupils and parents; Jamie supported."}
 
 
 def _actions(node: object) -> list[dict]:

@@ -1,0 +1,313 @@
+"""Every card we send parses cleanly in Microsoft's own Adaptive Card renderer, not just as JSON.
+
+The cards are built the way the bot builds them (services over a MemoryStore: reports submitted and acted on, a
+campaign started, acknowledged and digested, a question handed off and answered), plus direct renders of the dialog
+cards with the data the dialogs pass. They all go, in one batch, to ``validate_cards.cjs``, which parses each with the
+``adaptivecards`` npm package (the JS SDK Teams' clients use) at a maximum card version of 1.5 with Teams' host
+config, and reports every parse and validation event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.services import Services, build_services
+from cards.render import render, template_names
+from dialogs.can_i_dialog import VERDICT_HEADLINES, shown
+from dialogs.guided import choice_card
+from dialogs.menu import menu_activity
+from domain.cases import ESCALATIONS, MAX_ATTACHMENTS, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, OUTCOMES, ReportDraft
+from domain.clock import FakeClock
+from domain.roles import CHANNEL_ROLES, Role, role_title
+from settings import Settings
+from store.memory import MemoryStore
+
+ROOT = Path(__file__).resolve().parents[2]
+RENDERER = ROOT / "node_modules" / "adaptivecards"
+SCRIPT = Path(__file__).with_name("validate_cards.cjs")
+MAX_CARD_BYTES = 28 * 1024  # Teams allows about 100 KB a message (80 KB recommended); we keep cards small
+# Tuesday 1 September 2026, 09:00 BST.
+START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+# What people type, at its worst: markdown, mentions, line breaks, and every character the escaping doubles.
+NASTY = "**bold** [click](https://evil.example) <at>x</at> _u_ `c` # h | t > q ~ \\ \n- list\n1. one\u202e"
+
+
+def _long(text: str, limit: int) -> str:
+    """Text repeated up to exactly ``limit`` characters: the longest a field may be."""
+    return (text * (limit // len(text) + 1))[:limit]
+
+
+# Building the cards --------------------------------------------------------------------------------------------
+
+
+def _services(tmp_path: Path) -> Services:
+    settings = Settings.from_mapping({
+        "DATA_DIR": str(tmp_path / "data"), "SCHEDULER": "off", "BOT_ADMINS": "29:admin",
+        "POLICY_URL": "https://www.villiers.example.sch.uk/policies/social-media.pdf",
+    })
+    return build_services(settings, store=MemoryStore(), clock=FakeClock(START))
+
+
+def _set_up_school(services: Services, staff: int) -> str:
+    """A school with every lead channel bound, a holder (and a deputy DSL) for each role, and many staff."""
+    directory = services.directory
+    school = directory.default_school.id
+    for role in CHANNEL_ROLES:
+        user_id = f"29:{role}"
+        directory.upsert_person(user_id, f"{role_title(role)} {NASTY[:20]}", school, "team:T1")
+        directory.assign_role(school, role, user_id, by="test")
+        directory.bind_channel(school, role, f"19:{role}@thread.tacv2", f"{role_title(role)} alerts", by="test")
+    directory.upsert_person("29:deputy", "Dana Deputy", school, "team:T1")
+    directory.assign_role(school, Role.DSL, "29:deputy", deputy=True, by="test")
+    directory.upsert_person("29:admin", "Ivy IT", school, "personal")
+    for i in range(staff):
+        directory.upsert_person(f"29:staff{i:03d}", f"Teacher {i:03d} {NASTY[:12]}", school, "team:T1")
+    return school
+
+
+def _case_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Reports in every category, acted on in every way, and every card that produces."""
+    cases = services.cases
+    directory = services.directory
+    reporter = directory.person("29:staff000")
+    assert reporter is not None
+    attachments = [{"name": f"screenshot {i} {NASTY[:10]}.png", "content_type": "image/png",
+                    "url": f"https://files.example/{i}/{'x' * 80}"} for i in range(MAX_ATTACHMENTS)]
+    refs = []
+    for n, category in enumerate(cases.routing.for_school(school).categories):
+        draft = ReportDraft(category=category, school_id=school, involved=["pupil", "staff", "parent_carer"][n % 3],
+                            staff_role=["other", "head_teacher", "dsl", "dpl"][n % 4] if n % 3 == 1 else None,
+                            platform="other",
+                            platform_other=NASTY[:60], link=f"https://x.example/post/{n}?a=[b](c)",
+                            when="**today**", details=_long(NASTY, MAX_DETAILS_CHARS), attachments=attachments,
+                            immediate_risk=n % 2 == 0, already_told=NASTY[:100])
+        result = cases.submit(draft, reporter)
+        refs.append(result.ref)
+        yield f"report_confirmation[{category}]", result.card
+
+    head = directory.person(f"29:{Role.HEAD_TEACHER}")
+    dsl = directory.person(f"29:{Role.DSL}")
+    for ref in refs:
+        case = cases.get(ref)
+        assert case is not None
+        actor = next((p for p in (dsl, head, directory.person(f"29:{Role.DPL}"), directory.person(f"29:{Role.HR}"),
+                                  directory.person(f"29:{Role.CHAIR}")) if p and cases.may_act(ref, p)), None)
+        if actor is None:
+            continue
+        for verb, data in [("claimCase", {}), ("addNote", {"note": _long(NASTY, MAX_NOTE_CHARS)}),
+                           ("escalateCase", {"to": next(iter(ESCALATIONS)), "escalate_note": NASTY}),
+                           ("addNote", {"note": "Spoke to the parent."})]:
+            outcome = cases.handle_action(verb, {"ref": ref, "version": cases.get(ref)["state"]["version"], **data},
+                                          actor)
+            assert outcome.ok, outcome.message
+            yield f"case_alert[{ref} after {verb}]", outcome.card
+        details = cases.show_details(ref, actor).details_card
+        yield f"case_details[{ref}]", details
+    for role in CHANNEL_ROLES:
+        yield f"case_list[{role}]", cases.open_cases_card(school, str(role))
+    first = refs[0]
+    resolved = cases.handle_action("resolveCase", {"ref": first, "version": cases.get(first)["state"]["version"],
+                                                   "outcome": next(iter(OUTCOMES)), "resolve_note": NASTY}, dsl or head)
+    assert resolved.ok, resolved.message
+    yield f"case_alert[{first} resolved]", resolved.card
+    yield "case_list[empty]", render("case_list", {"role": "Chair of Governors", "cases": [], "empty": True,
+                                                   "count": 0})
+
+
+def _campaign_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    campaigns = services.campaigns
+    campaign = campaigns.start("29:admin")
+    first = services.directory.person("29:staff000")
+    assert first is not None
+    yield "policy_ack[personal_card]", campaigns.personal_card(first)
+    done = campaigns.acknowledge(campaign.id, campaign.version_hash, first.user_id)
+    assert done.recorded, done.message
+    yield "policy_ack_done[recorded]", done.card
+    again = campaigns.acknowledge(campaign.id, campaign.version_hash, first.user_id)
+    yield "policy_ack_done[already]", again.card
+    old = campaigns.acknowledge(campaign.id, "0" * 64, "29:staff001")
+    assert old.outcome == "old_version"
+    yield "policy_ack_done[old version]", old.card
+    yield "campaign_status", campaigns.status_card(campaign.id)
+    weekly = campaigns.digest(START + timedelta(days=7))
+    final = campaigns.digest(START + timedelta(days=60))
+    assert weekly and final
+    for message in weekly + final:
+        yield f"campaign_digest[{message.key}]", message.card
+
+
+def _question_cards(services: Services) -> Iterator[tuple[str, dict[str, Any]]]:
+    questions = services.questions
+    asker = services.directory.person("29:staff002")
+    question_id = questions.record_unanswered(_long(NASTY, 1000), asker,
+                                              policy_version=services.policy.version_label)
+    assert questions.hand_off(question_id).delivered
+    outcome = questions.answer(question_id, _long(NASTY, 2000), by_user_id=f"29:{Role.HEAD_TEACHER}",
+                               by_name="Harriet Head")
+    assert outcome.ok, outcome.message  # the answer card goes to the asker (see the outbox cards)
+    yield "question_handoff[answered, as returned]", outcome.card
+    sent = services.outbox.get(f"question:{question_id}:answer")
+    assert sent is not None and sent.message.card is not None
+    yield "question_answer", sent.message.card
+    yield "question_handoff[answered]", questions.card(services.store.get("questions", question_id))
+
+
+def _dialog_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The dialog cards, rendered with the data the dialogs pass."""
+    yield "welcome", menu_activity(services.directory.school(school).name, "Teacher").attachments[0].content
+    yield "choice[buttons]", choice_card("What is it about?", [("pupil", "A pupil"), ("staff", "A member of staff")],
+                                         help_text="Pick one.").attachments[0].content
+    many = [(c.id, c.label) for c in services.cases.routing.for_school(school).choices()]
+    yield "choice[list]", choice_card("What is the concern about?", many, show_back=False).attachments[0].content
+    for rule in services.rulebook:
+        headline, colour = VERDICT_HEADLINES.get(rule.verdict, ("See what the policy says", "Default"))
+        yield f"verdict[{rule.id}]", render("verdict", {
+            "headline": headline, "colour": colour, "situation": rule.situation, "condition": rule.condition or "",
+            "quote": rule.quote_text, "section": rule.section, "policy_version": services.policy.version_label,
+            "next_step": rule.next_step, "asked": shown(_long(NASTY, 1000)), "report": bool(rule.report),
+            "report_category": rule.report_category or "other"})
+    yield "not_covered", render("not_covered", {"question": shown(_long(NASTY, 1000)),
+                                                "policy_version": services.policy.version_label})
+    policy = services.policy
+    yield "policy_overview", render("policy_overview", {
+        "title": policy.title, "version": policy.version_label,
+        "principles": [{"text": p} for p in policy.key_principles()], "can_acknowledge": True,
+        "policy_url": services.settings.policy_url})
+    yield "report_summary", render("report_summary", {
+        "category": "Indecent images", "involved": "A member of staff (Teacher)", "platform": NASTY[:60],
+        "link": "None", "when": "Today", "details": _long(NASTY, MAX_DETAILS_CHARS),
+        "evidence": "None: images of this kind must never be collected", "risk": "Yes: urgent",
+        "told": NASTY[:200], "indecent": True})
+    status = services.directory.setup_status(school)
+    for row in status["roles"]:  # as bot/commands.py fills it in
+        row["title"] = role_title(row["role"])
+        row["channel"] = row["channel"] or "Not set up"
+        row["people"] = row["people"] or "Nobody assigned"
+    status["complete"] = not status["missing"]
+    status["missing_titles"] = ", ".join(role_title(r) for r in status["missing"])
+    yield "setup_status", render("setup_status", status)
+    yield "notice", render("notice", {"message": NASTY})
+
+
+def _outbox_cards(services: Services) -> Iterator[tuple[str, dict[str, Any]]]:
+    for entry in services.outbox.failed_or_pending(""):
+        if entry.message.card is not None:
+            yield f"outbox[{entry.key}]", entry.message.card
+
+
+@pytest.fixture(scope="module")
+def cards(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[str, Any]]]:
+    """Every card, named by where it came from."""
+    services = _services(tmp_path_factory.mktemp("cards"))
+    try:
+        school = _set_up_school(services, staff=80)
+        built = [*_case_cards(services, school), *_campaign_cards(services, school),
+                 *_question_cards(services), *_dialog_cards(services, school), *_outbox_cards(services)]
+    finally:
+        services.close()
+    assert all(isinstance(card, dict) for _, card in built), [name for name, card in built if not card]
+    return built
+
+
+# Running the renderer ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def verdicts(cards: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The renderer's report on every card, from one run of the Node script."""
+    message = (f"{RENDERER} is missing: run `npm ci` at the repo root to get the adaptivecards renderer"
+               if not RENDERER.exists() else "node is not installed" if shutil.which("node") is None else "")
+    if message:
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    payload = json.dumps([{"name": name, "card": card} for name, card in cards])
+    run = subprocess.run(["node", str(SCRIPT)], input=payload, capture_output=True, text=True, cwd=ROOT,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert [r["name"] for r in report["results"]] == [name for name, _ in cards]
+    return report
+
+
+def _walk(node: Any, path: str = "$") -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(path, kind, node) for each element and action: kind is "element", "action", "column" or "card"."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}.{key}"
+            if key == "data":
+                continue  # an action's payload: opaque to the renderer
+            if key in ("body", "items"):
+                for i, item in enumerate(value):
+                    yield f"{where}[{i}]", "element", item
+            elif key == "columns":
+                for i, item in enumerate(value):
+                    yield f"{where}[{i}]", "column", item
+            elif key == "actions":
+                for i, item in enumerate(value):
+                    yield f"{where}[{i}]", "action", item
+            elif key in ("action", "selectAction"):
+                yield where, "action", value
+            elif key == "card":
+                yield where, "card", value
+            yield from _walk(value, where)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(value, f"{path}[{i}]")
+
+
+# The tests -----------------------------------------------------------------------------------------------------
+
+
+def test_every_template_is_covered(cards: list[tuple[str, dict[str, Any]]]) -> None:
+    """Each template in cards/templates is among the cards checked, so a new template cannot slip past."""
+    names = {name.split("[")[0] for name, _ in cards if not name.startswith("outbox[")}
+    assert set(template_names()) <= names, set(template_names()) - names
+
+
+def test_the_renderer_reports_no_parse_or_validation_problems(cards: list[tuple[str, dict[str, Any]]],
+                                                              verdicts: dict[str, Any]) -> None:
+    """No parse events (unknown types, bad values, properties newer than 1.5) and no validation failures."""
+    problems = [f"{r['name']}: {e['phase']} {e['event']} ({e['source']}): {e['message']}"
+                for (_, card), r in zip(cards, verdicts["results"], strict=True) for e in r["events"]]
+    assert not problems, "\n".join(problems)
+    assert verdicts["maxVersion"] == "1.5"
+    assert verdicts["renderer"].startswith("3.")
+
+
+def test_every_card_is_version_1_5_or_lower(cards: list[tuple[str, dict[str, Any]]],
+                                            verdicts: dict[str, Any]) -> None:
+    """Teams renders up to 1.5 everywhere; a higher version would show the fallback text instead."""
+    for (name, card), result in zip(cards, verdicts["results"], strict=True):
+        declared = tuple(int(p) for p in str(card.get("version", "")).split("."))
+        assert declared <= (1, 5), f"{name} declares version {card.get('version')}"
+        assert result["version"] == card["version"], name
+
+
+def test_every_element_and_action_type_is_known_to_the_renderer(cards: list[tuple[str, dict[str, Any]]],
+                                                                 verdicts: dict[str, Any]) -> None:
+    """Every element, column, action and inline card uses a type the 1.5 renderer knows."""
+    elements, actions = set(verdicts["elementTypes"]), set(verdicts["actionTypes"])
+    assert {"TextBlock", "Container", "FactSet", "Input.Text"} <= elements
+    assert {"Action.Execute", "Action.Submit", "Action.ShowCard"} <= actions
+    allowed = {"element": elements, "action": actions, "column": {"Column"}, "card": {"AdaptiveCard"}}
+    unknown = [f"{name} {path}: {kind} type {node.get('type')!r}"
+               for name, card in cards for path, kind, node in _walk(card)
+               if not isinstance(node, dict) or node.get("type") not in allowed[kind]]
+    assert not unknown, "\n".join(unknown)
+
+
+def test_every_card_is_small(cards: list[tuple[str, dict[str, Any]]]) -> None:
+    """Each card, as JSON, stays well under Teams' message size limit even with the longest text we accept."""
+    sizes = {name: len(json.dumps(card, ensure_ascii=False).encode("utf-8")) for name, card in cards}
+    too_big = {name: size for name, size in sizes.items() if size >= MAX_CARD_BYTES}
+    assert not too_big, too_big

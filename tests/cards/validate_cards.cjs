@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// Parse Adaptive Cards with Microsoft's own JavaScript renderer (the `adaptivecards` npm package) and report
+// every parse and validation event, the way a Teams client would meet them.
+//
+// stdin:  a JSON list of {"name": "...", "card": {...}}
+// stdout: {"renderer": "<version>", "maxVersion": "1.5",
+//          "elementTypes": [...], "actionTypes": [...],   // what the renderer knows at card version 1.5
+//          "results": [{"name", "version", "events": [{"phase", "event", "message", "source"}]}]}
+//
+// Run from the repo root (node resolves `adaptivecards` from ./node_modules).
+"use strict";
+
+// The package's "main" (lib/) is ES modules without file extensions, which Node cannot load; the UMD bundle in
+// dist/ is the same code built for browsers and loads fine in Node for parsing and validation (no DOM needed).
+const AC = require("adaptivecards/dist/adaptivecards.js");
+const rendererVersion = require("adaptivecards/package.json").version;
+
+const MAX_VERSION = AC.Versions.v1_5;
+
+// Cards (including the inline cards of Action.ShowCard) may not claim a newer version than Teams renders.
+AC.SerializableObject.defaultMaxVersion = MAX_VERSION;
+
+// The parts of Teams' host config that validation looks at (from the Adaptive Cards designer's Teams host config).
+const TEAMS_HOST_CONFIG = new AC.HostConfig({
+    supportsInteractivity: true,
+    actions: { maxActions: 6 },
+    adaptiveCard: { allowCustomStyle: false },
+});
+
+function knownTypes(registry) {
+    const names = [];
+    for (let i = 0; i < registry.getItemCount(); i++) {
+        const item = registry.getItemAt(i);
+        if (item.schemaVersion.compareTo(MAX_VERSION) <= 0) {
+            names.push(item.typeName);
+        }
+    }
+    return names.sort();
+}
+
+function describe(source) {
+    if (!source || typeof source.getJsonTypeName !== "function") {
+        return null;
+    }
+    const id = source.id ? `#${source.id}` : "";
+    return source.getJsonTypeName() + id;
+}
+
+function validate(card) {
+    const events = [];
+    const record = (event) =>
+        events.push({
+            phase: AC.ValidationPhase[event.phase],
+            event: AC.ValidationEvent[event.event],
+            message: event.message,
+            source: describe(event.source),
+        });
+    try {
+        const adaptiveCard = new AC.AdaptiveCard();
+        adaptiveCard.hostConfig = TEAMS_HOST_CONFIG;
+        adaptiveCard.maxVersion = MAX_VERSION;
+        const context = new AC.SerializationContext(MAX_VERSION);
+        adaptiveCard.parse(card, context);
+        for (let i = 0; i < context.eventCount; i++) {
+            record(context.getEventAt(i));
+        }
+        for (const event of adaptiveCard.validateProperties().validationEvents) {
+            record(event);
+        }
+        return { version: adaptiveCard.version ? adaptiveCard.version.toString() : null, events };
+    } catch (error) {
+        events.push({ phase: "Exception", event: "Exception", message: String(error && error.stack), source: null });
+        return { version: null, events };
+    }
+}
+
+function main(input) {
+    const cards = JSON.parse(input);
+    const results = cards.map(({ name, card }) => ({ name, ...validate(card) }));
+    process.stdout.write(
+        JSON.stringify({
+            renderer: rendererVersion,
+            maxVersion: MAX_VERSION.toString(),
+            elementTypes: knownTypes(AC.GlobalRegistry.elements),
+            actionTypes: knownTypes(AC.GlobalRegistry.actions),
+            results,
+        })
+    );
+}
+
+let input = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => (input += chunk));
+process.stdin.on("end", () => main(input));
