@@ -15,6 +15,8 @@ from bot.commands import CommandContext
 from bot.services import Services
 from cards.render import render
 from dialogs.guided import UserInput
+from dialogs.policy_dialog import PolicyDialog
+from dialogs.report_dialog import ReportDialog
 from domain.directory import Person
 
 log = logging.getLogger(__name__)
@@ -78,14 +80,10 @@ class CardActions:
         """Action.Submit data outside a dialog: start a report from a verdict card, or show a policy section."""
         action = str(user_input.value.get("action", ""))
         if action == "report":
-            from dialogs.report_dialog import ReportDialog
-
             category = str(user_input.value.get("category", "") or "")
             await dialog_context.begin_dialog(ReportDialog.ID, {"category": category})
             return True
         if action == "policy_section":
-            from dialogs.policy_dialog import PolicyDialog
-
             await dialog_context.begin_dialog(PolicyDialog.ID, {"section": str(user_input.value.get("section", ""))})
             return True
         return False

@@ -14,10 +14,12 @@ from typing import Any
 from botbuilder.schema import Activity
 
 from bot.services import Services
+from cards.render import escape_text
 from dialogs.guided import card_activity, card_message
 from domain.campaigns import MEMBERS as CAMPAIGN_MEMBERS
 from domain.campaigns import CampaignError
 from domain.cases import CaseNotFound, CaseRefused
+from domain.clock import iso
 from domain.messages import OutgoingMessage
 from domain.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, parse_role, role_title
 
@@ -176,8 +178,6 @@ class ChannelCommands:
 
     def _audit(self, context: CommandContext, action: str, detail: dict[str, Any]) -> None:
         """Set-up changes are audited like case changes: who, when, what."""
-        from domain.clock import iso
-
         seq = self.services.store.next_sequence("setup_audit")
         self.services.store.put("setup_audit", f"{seq:08d}", {
             "seq": seq, "at": iso(self.services.clock.now()), "actor_id": context.user_id,
@@ -323,6 +323,4 @@ class ChannelCommands:
 
 def _plain(text: str) -> str:
     """Echo user-typed words back without letting them format the message."""
-    from cards.render import escape_text
-
     return escape_text(text)[:120]

@@ -9,13 +9,12 @@ from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
-from botbuilder.core import ConversationState, MessageFactory, TurnContext, UserState
+from botbuilder.core import ConversationState, TurnContext, UserState
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.core.teams.teams_activity_extensions import teams_get_channel_data
 from botbuilder.dialogs import DialogSet, DialogTurnStatus
 from botbuilder.schema import (
     Activity,
-    ActivityTypes,
     AdaptiveCardInvokeResponse,
     ChannelAccount,
     InvokeResponse,
@@ -26,7 +25,7 @@ from bot.card_actions import CardActions
 from bot.commands import ChannelCommands, CommandContext
 from bot.services import Services
 from dialogs.can_i_dialog import CanIDialog
-from dialogs.guided import MENU_WORDS, card_activity, read_input
+from dialogs.guided import MENU_WORDS, read_input
 from dialogs.menu import MenuChoice, interpret, menu_activity
 from dialogs.policy_dialog import PolicyDialog
 from dialogs.report_dialog import ReportDialog
@@ -427,17 +426,3 @@ class ThinkFirstBot(TeamsActivityHandler):
             self.services.campaigns.on_new_joiner(person)
         except Exception:  # noqa: BLE001 - a joiner's card must never break an install
             log.warning("could not queue the campaign card for a new joiner", exc_info=True)
-
-
-def card_message(template: str, data: dict[str, Any], summary: str) -> Activity:
-    """Re-exported for the commands and card actions."""
-    return card_activity(template, data, summary)
-
-
-def text_message(text: str) -> Activity:
-    """A plain message."""
-    return MessageFactory.text(text)
-
-
-__all__ = ["ThinkFirstBot", "ConversationLocks", "tenant_id_of", "card_message", "text_message",
-           "ActivityTypes"]
