@@ -24,7 +24,7 @@ from domain.clock import FakeClock
 from domain.delivery import DeliveryWorker
 from domain.outbox import SENT
 from tests.support.connector import ProgrammedResponse
-from tests.support.flows import DETAILS, say, set_up_school
+from tests.support.flows import fill_report, say, set_up_school
 from tests.support.teams import (
     DSL,
     HEAD_CHANNEL,
@@ -78,12 +78,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 async def report(rig: Rig, category: str = "threats") -> str:
     """The teacher reports through the dialog; returns the new case's reference."""
     before = {c["ref"] for c in rig.harness.services.store.all("cases")}
-    await say(rig.harness, TEACHER, text="report")
-    for choice in (category, "pupil", "instagram", "skip", "Today"):
-        await say(rig.harness, TEACHER, choice=choice)
-    await say(rig.harness, TEACHER, text=DETAILS)
-    for choice in ("skip", "no", "No", "send"):
-        await say(rig.harness, TEACHER, choice=choice)
+    await fill_report(rig.harness, category)
+    await say(rig.harness, TEACHER, choice="send")
     [ref] = {c["ref"] for c in rig.harness.services.store.all("cases")} - before
     return ref
 
@@ -206,12 +202,7 @@ async def test_connection_refused_then_recovery(rig: Rig) -> None:
     await rig.drain()
     port = int(rig.harness.connector.service_url.rsplit(":", 1)[1].strip("/"))
     # Finish a report up to the last step while the connector is up (the dialog's replies need it) ...
-    await say(rig.harness, TEACHER, text="report")
-    for choice in ("cyberbullying_pupil", "pupil", "instagram", "skip", "Today"):
-        await say(rig.harness, TEACHER, choice=choice)
-    await say(rig.harness, TEACHER, text=DETAILS)
-    for choice in ("skip", "no", "No"):
-        await say(rig.harness, TEACHER, choice=choice)
+    await fill_report(rig.harness)
     # ... then queue alerts straight from the domain while Teams is unreachable.
     services = rig.harness.services
     from domain.cases import ReportDraft
@@ -252,12 +243,7 @@ async def test_failed_reply_on_send_does_not_file_the_report_twice(rig: Rig) -> 
     await set_up_school(rig.harness)
     await rig.drain()
     chat = personal_conversation(TEACHER)["id"]
-    await say(rig.harness, TEACHER, text="report")
-    for choice in ("cyberbullying_pupil", "pupil", "instagram", "skip", "Today"):
-        await say(rig.harness, TEACHER, choice=choice)
-    await say(rig.harness, TEACHER, text=DETAILS)
-    for choice in ("skip", "no", "No"):
-        await say(rig.harness, TEACHER, choice=choice)
+    await fill_report(rig.harness)
     # The confirmation reply fails (Teams is having a bad moment), so the reporter presses Send again.
     reply_path = re.compile(rf"^/v3/conversations/{re.escape(chat)}/activities/[^/]+$")
     rig.harness.connector.program(reply_path, ProgrammedResponse(503), ProgrammedResponse(503), method="POST")

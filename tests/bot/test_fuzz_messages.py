@@ -25,7 +25,7 @@ from domain.cases import ReportDraft
 from domain.roles import Role
 from store import open_store
 from tests.support.connector import DEFAULT_TENANT
-from tests.support.flows import set_up_school, walk_report
+from tests.support.flows import DETAILS, set_up_school, walk_report
 from tests.support.teams import (
     DSL,
     SAFEGUARDING,
@@ -329,27 +329,9 @@ def live_markdown(text: str) -> set[str]:
                      "Tom\u202e\u0000Teacher"]),
     st.text(alphabet=st.sampled_from(list("[]()*_#<>`~|!:/ab.\\\n-1")), min_size=1, max_size=40)))
 def test_injected_names_show_escaped_in_the_alert_card(rig: Rig, name: str) -> None:
-    url = rig.harness.connector.service_url
     reporter = User(f"29:inj-{abs(hash(name))}", name)
     rig.harness.connector.clear()
-
-    async def report() -> None:
-        from tests.support.flows import DETAILS
-
-        async def say(text: str | None = None, choice: str | None = None) -> None:
-            status, _ = await rig.harness.post(personal_message(
-                reporter, url, text=text, value={"choice": choice} if choice is not None else None))
-            assert status == 200
-
-        await say(text="report")
-        for choice in ("cyberbullying_pupil", "pupil", "instagram", "skip", "Today"):
-            await say(choice=choice)
-        await say(text=DETAILS + " [evil](https://evil.example) **bold**")
-        for choice in ("skip", "no", "No", "send"):
-            await say(choice=choice)
-        await rig.harness.flush()
-
-    rig.run(report())
+    rig.run(walk_report(rig.harness, reporter=reporter, details=DETAILS + " [evil](https://evil.example) **bold**"))
     rig.check_sound(200)
     alerts = rig.harness.cards(SAFEGUARDING)
     assert len(alerts) == 1

@@ -40,12 +40,20 @@ async def say(harness: BotHarness, user: Any, *, text: str | None = None, choice
     assert status == 200
 
 
-async def walk_report(harness: BotHarness, category: str = "cyberbullying_pupil", *, risk: str = "no") -> None:
-    """The teacher reports, answering every question."""
-    await say(harness, TEACHER, text="report")
+async def fill_report(harness: BotHarness, category: str = "cyberbullying_pupil", *, risk: str = "no",
+                      reporter: Any = TEACHER, details: str = DETAILS) -> None:
+    """Answer every question of a report up to the summary, without sending it."""
+    await say(harness, reporter, text="report")
     for choice in (category, "pupil", "instagram", "skip", "Today"):
-        await say(harness, TEACHER, choice=choice)
-    await say(harness, TEACHER, text=DETAILS)
-    for choice in ("skip", risk, "No", "send"):
-        await say(harness, TEACHER, choice=choice)
+        await say(harness, reporter, choice=choice)
+    await say(harness, reporter, text=details)
+    for choice in ("skip", risk, "No"):
+        await say(harness, reporter, choice=choice)
+
+
+async def walk_report(harness: BotHarness, category: str = "cyberbullying_pupil", *, risk: str = "no",
+                      reporter: Any = TEACHER, details: str = DETAILS) -> None:
+    """A whole report: every question answered, sent, and its alerts delivered."""
+    await fill_report(harness, category, risk=risk, reporter=reporter, details=details)
+    await say(harness, reporter, choice="send")
     await harness.flush()
