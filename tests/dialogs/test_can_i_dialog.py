@@ -9,13 +9,11 @@ from typing import Any
 from botbuilder.core import ConversationState, MemoryStorage, TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.dialogs import DialogSet, DialogTurnStatus
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
+from botbuilder.schema import Activity, ChannelAccount
 
-from bot.services import build_services
 from dialogs.can_i_dialog import CanIDialog
 from domain.roles import Role
-from settings import Settings
-from store.memory import MemoryStore
+from tests.support.dialogs import exchange, memory_services, message, personal_template
 from tests.support.teams import card_choices, card_text
 
 USER = ChannelAccount(id="29:can-i-user", name="Jo Staff", aad_object_id="aad-can-i-user")
@@ -29,19 +27,13 @@ class CanIChat:
     """One person's personal chat running only the Can I dialog; the dialog starts when `start` is called."""
 
     def __init__(self, tmp_path: Path) -> None:
-        settings = Settings.from_mapping({"DATA_DIR": str(tmp_path / "data"), "SCHEDULER": "off"})
-        self.services = build_services(settings, store=MemoryStore())
+        self.services = memory_services(tmp_path)
         self.conversation_state = ConversationState(MemoryStorage())
         self.dialogs = DialogSet(self.conversation_state.create_property("DialogState"))
         self.dialogs.add(CanIDialog(self.services))
         self._start: dict[str, Any] | None = None
         self.ended = False
-        template = Activity(channel_id="msteams", service_url="https://smba.example/teams/", from_property=USER,
-                            recipient=ChannelAccount(id="28:bot", name="ThinkFirst"),
-                            conversation=ConversationAccount(id="a:personal-can-i", conversation_type="personal",
-                                                             tenant_id="tenant-1"),
-                            channel_data={"tenant": {"id": "tenant-1"}})
-        self.adapter = TestAdapter(self._turn, template)
+        self.adapter = TestAdapter(self._turn, personal_template(USER, "a:personal-can-i"))
 
     async def _turn(self, turn_context: TurnContext) -> None:
         dialog_context = await self.dialogs.create_context(turn_context)
@@ -60,13 +52,7 @@ class CanIChat:
 
     async def say(self, text: str | None = None, *, choice: str | None = None) -> list[Activity]:
         """Type text or press a button; returns every reply."""
-        activity = Activity(type=ActivityTypes.message, text=text,
-                            value={"choice": choice} if choice is not None else None)
-        await self.adapter.receive_activity(activity)
-        replies = []
-        while (reply := self.adapter.get_next_activity()) is not None:
-            replies.append(reply)
-        return replies
+        return await exchange(self.adapter, message(text, choice=choice))
 
 
 def cards(replies: list[Activity]) -> list[dict[str, Any]]:

@@ -11,16 +11,13 @@ import pytest
 from botbuilder.core import ConversationState, TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.dialogs import DialogSet
-from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccount, ConversationAccount
+from botbuilder.schema import Attachment, ChannelAccount
 
-from bot.services import build_services
 from bot.state_storage import RecordStoreStorage
 from dialogs.report_dialog import ReportDialog
 from domain.roles import Role
 from domain.routing import RoutingDecision
-from settings import Settings
-from store.memory import MemoryStore
-from tests.support.teams import card_text
+from tests.support.dialogs import exchange, memory_services, message, personal_template, reply_text
 
 USER = ChannelAccount(id="29:reporter", name="Rita Reporter", aad_object_id="aad-reporter")
 DETAILS = "A pupil is being called names in a class group chat."
@@ -39,9 +36,8 @@ class ReportChat:
     """One person's personal chat running only the report dialog."""
 
     def __init__(self, tmp_path: Path) -> None:
-        settings = Settings.from_mapping({"DATA_DIR": str(tmp_path / "data"), "SCHEDULER": "off"})
-        self.store = MemoryStore()
-        self.services = build_services(settings, store=self.store)
+        self.services = memory_services(tmp_path)
+        self.store = self.services.store
         directory, school = self.services.directory, self.services.directory.default_school
         for n, role in enumerate((Role.DSL, Role.HEAD_TEACHER, Role.DPL, Role.HR, Role.CHAIR)):
             directory.upsert_person(f"29:lead-{n}", f"Lead {n}", school.id, "team:t")
@@ -52,12 +48,7 @@ class ReportChat:
         self.dialogs.add(ReportDialog(self.services))
         self.started = False
         self.step = ""
-        template = Activity(channel_id="msteams", service_url="https://smba.example/teams/", from_property=USER,
-                            recipient=ChannelAccount(id="28:bot", name="ThinkFirst"),
-                            conversation=ConversationAccount(id="a:personal-report", conversation_type="personal",
-                                                             tenant_id="tenant-1"),
-                            channel_data={"tenant": {"id": "tenant-1"}})
-        self.adapter = TestAdapter(self._turn, template)
+        self.adapter = TestAdapter(self._turn, personal_template(USER, "a:personal-report"))
 
     async def _turn(self, turn_context: TurnContext) -> None:
         dialog_context = await self.dialogs.create_context(turn_context)
@@ -73,14 +64,7 @@ class ReportChat:
     async def say(self, text: str | None = None, *, choice: str | None = None,
                   attachments: list[Attachment] | None = None) -> str:
         """Type text, press a button or send files; returns everything the bot said."""
-        await self.adapter.receive_activity(Activity(
-            type=ActivityTypes.message, text=text, value={"choice": choice} if choice is not None else None,
-            attachments=attachments))
-        parts = []
-        while (reply := self.adapter.get_next_activity()) is not None:
-            parts.append(reply.text or "")
-            parts += [card_text(a.content) for a in reply.attachments or [] if isinstance(a.content, dict)]
-        return "\n".join(parts)
+        return reply_text(await exchange(self.adapter, message(text, choice=choice, attachments=attachments)))
 
     async def answer(self, step: str) -> str:
         """Give the usual answer to a step."""
