@@ -463,11 +463,11 @@ class CaseService:
             missing = join_titles(_role_label(r) for r in decision.unrouted)
             text = (f"ThinkFirst set-up is incomplete for {school}: report {ref} could not reach {missing}. "
                     "Please bind a channel for each lead role.")
-        admins = set(self.directory.admin_ids)
-        admins |= {h.person.user_id for h in self.directory.holders(case["school_id"], Role.ADMIN)}
+        # Admins the bot knows as people: messages go to their Teams id, not the Azure AD id BOT_ADMINS may hold.
+        admins = [p.user_id for p in self.directory.admin_people()]
         if not admins:
             log.warning("case %s: set-up incomplete and no admin to tell", ref)
-        for admin_id in sorted(admins):
+        for admin_id in admins:
             self.outbox.enqueue(OutgoingMessage(key=f"case:{ref}:setup:{admin_id}", summary="ThinkFirst set-up "
                                                 "is incomplete", to_user=admin_id, text=text,
                                                 school_id=case["school_id"], meta={"case": ref}))

@@ -12,20 +12,13 @@ from cards.render import render
 from domain.clock import Clock, iso
 from domain.directory import Directory, Person
 from domain.messages import OutgoingMessage
+from domain.outbox import Outbox
 from domain.roles import Role, role_title
 from store.base import RecordStore
 
 QUESTIONS = "questions"
 MAX_QUESTION_CHARS = 1000
 MAX_ANSWER_CHARS = 2000
-
-
-class OutboxLike:
-    """What this service needs from the outbox."""
-
-    def enqueue(self, message: OutgoingMessage) -> bool:  # pragma: no cover - protocol
-        """Queue a message once per key."""
-        raise NotImplementedError
 
 
 @dataclass
@@ -49,7 +42,7 @@ class AnswerOutcome:
 class QuestionService:
     """Keeps unanswered questions and runs the hand-off to the head teacher."""
 
-    def __init__(self, store: RecordStore, directory: Directory, clock: Clock, outbox: OutboxLike) -> None:
+    def __init__(self, store: RecordStore, directory: Directory, clock: Clock, outbox: Outbox) -> None:
         self.store = store
         self.directory = directory
         self.clock = clock
