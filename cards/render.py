@@ -154,14 +154,15 @@ _DROP = _Drop()
 
 
 @functools.cache
-def _load_template(name: str) -> str:
+def _load_template(name: str) -> Any:
+    """The parsed template, read once: rendering builds new objects and never changes it."""
     path = TEMPLATE_DIR / f"{name}.json"
-    return path.read_text(encoding="utf-8")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def render(template: str, data: dict[str, Any]) -> dict[str, Any]:
     """Fill the named template (``cards/templates/<template>.json``) with data and return the card."""
-    node = json.loads(_load_template(template))
+    node = _load_template(template)
     scope = dict(data)
     scope["$root"] = data
     card = _render(node, scope)

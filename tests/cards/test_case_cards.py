@@ -94,3 +94,17 @@ def test_confirmation_and_list_cards_render(case_world):
     assert_valid_card(listing)
     empty = render("case_list", {"role": "Chair of Governors", "cases": [], "empty": True, "count": 0})
     assert "no open cases" in json.dumps(empty)
+
+
+def test_rendering_never_changes_the_template() -> None:
+    """Templates are parsed once and shared, so a render must build new objects, not edit the template."""
+    import copy
+
+    from cards.render import _load_template, render
+
+    before = copy.deepcopy(_load_template("choice"))
+    render("choice", {"question": "Q?", "help": "h", "as_list": True, "show_back": True,
+                      "choices": [{"value": "a", "label": "A"}], "button_choices": []})
+    render("choice", {"question": "Other", "help": "", "as_list": False, "show_back": False,
+                      "choices": [], "button_choices": [{"value": "b", "label": "B"}]})
+    assert _load_template("choice") == before
