@@ -24,13 +24,12 @@ from tests.bot.test_fuzz_messages import (
     APOLOGY,
     MUTABLE_PATHS,
     OTHER_DSL,
-    OUR_REF,
     ROGUE,
     activity_types,
-    apply_mutation,
     build_rig_harness,
     case_data,
     json_values,
+    mutated_activity,
     mutations,
     odd_text,
     raw_bodies,
@@ -54,16 +53,7 @@ def build_case(kind: str, draw: Any, url: str) -> tuple[bytes, str]:
     if kind == "raw":
         return draw(raw_bodies), draw(st.sampled_from(["application/json", "text/plain"]))
     if kind == "mutated":
-        base = draw(st.sampled_from(["personal", "channel", "invoke"]))
-        if base == "personal":
-            activity = personal_message(ROGUE, url, text="hello")
-        elif base == "channel":
-            activity = channel_message(ROGUE, url, SAFEGUARDING, "Safeguarding", "cases")
-        else:
-            activity = invoke_execute(ROGUE, url, channel_conversation(SAFEGUARDING), "claimCase",
-                                      {"ref": OUR_REF, "version": 1})
-        for path, value in draw(mutations):
-            apply_mutation(activity, path, value)
+        activity = mutated_activity(draw(st.sampled_from(["personal", "channel", "invoke"])), url, draw(mutations))
     elif kind == "type":
         activity = personal_message(ROGUE, url, text=draw(odd_text))
         activity["type"] = draw(activity_types)

@@ -205,10 +205,8 @@ def test_raw_bodies_are_refused_cleanly(rig: Rig, body: bytes, content_type: str
     rig.check_sound(status)
 
 
-@SETTINGS
-@given(kind=st.sampled_from(["personal", "channel", "invoke"]), muts=mutations)
-def test_mutated_activities_never_fail_the_turn(rig: Rig, kind: str, muts: list[Any]) -> None:
-    url = rig.harness.connector.service_url
+def mutated_activity(kind: str, url: str, muts: list[Any]) -> dict[str, Any]:
+    """A stranger's message, channel command or claim click, bent by the mutations (also used by bench/fuzz.py)."""
     if kind == "personal":
         activity = personal_message(ROGUE, url, text="hello")
     elif kind == "channel":
@@ -218,6 +216,13 @@ def test_mutated_activities_never_fail_the_turn(rig: Rig, kind: str, muts: list[
                                   {"ref": OUR_REF, "version": 1})
     for path, value in muts:
         apply_mutation(activity, path, value)
+    return activity
+
+
+@SETTINGS
+@given(kind=st.sampled_from(["personal", "channel", "invoke"]), muts=mutations)
+def test_mutated_activities_never_fail_the_turn(rig: Rig, kind: str, muts: list[Any]) -> None:
+    activity = mutated_activity(kind, rig.harness.connector.service_url, muts)
     before = audit_lengths(rig)
     status, _ = rig.run(rig.harness.post(activity))
     rig.check_sound(status)
