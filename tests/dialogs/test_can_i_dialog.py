@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from botbuilder.core import ConversationState, MemoryStorage, TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.dialogs import DialogSet, DialogTurnStatus
@@ -216,43 +217,24 @@ async def test_help_back_cancel_at_the_first_step(tmp_path: Path) -> None:
     assert chat.services.store.all("questions") == []
 
 
-async def test_help_back_cancel_at_the_situation_step(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("reach", "help_says"), [
+    ({"choice": "topic:Colleagues"}, ["Pick the situation closest to yours"]),  # the situation step
+    ({"text": AMBIGUOUS}, ["None of these"]),  # the pick step
+    ({"text": OUT_OF_SCOPE}, ["pass your question to the Head Teacher", "Ask the Head Teacher"]),  # the hand-off
+], ids=["situation", "pick", "handoff"])
+async def test_help_back_cancel_at_each_later_step(tmp_path: Path, reach: dict[str, str],
+                                                   help_says: list[str]) -> None:
     chat = CanIChat(tmp_path)
     await chat.start()
-    await chat.say(choice="topic:Colleagues")
+    await chat.say(**reach)
     helped = await chat.say("help")
-    assert "Pick the situation closest to yours" in said(helped)
+    assert all(words in said(helped) for words in help_says)
+    if "Ask the Head Teacher" in help_says:
+        assert "Ask the Head Teacher" in buttons(cards(helped)[0])  # the question is asked again, with its buttons
     back = await chat.say(choice="back")
     assert "Pupils and ex-pupils" in buttons(cards(back)[0])  # the topic list again
-    await chat.say(choice="topic:Colleagues")
+    await chat.say(**reach)
     cancelled = await chat.say(choice="cancel")
-    assert "Cancelled" in said(cancelled) and chat.ended
-
-
-async def test_help_back_cancel_at_the_pick_step(tmp_path: Path) -> None:
-    chat = CanIChat(tmp_path)
-    await chat.start()
-    await chat.say(AMBIGUOUS)
-    helped = await chat.say("help")
-    assert "None of these" in said(helped)
-    back = await chat.say("back")
-    assert "Pupils and ex-pupils" in buttons(cards(back)[0])
-    await chat.say(AMBIGUOUS)
-    cancelled = await chat.say("cancel")
-    assert "Cancelled" in said(cancelled) and chat.ended
-
-
-async def test_help_back_cancel_at_the_handoff_step(tmp_path: Path) -> None:
-    chat = CanIChat(tmp_path)
-    await chat.start()
-    await chat.say(OUT_OF_SCOPE)
-    helped = await chat.say("help")
-    assert "pass your question to the Head Teacher" in said(helped)
-    assert "Ask the Head Teacher" in buttons(cards(helped)[0])
-    back = await chat.say("back")
-    assert "Pupils and ex-pupils" in buttons(cards(back)[0])
-    await chat.say(OUT_OF_SCOPE)
-    cancelled = await chat.say("cancel")
     assert "Cancelled" in said(cancelled) and chat.ended
     assert all(not q["handed_off"] for q in chat.services.store.all("questions"))
 
