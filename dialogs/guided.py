@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from botbuilder.core import MessageFactory
 from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogReason, DialogTurnResult
-from botbuilder.schema import Activity, ActivityTypes, Attachment
+from botbuilder.schema import Activity, Attachment
 
 from cards.render import render
 
@@ -265,8 +265,3 @@ def read_input(activity: Activity) -> UserInput:
     return UserInput(text=(activity.text or "").strip(), value=value, attachments=attachments,
                      user_id=sender.id if sender else "", user_name=(sender.name or "") if sender else "",
                      aad_object_id=(getattr(sender, "aad_object_id", "") or "") if sender else "")
-
-
-def is_activity_message(item: Activity | str) -> bool:
-    """True for an Activity rather than plain text."""
-    return isinstance(item, Activity) and item.type == ActivityTypes.message
