@@ -39,6 +39,7 @@ class Settings:
     policy_url: str = ""
     rules_path: Path = PROJECT_DIR / "domain" / "data" / "rules.json"
     routing_path: Path = PROJECT_DIR / "domain" / "data" / "routing.json"
+    readers_path: Path = PROJECT_DIR / "domain" / "data" / "lead_spaces.json"
     urgent_reminder_minutes: int = 15
     normal_reminder_hour: int = 9
     campaign_deadline_days: int = 30
@@ -108,6 +109,7 @@ class Settings:
             raise SettingsError(f"POLICY_FILE {str(policy_path)!r} does not exist.")
         rules_path = Path(text("RULES_FILE", str(PROJECT_DIR / "domain" / "data" / "rules.json")))
         routing_path = Path(text("ROUTING_FILE", str(PROJECT_DIR / "domain" / "data" / "routing.json")))
+        readers_path = Path(text("READERS_FILE", str(PROJECT_DIR / "domain" / "data" / "lead_spaces.json")))
         return cls(
             app_id=app_id,
             app_password=text("MicrosoftAppPassword"),
@@ -125,6 +127,7 @@ class Settings:
             policy_url=text("POLICY_URL"),
             rules_path=rules_path,
             routing_path=routing_path,
+            readers_path=readers_path,
             urgent_reminder_minutes=_int(values, "URGENT_REMINDER_MINUTES", 15, 1, 24 * 60),
             normal_reminder_hour=_int(values, "NORMAL_REMINDER_HOUR", 9, 0, 23),
             campaign_deadline_days=_int(values, "CAMPAIGN_DEADLINE_DAYS", 30, 1, 365),

@@ -50,9 +50,8 @@ class CardActions:
                                                      by_user_id=context.user_id, by_name=context.user_name)
             return self._with_notice(outcome.card, outcome.message, ok=outcome.ok)
         if verb == "refreshQuestion":
-            doc = self.services.store.get("questions", str(data.get("question_id", "")))
-            return self.services.questions.card(doc) if doc else self._notice_card("This question is no longer "
-                                                                                    "available.")
+            card = self.services.questions.card_for(str(data.get("question_id", "")), context.user_id)
+            return card or self._notice_card("Sorry, only the head teacher a question was sent to can see it.")
         if verb == "acknowledge":
             result = self.services.campaigns.acknowledge(str(data.get("campaign_id", "")),
                                                          str(data.get("version", "")), self._clicker(context).user_id)

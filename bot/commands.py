@@ -18,8 +18,9 @@ from cards.render import escape_text
 from dialogs.guided import card_activity, card_message
 from domain.campaigns import MEMBERS as CAMPAIGN_MEMBERS
 from domain.campaigns import CampaignError
-from domain.cases import CaseNotFound, CaseRefused
+from domain.cases import CaseRefused, normalise_ref
 from domain.clock import iso
+from domain.lead_spaces import Reader, names_of
 from domain.messages import OutgoingMessage
 from domain.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, parse_role, role_title
 
@@ -44,6 +45,9 @@ class CommandContext:
     school_id: str
     tenant_id: str = ""
     mentions: list[tuple[str, str]] = field(default_factory=list)  # (user id, name) of people @mentioned
+    membership_type: str = ""  # a channel's kind as Teams gives it: "standard", "shared", "private" or ""
+    # Reads who can read this conversation (team roster, channel or chat members): only the edge can ask Teams.
+    read_readers: Callable[[], Awaitable[list[Reader]]] | None = None
 
 
 CommandFn = Callable[[list[str], dict[str, Any], CommandContext], Awaitable[list[Reply]]]
@@ -51,7 +55,8 @@ CommandFn = Callable[[list[str], dict[str, Any], CommandContext], Awaitable[list
 HELP_TEXT = (
     "Commands (in a channel, @mention me first):\n\n"
     "- **setup status**: what is set up for this school, and what is missing\n"
-    "- **setup dsl** (or head_teacher, dpl, hr, chair): make this channel receive that lead's alerts (admins)\n"
+    "- **setup dsl** (or head_teacher, dpl, hr, chair): make this leads-only channel or group chat receive that "
+    "lead's alerts; **setup dsl direct** sends them to each holder by direct message instead (admins)\n"
     "- **setup assign dsl @name** (add **deputy** for a deputy): say who holds a role (admins)\n"
     "- **setup unassign dsl @name**, **setup admin @name**, **setup school School Name** (admins)\n"
     "- **cases**: open cases for the leads this channel serves; **case export VPS-2026-0042** sends you the "
@@ -112,17 +117,12 @@ class ChannelCommands:
         return self.services.directory.is_admin(context.user_id, context.aad_object_id)
 
     async def setup(self, args: list[str], value: dict[str, Any], context: CommandContext) -> list[Reply]:
-        """setup status | setup ROLE | setup assign ROLE @name [deputy] | setup unassign | setup admin | school."""
+        """setup status | setup ROLE [direct|confirm-visible] | setup assign ROLE @name [deputy] | setup unassign |
+        setup admin | setup school."""
         directory = self.services.directory
         sub = args[0].lower() if args else "status"
         if sub == "status":
-            status = directory.setup_status(context.school_id)
-            for row in status["roles"]:
-                row["title"] = role_title(row["role"])
-                row["channel"] = row["channel"] or "Not set up"
-                row["people"] = row["people"] or "Nobody assigned"
-            status["complete"] = not status["missing"]
-            status["missing_titles"] = ", ".join(role_title(r) for r in status["missing"])
+            status = self.services.lead_spaces.status(context.school_id)
             return [card_activity("setup_status", status, f"ThinkFirst set-up for {status['school']}")]
         if not self._is_admin(context):
             return ["Sorry, only a ThinkFirst admin can change the set-up. Ask your IT lead or head teacher to add "
@@ -140,15 +140,63 @@ class ChannelCommands:
         if role is None or role not in CHANNEL_ROLES:
             names = ", ".join(str(r) for r in CHANNEL_ROLES)
             return [f"I don't know the role **{_plain(sub)}**. Use one of: {names}."]
-        if context.conversation_kind != "channel":
-            return [f"To make a channel receive the {role_title(role)}'s alerts, @mention me in that channel and "
-                    f"type **setup {role}**."]
-        directory.bind_channel(context.school_id, role, context.conversation_id, context.channel_name,
-                               by=context.user_id)
-        self._audit(context, "bind_channel", {"role": str(role), "channel": context.conversation_id})
-        scope = "every school in the trust" if role in TRUST_WIDE_ROLES else directory.school(context.school_id).name
-        return [f"Done: this channel (**{_plain(context.channel_name)}**) now receives the {role_title(role)}'s "
-                f"alerts for {_plain(scope)}. Type **setup status** to see the rest."]
+        options = {a.lower() for a in args[1:]}
+        if "direct" in options:
+            return [self._bind_direct(role, context)]
+        return [await self._bind_space(role, context, confirm_visible="confirm-visible" in options)]
+
+    def _bind_direct(self, role: Role, context: CommandContext) -> str:
+        """The role's alerts go 1:1 to each holder and deputy."""
+        self.services.lead_spaces.bind_direct(context.school_id, role, by=context.user_id)
+        self._audit(context, "bind_direct", {"role": str(role)})
+        holders = self.services.directory.holders(context.school_id, role)
+        title = role_title(role)
+        if not holders:
+            return (f"Done: the {title}'s alerts will go by direct message to each {title} and deputy. Nobody holds "
+                    f"the role yet: type **setup assign {role} @name**.")
+        names = ", ".join(_plain(h.person.name) + (" (deputy)" if h.deputy else "") for h in holders)
+        return f"Done: the {title}'s alerts now go by direct message to {names}, and to nobody else."
+
+    async def _bind_space(self, role: Role, context: CommandContext, *, confirm_visible: bool) -> str:
+        """Bind this channel or group chat if everyone who can read it may read the role's alerts."""
+        title = role_title(role)
+        if context.conversation_kind not in ("channel", "groupChat"):
+            return (f"To send the {title}'s alerts to a space of just the leads, @mention me in a channel of a "
+                    f"leads-only team (or a group chat of the leads) and type **setup {role}** there. Or type "
+                    f"**setup {role} direct** to send them to each {title} by direct message.")
+        if context.membership_type == "private":
+            return ("Teams does not let bots post in private channels, so alerts could never arrive here. Use a "
+                    f"channel of a team with only the leads in it, a group chat of the leads, or **setup {role} "
+                    "direct**.")
+        if context.read_readers is None:
+            return "I can't check who can read this space from here."
+        try:
+            readers = await context.read_readers()
+        except Exception:  # noqa: BLE001 - fail closed: a space we cannot check is not bound
+            log.warning("could not read who can read conversation %s", context.conversation_id, exc_info=True)
+            return ("I couldn't check who can read this space, so I haven't set it up. Please try again in a "
+                    "minute.")
+        kind = "groupChat" if context.conversation_kind == "groupChat" else "channel"
+        space_name = context.channel_name if kind == "channel" else (context.channel_name or "this group chat")
+        result = self.services.lead_spaces.bind(
+            context.school_id, role, conversation_id=context.conversation_id, name=space_name, kind=kind,
+            team_id=context.team_id, readers=readers, by=context.user_id, confirm_visible=confirm_visible)
+        if not result.safe and not confirm_visible:
+            self._audit(context, "bind_space_refused", {"role": str(role), "space": context.conversation_id,
+                                                         "outsiders": len(result.outsiders)})
+            return self.services.lead_spaces.refusal_text(result, _plain(space_name))
+        self._audit(context, "bind_space" if result.safe else "bind_space_confirm_visible", {
+            "role": str(role), "space": context.conversation_id, "readers": len(result.readers),
+            "outsiders": [r.user_id for r in result.outsiders]})
+        scope = "every school in the trust" if role in TRUST_WIDE_ROLES else \
+            self.services.directory.school(context.school_id).name
+        done = (f"Done: this {'group chat' if kind == 'groupChat' else 'channel'} (**{_plain(space_name)}**) now "
+                f"receives the {title}'s alerts for {_plain(scope)}. ")
+        if not result.safe:
+            return done + (f"You confirmed that {len(result.outsiders)} people who may not read them can read it "
+                           f"({_plain(result.outsider_names())}). This is recorded and shown in **setup status**.")
+        return done + (f"Everyone who can read it may: {_plain(names_of(result.readers)) or 'just the leads'}. If "
+                       "someone else joins, I will stop posting here and tell you.")
 
     def _assign(self, sub: str, args: list[str], context: CommandContext) -> list[Reply]:
         directory = self.services.directory
@@ -165,6 +213,7 @@ class ChannelCommands:
         for user_id, name in context.mentions:
             if sub == "unassign":
                 directory.unassign_role(context.school_id, role, user_id)
+                self.services.lead_spaces.recheck_person(user_id)
             else:
                 if directory.person(user_id) is None:
                     directory.upsert_person(user_id, name, context.school_id, f"team:{context.team_id}"
@@ -188,8 +237,9 @@ class ChannelCommands:
     def _lead_roles(self, context: CommandContext) -> list[tuple[str, Role]]:
         """(school, role) pairs whose cases this person may list here."""
         directory = self.services.directory
-        if context.conversation_kind == "channel":
-            bindings = directory.roles_for_channel(context.conversation_id)
+        if context.conversation_kind != "personal":
+            # Only a lead space in use: a suspended one may now be read by someone who may not see its cases.
+            bindings = [b for b in directory.roles_for_channel(context.conversation_id) if b.postable]
             return [(b.school_id if b.school_id != TRUST_SCHOOL else context.school_id, Role(b.role))
                     for b in bindings
                     if directory.has_role(context.user_id, context.school_id, Role(b.role))]
@@ -200,10 +250,10 @@ class ChannelCommands:
         """List the open cases for the roles this channel serves that the person holds."""
         roles = self._lead_roles(context)
         if not roles:
-            if context.conversation_kind == "channel" and not self.services.directory.roles_for_channel(
-                    context.conversation_id):
-                return ["This channel doesn't serve a lead yet, so it has no cases. An admin can set it up with "
-                        "**setup dsl** (or another role)."]
+            if context.conversation_kind != "personal" and not any(
+                    b.postable for b in self.services.directory.roles_for_channel(context.conversation_id)):
+                return ["This isn't a lead space in use, so I won't list cases here. Type **cases** in a chat with "
+                        "me, or an admin can set a leads-only space up with **setup dsl** (or another role)."]
             return ["Sorry, only the leads this channel serves can list its cases."]
         viewer = self.services.directory.person(context.user_id)
         replies: list[Reply] = []
@@ -216,16 +266,14 @@ class ChannelCommands:
         """case export REF: the structured summary, sent 1:1 (it holds details that never go in a channel)."""
         if len(args) < 2 or args[0].lower() != "export":
             return ["Type **case export VPS-2026-0042** (with the case's reference) to get its summary."]
-        ref = args[1].strip().upper()
+        ref = normalise_ref(args[1])
         person = self.services.directory.person(context.user_id)
         if person is None:
             return ["Sorry, I don't know you as a member of staff yet."]
         try:
             summary = self.services.cases.export_summary(ref, person)
-        except CaseNotFound:
-            return [f"I can't find a case {_plain(ref)}."]
         except CaseRefused as refusal:
-            return [str(refusal) or "Sorry, only the leads handling that case can export it."]
+            return [str(refusal)]
         text = f"Summary of {ref}, to paste into your safeguarding record system:\n\n```\n{summary}\n```"
         if context.conversation_kind == "personal":
             return [text]

@@ -30,6 +30,7 @@ from dialogs.menu import MenuChoice, interpret, menu_activity
 from dialogs.policy_dialog import PolicyDialog
 from dialogs.report_dialog import ReportDialog
 from domain.clock import iso, parse_iso
+from domain.lead_spaces import Reader
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,14 @@ def conversation_id_of(activity: Activity) -> str:
     if conversation_kind(activity) == "channel":
         return conversation_id.split(";messageid=", 1)[0]
     return conversation_id
+
+
+def membership_type_of(activity: Activity) -> str:
+    """A channel's membership type ("standard", "shared", "private"), if Teams sent it in channelData.channel."""
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    channel = channel_data.get("channel") if isinstance(channel_data.get("channel"), dict) else {}
+    value = channel.get("membershipType") or channel.get("type") or ""
+    return str(value).lower() if isinstance(value, str) else ""
 
 
 def conversation_kind(activity: Activity) -> str:
@@ -240,12 +249,67 @@ class ThinkFirstBot(TeamsActivityHandler):
         school = self.services.directory.school_for_team(team_id)
         person = self.services.directory.person(sender.id or "")
         school_id = school.id if team_id or person is None else person.school_id
+        kind = conversation_kind(activity)
+        name = channel_name_of(activity) if kind == "channel" else (
+            getattr(activity.conversation, "name", None) or "this group chat")
+
+        async def read_readers() -> list[Reader]:
+            return await self._readers_of_conversation(turn_context)
+
         return CommandContext(
             user_id=sender.id or "", user_name=sender.name or "", aad_object_id=sender.aad_object_id or "",
             conversation_id=conversation_id_of(activity),
-            conversation_kind=conversation_kind(activity), channel_name=channel_name_of(activity),
+            conversation_kind=kind, channel_name=name,
             team_id=team_id, school_id=school_id, tenant_id=tenant_id_of(activity),
-            mentions=mentioned_people(activity))
+            mentions=mentioned_people(activity), membership_type=membership_type_of(activity),
+            read_readers=read_readers)
+
+    async def _readers_of_conversation(self, turn_context: TurnContext) -> list[Reader]:
+        """Everyone who can read this channel or group chat: paged, and raising if Teams cannot say.
+
+        A channel is read as its team's roster plus the channel's own members (a shared channel's readers need not
+        be in the team); a group chat as its members. The sender is always a reader.
+        """
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else ""
+        found: dict[str, Reader] = {}
+        sender = activity.from_property
+        if sender is not None and sender.id:
+            found[sender.id] = Reader(sender.id, sender.name or "", getattr(sender, "aad_object_id", "") or "")
+
+        def keep(members: list[TeamsChannelAccount]) -> None:
+            for m in members or []:
+                if m.id and m.id != bot_id:
+                    found[m.id] = Reader(m.id, m.name or "", m.aad_object_id or "")
+
+        team_id = team_id_of(activity)
+        if conversation_kind(activity) == "channel" and team_id:
+            keep(await self._all_pages(lambda token: TeamsInfo.get_paged_team_members(
+                turn_context, team_id, token, PAGE_SIZE)))
+            channel_id = conversation_id_of(activity)
+            if channel_id != team_id:
+                # The channel's own members (a shared channel); Teams may refuse this for a standard channel.
+                client = await TeamsInfo.get_teams_connector_client(turn_context)
+                try:
+                    keep(await self._all_pages(lambda token: TeamsInfo._get_paged_members(  # noqa: SLF001
+                        client, channel_id, token, PAGE_SIZE)))
+                except Exception:  # noqa: BLE001 - a standard channel's readers are its team, read above
+                    log.info("no separate member list for channel %s", channel_id)
+        else:
+            keep(await self._all_pages(lambda token: TeamsInfo.get_paged_members(turn_context, token, PAGE_SIZE)))
+        return list(found.values())
+
+    @staticmethod
+    async def _all_pages(fetch: Any) -> list[TeamsChannelAccount]:
+        members: list[TeamsChannelAccount] = []
+        token: str | None = None
+        for _ in range(500):
+            page = await fetch(token)
+            members.extend(page.members or [])
+            token = page.continuation_token
+            if not token:
+                break
+        return members
 
     # Card actions (Action.Execute) --------------------------------------------------------------------------
 
@@ -311,6 +375,10 @@ class ThinkFirstBot(TeamsActivityHandler):
         activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else ""
         kind = conversation_kind(activity)
+        joined = [Reader(m.id, m.name or "", m.aad_object_id or "") for m in teams_members_added
+                  if m.id and m.id != bot_id]
+        if joined and kind != "personal":
+            self._space_joined(turn_context, joined)
         for member in teams_members_added:
             if member.id == bot_id:
                 if kind == "channel":
@@ -334,6 +402,10 @@ class ThinkFirstBot(TeamsActivityHandler):
         activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else ""
         team_id = team_id_of(activity)
+        left = {m.id for m in teams_members_removed if m.id and m.id != bot_id}
+        if left and conversation_kind(activity) != "personal":
+            scope = self._membership_scope(activity)
+            self.services.lead_spaces.left(left, **scope)
         for member in teams_members_removed:
             if member.id == bot_id:
                 for conversation in self.services.directory.team_conversations(team_id):
@@ -345,6 +417,26 @@ class ThinkFirstBot(TeamsActivityHandler):
             self.services.directory.remove_source(member.id, f"team:{team_id}")
 
     # Helpers ----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _membership_scope(activity: Activity) -> dict[str, str]:
+        """Which lead spaces a membership event reaches: a whole team, or one shared channel or group chat."""
+        channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        event = str(channel_data.get("eventType") or "")
+        if conversation_kind(activity) == "channel" and event.startswith("channelMember"):
+            # A shared channel's own membership changed.
+            channel_id = _channel_data_field(activity, "channel", "id") or conversation_id_of(activity)
+            return {"conversation_id": channel_id}
+        team_id = team_id_of(activity)
+        if team_id:
+            return {"team_id": team_id}
+        return {"conversation_id": conversation_id_of(activity)}
+
+    def _space_joined(self, turn_context: TurnContext, joined: list[Reader]) -> None:
+        """People joined a team or chat: any lead space they may not read stops being used, and admins are told."""
+        suspended = self.services.lead_spaces.joined(joined, **self._membership_scope(turn_context.activity))
+        if suspended:
+            log.warning("%d lead space(s) suspended after a membership change", len(suspended))
 
     async def _personal_install(self, turn_context: TurnContext) -> None:
         """Someone added the bot: record them as staff, welcome them once, send any acknowledgement due."""

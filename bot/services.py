@@ -12,6 +12,7 @@ from domain.campaigns import CampaignConfig, CampaignService
 from domain.cases import CaseService
 from domain.clock import Clock
 from domain.directory import Directory
+from domain.lead_spaces import LeadSpaces, load_readers
 from domain.matcher import Matcher
 from domain.outbox import Outbox
 from domain.policy import PolicyDocument
@@ -39,6 +40,7 @@ class Services:
     cases: CaseService
     campaigns: CampaignService
     questions: QuestionService
+    lead_spaces: LeadSpaces
     # Set by whoever runs the delivery worker: makes newly queued messages go at once rather than at the next poll.
     wake: Callable[[], None] = field(default=lambda: None)
 
@@ -66,4 +68,5 @@ def build_services(settings: Settings, *, store: RecordStore | None = None, cloc
         tz_name=settings.timezone))
     return Services(settings=settings, store=store, clock=clock, directory=directory, policy=policy,
                     rulebook=rulebook, matcher=Matcher(rulebook), outbox=outbox, routing=routing, cases=cases,
-                    campaigns=campaigns, questions=QuestionService(store, directory, clock, outbox))
+                    campaigns=campaigns, questions=QuestionService(store, directory, clock, outbox),
+                    lead_spaces=LeadSpaces(directory, clock, outbox, load_readers(settings.readers_path)))

@@ -130,8 +130,8 @@ class CanIDialog(GuidedDialog[CanIState]):
             if outcome.delivered:
                 return Done([f"I've passed your question to the {outcome.sent_to}. Their answer will come to you "
                              "here. Your reference is " + outcome.question_id + "."])
-            return Done(["The Head Teacher's channel is not set up yet, so I couldn't pass it on. Your question is "
-                         "kept for the policy's review; please ask the Head Teacher in person meanwhile."])
+            return Done(["ThinkFirst doesn't know who the Head Teacher is yet, so I couldn't pass it on. Your "
+                         "question is kept for the policy's review; please ask the Head Teacher in person meanwhile."])
         if user_input.word in ("no", "no thanks", "n"):
             return Done(["OK. Your question is kept (without your name being shown to anyone but the policy's "
                          "reviewers) for the next policy review. Type **menu** for anything else."])

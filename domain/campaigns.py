@@ -659,11 +659,11 @@ class CampaignService:
         summary = (f"{what}: {data['percent']}% of {data['school']} staff have acknowledged the {campaign.title}"
                    f" ({data['total'] - data['acknowledged']} outstanding)")
         meta = {"campaign": campaign.id, "kind": "final" if final else "digest", "school": school_id}
-        binding = self.directory.channel_for(school_id, Role.HEAD_TEACHER)
+        binding = self.directory.lead_space(school_id, Role.HEAD_TEACHER)
         if binding is not None:
             return [OutgoingMessage(key=key, summary=summary, to_conversation=binding.conversation_id, card=card,
                                     text=summary, school_id=school_id, meta=meta)]
-        # No head teacher channel bound yet: send it to the head teacher(s) directly rather than nowhere.
+        # No head teacher lead space in use: send it to the head teacher(s) directly rather than nowhere.
         holders = self.directory.holders(school_id, Role.HEAD_TEACHER, deputies=False)
         if not holders:
             log.warning("campaign %s: no head teacher channel or holder for %s; digest not sent", campaign.id,

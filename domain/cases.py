@@ -87,6 +87,15 @@ VERB_REFRESH = "refreshCase"
 VERBS = (VERB_CLAIM, VERB_NOTE, VERB_RESOLVE, VERB_ESCALATE, VERB_DETAILS, VERB_REFRESH)
 
 
+REFUSAL_TEXT = ("Sorry, only the leads a case was sent to can see or act on it. If you think it should be yours, "
+                "please speak to the Head Teacher.")
+
+
+def normalise_ref(ref: object) -> str:
+    """A case reference as stored ("VPS-2026-0042"), from what a card or a person sent (" vps-2026-0042")."""
+    return "".join(str(ref or "").split()).upper()[:40]
+
+
 class Outbox(Protocol):
     """Where the domain queues messages for the edge to deliver (domain/outbox.py)."""
 
@@ -460,9 +469,10 @@ class CaseService:
                     "channel. It is saved and the reporter was asked to report in person. Please bind channels "
                     "for the Head Teacher and the Designated Safeguarding Lead.")
         else:
-            missing = join_titles(_role_label(r) for r in decision.unrouted)
-            text = (f"ThinkFirst set-up is incomplete for {school}: report {ref} could not reach {missing}. "
-                    "Please bind a channel for each lead role.")
+            # Not which lead it missed: that could tell an admin who a report is about.
+            text = (f"ThinkFirst set-up is incomplete for {school}: report {ref} could not reach every lead it "
+                    "should have. Please type **setup status** and make sure every lead role has holders and a lead "
+                    "space.")
         # Admins the bot knows as people: messages go to their Teams id, not the Azure AD id BOT_ADMINS may hold.
         admins = [p.user_id for p in self.directory.admin_people()]
         if not admins:
@@ -480,6 +490,7 @@ class CaseService:
         case, refusal = self._open_for(ref, user, conversation_id)
         if refusal:
             return refusal
+        ref = case["ref"]
         state = case["state"]
         if state["status"] == "claimed":
             who = "You have" if state["claimed_by"] == user.user_id else f"{state['claimed_by_name']} has"
@@ -505,6 +516,7 @@ class CaseService:
         case, refusal = self._open_for(ref, user, conversation_id, allow_resolved=True)
         if refusal:
             return refusal
+        ref = case["ref"]
         cleaned = (text or "").strip()
         if not cleaned:
             return self._result(case, ActionStatus.REFUSED, "Please write a note first.", conversation_id, user)
@@ -525,6 +537,7 @@ class CaseService:
         case, refusal = self._open_for(ref, user, conversation_id)
         if refusal:
             return refusal
+        ref = case["ref"]
         if outcome not in OUTCOMES:
             return self._result(case, ActionStatus.REFUSED, "Please choose an outcome.", conversation_id, user)
         if len(note or "") > MAX_NOTE_CHARS:
@@ -549,6 +562,7 @@ class CaseService:
         case, refusal = self._open_for(ref, user, conversation_id)
         if refusal:
             return refusal
+        ref = case["ref"]
         if to not in ESCALATIONS:
             return self._result(case, ActionStatus.REFUSED, "Please choose who it was passed to.",
                                 conversation_id, user)
@@ -568,23 +582,22 @@ class CaseService:
         case, refusal = self._open_for(ref, user, conversation_id, allow_resolved=True)
         if refusal:
             return refusal
+        ref = case["ref"]
         details = self._send_details(case, user)
         return self._result(self._load(ref), ActionStatus.OK, f"I have sent you the details of {ref} in a "
                             "private chat.", conversation_id, user, details_card=details)
 
-    def refresh(self, ref: str, user: Person | None = None, conversation_id: str | None = None) -> ActionResult:
-        """The current alert card (the card's ``refresh`` action); nothing is changed or audited."""
-        case = self._load(ref)
+    def refresh(self, ref: str, user: Person, conversation_id: str | None = None) -> ActionResult:
+        """The current alert card (the card's ``refresh`` action) for an entitled lead; nothing is changed."""
+        case = self._entitled(ref, user)
         if case is None:
-            return ActionResult(ActionStatus.NOT_FOUND, f"I cannot find a case {ref}.", ref=ref)
-        if user is not None and self._excluded(case, user):
-            return ActionResult(ActionStatus.REFUSED, self._refusal_text(case), ref=case["ref"])
+            return self._refused()
         return self._result(case, ActionStatus.OK, "", conversation_id, user)
 
     def handle_action(self, verb: str, data: dict[str, Any], user: Person,
                       conversation_id: str | None = None) -> ActionResult:
         """Dispatch an Action.Execute from a case card (verb and data as the card sent them)."""
-        ref = str(data.get("ref", ""))
+        ref = normalise_ref(data.get("ref", ""))
         version = data.get("version")
         if verb == VERB_CLAIM:
             return self.claim(ref, user, version, conversation_id)
@@ -614,8 +627,7 @@ class CaseService:
 
     def may_act(self, ref: str, user: Person) -> bool:
         """True if the person may act on the case and see its details."""
-        case = self._load(ref)
-        return case is not None and self._may_act(case, user)
+        return self._entitled(ref, user) is not None
 
     def open_cases(self, school_id: str, role: str, viewer: Person | None = None) -> list[CaseSummary]:
         """Unresolved cases whose alert went to this role's channel (what `cases` lists in that channel)."""
@@ -647,11 +659,9 @@ class CaseService:
 
     def export_summary(self, ref: str, user: Person) -> str:
         """A structured plain-text summary to paste into CPOMS or MyConcern (permission-checked, audited)."""
-        case = self._load(ref)
-        if case is None:
-            raise CaseNotFound(f"I cannot find a case {ref}.")
-        if not self._may_act(case, user):
-            raise CaseRefused(self._refusal_text(case))
+        ref = normalise_ref(ref)
+        if self._entitled(ref, user) is None:
+            raise CaseRefused(REFUSAL_TEXT)
         case = self._append(ref, user, "exported", {"format": "text"})
         report, state = case["report"], case["state"]
         lines = [
@@ -798,7 +808,8 @@ class CaseService:
         report, state = case["report"], case["state"]
         routing = RoutingDecision.from_dict(case["routing"])
         delivery = delivery or (routing.deliveries[0] if routing.deliveries else None)
-        why = " ".join((delivery.reasons if delivery else []) + routing.notes)
+        # Only the plain routing reason: conflict-of-interest notes say who a report is about (details card only).
+        why = " ".join(delivery.reasons if delivery else [])
         ico = ""
         if report.get("ico_deadline_hours"):
             ico = self._local(iso(parse_iso(report["created_at"]) + timedelta(hours=report["ico_deadline_hours"])))
@@ -808,7 +819,7 @@ class CaseService:
             "urgency": "Urgent" if report["urgent"] else "Normal", "category": report["category_label"],
             "school": report["school_name"], "reported_at": self._local(report["created_at"]),
             "when": report["when"] or "Not given", "platform": PLATFORMS.get(report["platform"], "Other"),
-            "involved": _involved_label(report), "reporter": report["reporter_name"],
+            "involved": _involved_label(report, with_role=False),
             "why": why, "fallback_note": delivery.fallback_note if delivery else "",
             "ico_deadline": ico, "ico_hours": report.get("ico_deadline_hours") or 0,
             "indecent_images": report["category"] == INDECENT_IMAGES,
@@ -841,12 +852,13 @@ class CaseService:
             "notes": [{"by": n["by"], "at": self._local(n["at"]), "text": n["text"]} for n in state["notes"]],
             "escalations": [{"to": ESCALATIONS.get(e["to"], e["to"]), "by": e["by"], "at": self._local(e["at"]),
                              "note": e["note"]} for e in state["escalations"]],
+            "routing_notes": " ".join(RoutingDecision.from_dict(case["routing"]).notes),
         })
 
     # Internals ----------------------------------------------------------------------------------------------------
 
     def _load(self, ref: str) -> dict[str, Any] | None:
-        case = self.store.get(CASES, (ref or "").strip().upper())
+        case = self.store.get(CASES, normalise_ref(ref))
         if case is not None:
             self._cache_state(case)
         return case
@@ -880,17 +892,25 @@ class CaseService:
         self._cache_state(stored)
         return stored
 
+    def _entitled(self, ref: str, user: Person) -> dict[str, Any] | None:
+        """The case, if this person may see and act on it; None whether it is missing or not theirs."""
+        case = self._load(ref)
+        if case is None or not self._may_act(case, user):
+            log.info("case action refused for %s", user.user_id)
+            return None
+        return case
+
+    @staticmethod
+    def _refused() -> ActionResult:
+        # The same words and no case data for everyone not entitled, whether or not the case exists: references are
+        # sequential, so anything else would let a guesser learn which cases exist, or that one is about them.
+        return ActionResult(ActionStatus.REFUSED, REFUSAL_TEXT)
+
     def _open_for(self, ref: str, user: Person, conversation_id: str | None,
                   allow_resolved: bool = False) -> tuple[dict[str, Any], ActionResult | None]:
-        case = self._load(ref)
+        case = self._entitled(ref, user)
         if case is None:
-            return {}, ActionResult(ActionStatus.NOT_FOUND, f"I cannot find a case {ref}.", ref=ref)
-        if not self._may_act(case, user):
-            log.info("case %s: action refused for %s", case["ref"], user.user_id)
-            refused = self._result(case, ActionStatus.REFUSED, self._refusal_text(case), conversation_id, None)
-            if self._excluded(case, user):
-                refused.card = None  # the card's "why" would tell them the report is about them
-            return case, refused
+            return {}, self._refused()
         if case["state"]["status"] == "resolved" and not allow_resolved:
             return case, self._result(case, ActionStatus.STALE, f"{case['ref']} is already resolved: "
                                       f"{self._status_line(case)}.", conversation_id, user)
@@ -943,11 +963,6 @@ class CaseService:
         if role.endswith(DEPUTY_SUFFIX):
             return f"a deputy {role_title(role.split(':')[0])}"
         return f"the {role_title(role)}" if role else "a lead"
-
-    def _refusal_text(self, case: dict[str, Any]) -> str:
-        # The same words for everyone, so a person a case is about cannot tell from the refusal.
-        return ("Sorry, only the leads this case was sent to can act on it. If you think it should be yours, "
-                "please speak to the Head Teacher.")
 
     def _send_details(self, case: dict[str, Any], user: Person) -> dict[str, Any]:
         case = self._append(case["ref"], user, "details_shown", {})
@@ -1010,9 +1025,10 @@ def _role_label(role: str) -> str:
     return role_title(role)
 
 
-def _involved_label(report: dict[str, Any]) -> str:
+def _involved_label(report: dict[str, Any], *, with_role: bool = True) -> str:
+    """Who is involved; lead spaces get it without the member of staff's role, which could name them."""
     label = INVOLVED.get(report.get("involved") or "not_sure", "Not sure")
-    if report.get("involved") == "staff" and report.get("staff_role") in STAFF_ROLES:
+    if with_role and report.get("involved") == "staff" and report.get("staff_role") in STAFF_ROLES:
         label += f" ({STAFF_ROLES[report['staff_role']]})"
     return label
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from domain.clock import Clock, iso
-from domain.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role
+from domain.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role
 from store.base import RecordStore
 
 PEOPLE = "people"
@@ -54,7 +54,11 @@ class Person:
 
 @dataclass
 class ChannelBinding:
-    """A channel that serves a role for a school."""
+    """A lead space serving a role for a school: a channel or group chat, or "direct" (1:1 to each holder).
+
+    ``readers`` is who could read the space when it was bound (kept up to date from membership events); a space is
+    postable only once checked and while not suspended (see domain/lead_spaces.py).
+    """
 
     school_id: str
     role: str
@@ -62,6 +66,25 @@ class ChannelBinding:
     channel_name: str
     bound_by: str
     bound_at: str
+    kind: str = "channel"  # "channel" (standard or shared), "groupChat" or "direct"
+    team_id: str = ""
+    readers: list[dict[str, str]] = field(default_factory=list)  # {user_id, name, aad_object_id}
+    outsiders: list[dict[str, str]] = field(default_factory=list)  # readers an admin accepted (confirm-visible)
+    confirmed_visible: bool = False
+    checked_at: str = ""  # empty: bound before readers were checked, so not trusted
+    suspended_at: str = ""
+    suspended_because: str = ""
+
+    @property
+    def postable(self) -> bool:
+        """True if alerts may be posted in this space."""
+        return self.kind != "direct" and bool(self.conversation_id) and bool(self.checked_at) \
+            and not self.suspended_at
+
+    @property
+    def reader_ids(self) -> set[str]:
+        """Every Teams and Azure AD id of the people who can read the space."""
+        return {i for r in self.readers for i in (r.get("user_id", ""), r.get("aad_object_id", "")) if i}
 
 
 @dataclass
@@ -251,39 +274,57 @@ class Directory:
 
     # Channels --------------------------------------------------------------------------------------------------
 
-    def bind_channel(self, school_id: str, role: Role, conversation_id: str, channel_name: str, *, by: str) -> None:
-        """Make a channel serve a role (replacing any earlier binding)."""
+    def bind_channel(self, school_id: str, role: Role, conversation_id: str, channel_name: str, *, by: str,
+                     kind: str = "channel", team_id: str = "", readers: list[dict[str, str]] | None = None,
+                     outsiders: list[dict[str, str]] | None = None, confirmed_visible: bool = False) -> None:
+        """Make a space serve a role (replacing any earlier binding). Check its readers first (LeadSpaces.bind)."""
         scope = TRUST_SCHOOL if role in TRUST_WIDE_ROLES else school_id
+        now = iso(self.clock.now())
         binding = ChannelBinding(school_id=scope, role=str(role), conversation_id=conversation_id,
-                                 channel_name=channel_name, bound_by=by, bound_at=iso(self.clock.now()))
+                                 channel_name=channel_name, bound_by=by, bound_at=now, kind=kind, team_id=team_id,
+                                 readers=list(readers or []), outsiders=list(outsiders or []),
+                                 confirmed_visible=confirmed_visible, checked_at=now)
         self.store.put(CHANNEL_BINDINGS, f"{scope}|{role}", asdict(binding))
 
+    def update_binding(self, binding: ChannelBinding, *, readers: list[dict[str, str]] | None = None,
+                       suspended_because: str | None = None) -> None:
+        """Record a space's new readers, or suspend it (it stays suspended until bound again)."""
+        key = f"{binding.school_id}|{binding.role}"
+
+        def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            if doc is None or doc.get("conversation_id") != binding.conversation_id:
+                return doc  # re-bound elsewhere meanwhile: leave the new binding alone
+            new = dict(doc)
+            if readers is not None:
+                new["readers"] = readers
+            if suspended_because is not None and not new.get("suspended_at"):
+                new["suspended_at"] = iso(self.clock.now())
+                new["suspended_because"] = suspended_because
+            return new
+
+        self.store.update(CHANNEL_BINDINGS, key, change)
+
     def channel_for(self, school_id: str, role: Role) -> ChannelBinding | None:
-        """The channel serving the role for the school, if bound."""
+        """The lead space bound for the role at the school (postable or not), if any."""
         scope = TRUST_SCHOOL if role in TRUST_WIDE_ROLES else school_id
         doc = self.store.get(CHANNEL_BINDINGS, f"{scope}|{role}")
-        return ChannelBinding(**{k: v for k, v in doc.items() if not k.startswith("_")}) if doc else None
+        return _binding(doc) if doc else None
+
+    def lead_space(self, school_id: str, role: Role) -> ChannelBinding | None:
+        """The conversation the role's alerts may be posted in now, if any (None: send them direct)."""
+        binding = self.channel_for(school_id, role)
+        return binding if binding is not None and binding.postable else None
+
+    def all_bindings(self) -> list[ChannelBinding]:
+        """Every lead space binding, of every school."""
+        return [_binding(d) for d in self.store.all(CHANNEL_BINDINGS)]
 
     def roles_for_channel(self, conversation_id: str) -> list[ChannelBinding]:
         """The bindings a channel serves."""
-        return [ChannelBinding(**{k: v for k, v in d.items() if not k.startswith("_")})
-                for d in self.store.find(CHANNEL_BINDINGS, lambda d: d["conversation_id"] == conversation_id)]
-
-    def setup_status(self, school_id: str) -> dict[str, Any]:
-        """What is bound and who holds each role, and what is missing, for `setup status`."""
-        rows = []
-        for role in CHANNEL_ROLES:
-            binding = self.channel_for(school_id, role)
-            holders = self.holders(school_id, role)
-            rows.append({
-                "role": str(role),
-                "channel": binding.channel_name if binding else "",
-                "bound": binding is not None,
-                "people": ", ".join(h.person.name + (" (deputy)" if h.deputy else "") for h in holders),
-            })
-        return {"school_id": school_id, "school": self.school(school_id).name, "roles": rows,
-                "missing": [r["role"] for r in rows if not r["bound"]],
-                "staff_count": len(self.staff(school_id))}
+        if not conversation_id:
+            return []
+        return [_binding(d) for d in self.store.find(CHANNEL_BINDINGS,
+                                                     lambda d: d["conversation_id"] == conversation_id)]
 
     # Conversations ---------------------------------------------------------------------------------------------
 
@@ -322,6 +363,11 @@ class Directory:
 
 def _school(doc: dict[str, Any]) -> School:
     return School(id=doc["id"], name=doc["name"], code=doc["code"], team_ids=list(doc.get("team_ids", [])))
+
+
+def _binding(doc: dict[str, Any]) -> ChannelBinding:
+    known = ChannelBinding.__dataclass_fields__
+    return ChannelBinding(**{k: v for k, v in doc.items() if k in known})
 
 
 def _person(doc: dict[str, Any]) -> Person:

@@ -1,6 +1,7 @@
 """Questions the policy does not answer: kept for the policy's next review, and passed to the head teacher on request.
 
-The head teacher answers on the card in their channel; the answer goes back to the person who asked, 1:1.
+The question goes to the head teacher 1:1 (never a channel: it is a colleague's own words); they answer on the card
+and the answer goes back to the person who asked, 1:1.
 """
 
 from __future__ import annotations
@@ -61,47 +62,47 @@ class QuestionService:
         return question_id
 
     def hand_off(self, question_id: str) -> HandOff:
-        """Send the question to the head teacher's channel (the chair's if the head's is not set up)."""
+        """Send the question 1:1 to the head teacher (the chair if nobody holds that role).
+
+        Never to a channel: the asker's own words, and their name, are for the person who answers only.
+        """
         doc = self.store.get(QUESTIONS, question_id)
         if doc is None:
             raise KeyError(question_id)
         school_id = doc["school_id"]
-        binding = self.directory.channel_for(school_id, Role.HEAD_TEACHER)
-        role = Role.HEAD_TEACHER
-        if binding is None:
-            binding = self.directory.channel_for(school_id, Role.CHAIR)
-            role = Role.CHAIR
-        if binding is None:
+        role, holders = Role.HEAD_TEACHER, self.directory.holders(school_id, Role.HEAD_TEACHER, deputies=False)
+        if not holders:
+            role, holders = Role.CHAIR, self.directory.holders(school_id, Role.CHAIR, deputies=False)
+        if not holders:
             # Nothing was sent: say so on the record, so the policy review can tell it from a real hand-off.
             doc["handed_off"] = False
             doc["handoff_failed_at"] = iso(self.clock.now())
-            doc["handoff_failure"] = "no head teacher or chair channel is set up"
+            doc["handoff_failure"] = "nobody holds the head teacher or chair role"
             self.store.put(QUESTIONS, question_id, doc)
             return HandOff(question_id, role_title(Role.HEAD_TEACHER), delivered=False)
         doc["handed_off"] = True
         doc["handed_off_at"] = iso(self.clock.now())
         doc["sent_to_role"] = str(role)
-        doc["sent_to_conversation"] = binding.conversation_id
+        doc["sent_to_users"] = [h.person.user_id for h in holders]
         doc.pop("handoff_failed_at", None)
         doc.pop("handoff_failure", None)
         self.store.put(QUESTIONS, question_id, doc)
-        self.outbox.enqueue(OutgoingMessage(
-            key=f"question:{question_id}:card", summary=f"A member of staff asked a policy question ({question_id})",
-            to_conversation=binding.conversation_id, card=self.card(doc), school_id=school_id,
-            meta={"question": question_id}))
+        for user_id in doc["sent_to_users"]:
+            self.outbox.enqueue(OutgoingMessage(
+                key=f"question:{question_id}:card:{user_id}",
+                summary=f"A member of staff asked a policy question ({question_id})", to_user=user_id,
+                card=self.card(doc), school_id=school_id, meta={"question": question_id}))
         return HandOff(question_id, role_title(role), delivered=True)
 
     def answer(self, question_id: str, answer: str, *, by_user_id: str, by_name: str) -> AnswerOutcome:
         """The head teacher (or chair) answers; the asker is told 1:1. A second answer is refused."""
-        doc = self.store.get(QUESTIONS, question_id)
-        if doc is None:
-            return AnswerOutcome(False, "I can't find that question any more.", {})
+        doc = self.store.get(QUESTIONS, str(question_id))
+        role = Role(doc.get("sent_to_role") or Role.HEAD_TEACHER) if doc else Role.HEAD_TEACHER
+        if doc is None or not (self.directory.has_role(by_user_id, doc["school_id"], role)
+                               or self.directory.has_role(by_user_id, doc["school_id"], Role.HEAD_TEACHER)):
+            # The same answer whether or not the question exists, and nothing of it: it holds a colleague's words.
+            return AnswerOutcome(False, "Sorry, only the head teacher a question was sent to can answer it.", {})
         school_id = doc["school_id"]
-        role = Role(doc.get("sent_to_role") or Role.HEAD_TEACHER)
-        if not (self.directory.has_role(by_user_id, school_id, role)
-                or self.directory.has_role(by_user_id, school_id, Role.HEAD_TEACHER)):
-            return AnswerOutcome(False, f"Sorry, only the {role_title(role)} can answer this question.",
-                                 self.card(doc))
         if doc["status"] == "answered":
             return AnswerOutcome(False, f"{doc['answered_by']} already answered this question.", self.card(doc))
         text = " ".join(answer.split())
@@ -111,13 +112,16 @@ class QuestionService:
                    answered_by_id=by_user_id, answered_at=iso(self.clock.now()))
         self.store.put(QUESTIONS, question_id, doc)
         card = self.card(doc)
-        binding = self.directory.channel_for(school_id, role)
-        channel = doc.get("sent_to_conversation") or (binding.conversation_id if binding else "")
-        if channel:
-            # An update needs the conversation too: the outbox refuses a message with no recipient.
+        for user_id in doc.get("sent_to_users") or []:
+            self.outbox.enqueue(OutgoingMessage(
+                key=f"question:{question_id}:card:{user_id}:update", summary=f"Question {question_id} answered",
+                to_user=user_id, replaces=f"question:{question_id}:card:{user_id}", card=card, school_id=school_id))
+        if doc.get("sent_to_conversation"):
+            # Handed off to a channel by an earlier version: keep that card up to date too.
             self.outbox.enqueue(OutgoingMessage(
                 key=f"question:{question_id}:card:update", summary=f"Question {question_id} answered",
-                to_conversation=channel, replaces=f"question:{question_id}:card", card=card, school_id=school_id))
+                to_conversation=doc["sent_to_conversation"], replaces=f"question:{question_id}:card", card=card,
+                school_id=school_id))
         if doc["asker_id"]:
             self.outbox.enqueue(OutgoingMessage(
                 key=f"question:{question_id}:answer", summary="The head teacher answered your policy question",
@@ -125,6 +129,17 @@ class QuestionService:
                 card=render("question_answer", {"question": doc["question"], "answer": doc["answer"],
                                                 "role": role_title(role)})))
         return AnswerOutcome(True, "Thank you: your answer has been sent to the person who asked.", card)
+
+    def card_for(self, question_id: str, user_id: str) -> dict[str, Any] | None:
+        """The question's card for the head teacher (or chair) it went to; None for anyone else or no question."""
+        doc = self.store.get(QUESTIONS, str(question_id))
+        if doc is None:
+            return None
+        role = Role(doc.get("sent_to_role") or Role.HEAD_TEACHER)
+        if not (self.directory.has_role(user_id, doc["school_id"], role)
+                or self.directory.has_role(user_id, doc["school_id"], Role.HEAD_TEACHER)):
+            return None
+        return self.card(doc)
 
     def card(self, doc: dict[str, Any]) -> dict[str, Any]:
         """The hand-off card as its channel sees it now."""

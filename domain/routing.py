@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.directory import Directory
+from domain.directory import ChannelBinding, Directory, RoleHolder
 from domain.roles import Role, role_title
 
 DEFAULT_ROUTING_PATH = Path(__file__).parent / "data" / "routing.json"
@@ -29,6 +29,7 @@ INDECENT_IMAGES = "indecent_images"
 # Roles a report can go to. Admin is not one: admins set ThinkFirst up, they do not handle cases.
 ROUTABLE_ROLES: frozenset[str] = frozenset({Role.HEAD_TEACHER, Role.DSL, Role.DPL, Role.HR, Role.CHAIR})
 DEPUTY_SUFFIX = ":deputy"
+FALLBACK_NOTE = "This report could not go to its usual lead, so it came here instead. An admin can check setup status."
 
 
 class RoutingError(ValueError):
@@ -326,11 +327,30 @@ def route(category: str, about: str | None, centrally_employed: bool, school_id:
     targets = list(dict.fromkeys(targets))  # keep order, drop repeats
 
     def conflicted(role: str) -> bool:
-        # A role's channel is off limits if the report is about that role or about anyone who holds it,
-        # because we cannot tell who else reads the channel.
+        # A role is off limits if the report is about that role or about anyone who holds it.
         if role == about_role:
             return True
         return any(h.person.user_id in excluded_people for h in directory.holders(school_id, Role(role)))
+
+    # Everyone the report is about, by every id a lead space's reader list may hold.
+    excluded_ids = set(excluded_people)
+    for user_id in excluded_people:
+        person = directory.person(user_id)
+        if person is not None and person.aad_object_id:
+            excluded_ids.add(person.aad_object_id)
+
+    def space_for(role: str) -> ChannelBinding | None:
+        """The role's lead space, if this alert may be posted there: never where the person it is about can read."""
+        if conflicted(role):
+            return None
+        binding = directory.lead_space(school_id, Role(role))
+        if binding is None or binding.reader_ids & excluded_ids:
+            return None
+        return binding
+
+    def holders_to_reach(role: str, deputies_only: bool = False) -> list[RoleHolder]:
+        return [h for h in directory.holders(school_id, Role(role))
+                if h.person.user_id not in excluded_people and (h.deputy or not deputies_only)]
 
     deliveries: list[Delivery] = []
     unrouted: list[str] = []
@@ -347,44 +367,37 @@ def route(category: str, about: str | None, centrally_employed: bool, school_id:
                 return
         deliveries.append(new)
 
+    def deliver(target: Target, role: str, *, deputies_only: bool, fallback: bool) -> bool:
+        """Post in the role's lead space, or else message its holders 1:1; False if neither is possible."""
+        # Cards in lead spaces never say why a report skipped its usual lead: that could point at who it is about.
+        note = FALLBACK_NOTE if fallback else ""
+        # The role actually reached, not the target: "goes to the deputy DSL" in the head's space would say too much.
+        reason = f"{cat.label} reports go to {_the(role_title(role))}."
+        space = None if deputies_only else space_for(role)
+        if space is not None:
+            add(Delivery(kind="channel", roles=[str(target)], via_role=role, conversation_id=space.conversation_id,
+                         channel_name=space.channel_name, fallback=fallback, reasons=[reason], fallback_note=note))
+            return True
+        people = holders_to_reach(role, deputies_only)
+        for h in people:
+            add(Delivery(kind="person", roles=[str(target)], via_role=role, user_id=h.person.user_id,
+                         fallback=fallback, fallback_note=note,
+                         reasons=[reason, f"Sent to you directly as {'a deputy' if h.deputy else 'the'} "
+                                  f"{role_title(role)}."]))
+        return bool(people)
+
     for t in targets:
-        reason = f"{cat.label} goes to {_the(t.title)}."
-        if t.deputies_only or conflicted(t.role):
-            if t.role not in excluded_roles:
-                excluded_roles.append(t.role)
-            people = [h for h in directory.holders(school_id, Role(t.role))
-                      if h.person.user_id not in excluded_people and (h.deputy or not t.deputies_only)]
-            if people:
-                for h in people:
-                    add(Delivery(kind="person", roles=[str(t)], via_role=t.role, user_id=h.person.user_id,
-                                 reasons=[reason, f"Sent to you directly as a {'deputy ' if h.deputy else ''}"
-                                          f"{role_title(t.role)}, not to the channel, because of who it is about."]))
-                continue
-            why_not = (f"No deputy {role_title(t.role)} is set up" if t.deputies_only
-                       else f"The {role_title(t.role)} channel cannot be used because of who the report is about")
-        else:
-            binding = directory.channel_for(school_id, Role(t.role))
-            if binding is not None:
-                add(Delivery(kind="channel", roles=[str(t)], via_role=t.role, conversation_id=binding.conversation_id,
-                             channel_name=binding.channel_name, reasons=[reason]))
-                continue
-            why_not = f"{role_title(t.role)} has no channel"
-        # Walk the fallback chain, skipping any role the report is about.
+        if conflicted(t.role) and t.role not in excluded_roles:
+            excluded_roles.append(t.role)
+        if deliver(t, t.role, deputies_only=t.deputies_only, fallback=False):
+            continue
+        # Nobody to reach for this role: walk the fallback chain, skipping any role the report is about.
         step = table.fallbacks.get(t.role)
         seen = {t.role}
         while step is not None and step not in seen:
             seen.add(step)
-            if not conflicted(step):
-                binding = directory.channel_for(school_id, Role(step))
-                if binding is not None:
-                    note = f"{why_not}: sent to the {_possessive(role_title(step))} channel"
-                    add(Delivery(kind="channel", roles=[str(t)], via_role=step,
-                                 conversation_id=binding.conversation_id, channel_name=binding.channel_name,
-                                 fallback=True, reasons=[reason], fallback_note=note))
-                    break
-                why_not = f"{why_not}, and the {role_title(step)} has no channel"
-            else:
-                why_not = f"{why_not}, and the {role_title(step)} channel cannot be used because of who it is about"
+            if not conflicted(step) and deliver(t, step, deputies_only=False, fallback=True):
+                break
             step = table.fallbacks.get(step)
         else:
             unrouted.append(str(t))

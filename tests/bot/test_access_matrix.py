@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from domain.cases import ReportDraft
+from domain.cases import REFUSAL_TEXT, ReportDraft
 from domain.roles import Role
 from tests.support.connector import DEFAULT_TENANT
 from tests.support.flows import set_up_school
@@ -63,7 +63,7 @@ HEAD_ONLY = {k: (OK if k == "head_teacher" else NO) for k in KINDS} | {"other_te
 # DSL's channel (for "subject": a case about the DSL, sent to the deputies and the Head Teacher instead).
 COMMAND_POLICY: dict[str, dict[str, str]] = {
     "setup status": EVERYONE,
-    "setup dsl": ADMIN_ONLY,
+    "setup dsl direct": ADMIN_ONLY,  # binding a space also checks who can read it: tests/bot/test_lead_spaces.py
     "setup assign dsl": ADMIN_ONLY,
     "setup school": ADMIN_ONLY,
     "cases": CASE_LEADS | {"subject": OK},  # the DSL lists the channel's cases, never the one about them
@@ -181,7 +181,7 @@ def restore(rig: Rig) -> None:
 
 COMMANDS: dict[str, tuple[str, str, list[User]]] = {
     "setup status": (SCRATCH_CHANNEL, "setup status", []),
-    "setup dsl": (SCRATCH_CHANNEL, "setup dsl", []),
+    "setup dsl direct": (SCRATCH_CHANNEL, "setup dsl direct", []),
     "setup assign dsl": (SCRATCH_CHANNEL, "setup assign dsl", [SCRATCH]),
     "setup school": (SCRATCH_CHANNEL, "setup school Oak Lane Primary", []),
     "cases": (SAFEGUARDING, "cases", []),
@@ -304,3 +304,41 @@ def test_policy_tables_cover_every_command_action_and_person() -> None:
     for row in (*COMMAND_POLICY.values(), *ACTION_POLICY.values()):
         assert set(row) == set(KINDS)
 
+
+
+# Nothing about a case for anyone not entitled, whether or not it exists -------------------------------------------
+
+ALL_CASE_VERBS = ["claimCase", "addNote", "resolveCase", "escalateCase", "showDetails", "refreshCase"]
+ENTITLED = {"dsl", "deputy_dsl"}
+
+
+@pytest.mark.parametrize("exists", [True, False], ids=["existing", "non-existent"])
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "other_tenant"])
+@pytest.mark.parametrize("verb", ALL_CASE_VERBS)
+def test_case_verbs_tell_nothing_to_those_not_entitled(rig: Rig, verb: str, kind: str, exists: bool) -> None:
+    user = PEOPLE[kind]
+    services = rig.harness.services
+    ref = new_case(rig, about_dsl=kind == "subject")
+    rig.run(rig.harness.flush())
+    if not exists:
+        ref = ref[:-4] + "9999"  # sequential references: the next ones are easy to guess
+    data: dict[str, Any] = {"ref": ref.lower() if kind == "dsl" else ref, "version": 1, "note": "x",
+                            "outcome": "advice_given", "to": "police"}
+    activity = invoke_execute(user, rig.harness.connector.service_url,
+                              {"id": SAFEGUARDING, "conversationType": "channel", "isGroup": True}, verb, data,
+                              channel=(SAFEGUARDING, "Safeguarding"))
+    rig.harness.connector.clear()
+    status, body = rig.run(rig.harness.post(activity))
+    assert status == 200 and body["statusCode"] == 200
+    shown = card_text(body["value"])
+    if exists and kind in ENTITLED:
+        assert ref in shown  # a lead sees the case (a lowercase reference from a card is read the same)
+        return
+    # The same short refusal for everyone, and nothing of the case: no reference, category, urgency or status.
+    assert [b.get("text") for b in body["value"]["body"]] == [REFUSAL_TEXT], shown
+    assert not body["value"].get("actions") and not body["value"].get("refresh")
+    for leak in (ref, "Cyberbullying", "Urgent", "Normal", "Claimed", "Open", "Tom Teacher"):
+        assert leak not in shown
+    assert rig.harness.sent() == []
+    if exists:
+        assert [e["action"] for e in services.cases.get(ref)["audit"]] == ["submitted"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.roles import Role
+from tests.support.flows import bind_lead_space
 from tests.support.teams import (
     ADMIN,
     DSL,
@@ -13,7 +15,6 @@ from tests.support.teams import (
     BotHarness,
     button_data,
     card_text,
-    channel_conversation,
     channel_message,
     invoke_execute,
     personal_conversation,
@@ -37,22 +38,22 @@ def chat_cards(harness: BotHarness, user: Any) -> list[dict[str, Any]]:
 
 
 async def bind_head_channel(harness: BotHarness) -> None:
-    """The admin makes the Head channel serve the head teacher and names the head."""
+    """The admin names the head teacher; the Head channel serves the head teacher too (questions never go there)."""
     url = harness.connector.service_url
     for user in (TEACHER, HEAD, DSL):
         await say(harness, user, text="hi")
-    for text, mentions in (("setup head_teacher", []), ("setup assign head_teacher", [HEAD])):
-        status, _ = await harness.post(channel_message(ADMIN, url, HEAD_CHANNEL, "Head", text, mentions))
-        assert status == 200
+    status, _ = await harness.post(channel_message(ADMIN, url, HEAD_CHANNEL, "Head", "setup assign head_teacher",
+                                                   [HEAD]))
+    assert status == 200
+    bind_lead_space(harness, Role.HEAD_TEACHER, HEAD_CHANNEL, "Head", [HEAD])
     harness.connector.clear()
 
 
 async def answer_as(harness: BotHarness, user: Any, question_id: str, answer: str) -> dict[str, Any]:
-    """Click Send answer on the hand-off card in the head's channel; returns the card the clicker sees."""
+    """Click Send answer on the hand-off card in the clicker's own chat; returns the card the clicker sees."""
     status, body = await harness.post(invoke_execute(user, harness.connector.service_url,
-                                                     channel_conversation(HEAD_CHANNEL), "answerQuestion",
-                                                     {"question_id": question_id, "answer": answer},
-                                                     channel=(HEAD_CHANNEL, "Head")))
+                                                     personal_conversation(user), "answerQuestion",
+                                                     {"question_id": question_id, "answer": answer}))
     assert status == 200 and body["statusCode"] == 200
     return body["value"]
 
@@ -90,19 +91,22 @@ async def test_hand_off_round_trip_to_the_head_teacher(harness: BotHarness) -> N
     assert len(stored) == 1 and stored[0]["question"] == OUT_OF_SCOPE and stored[0]["handed_off"]
     question_id = stored[0]["id"]
     assert question_id in "\n".join(harness.texts(personal_conversation(TEACHER)["id"]))
-    head_cards = harness.cards(HEAD_CHANNEL)
+    # The asker's words and name go to the head teacher 1:1, never to a channel.
+    assert harness.sent(HEAD_CHANNEL) == []
+    head_cards = harness.cards(personal_conversation(HEAD)["id"])
     assert len(head_cards) == 1
     assert OUT_OF_SCOPE in card_text(head_cards[0]) and "Tom Teacher" in card_text(head_cards[0])
     assert button_data(head_cards[0], "Send answer") == {"question_id": question_id}
 
     refused = await answer_as(harness, DSL, question_id, "Of course, bring him in.")
-    assert "only the Head Teacher" in card_text(refused)
+    assert "only the head teacher a question was sent to" in card_text(refused)
+    assert OUT_OF_SCOPE not in card_text(refused)
     assert harness.services.store.get("questions", question_id)["status"] == "unanswered"
 
     seen = await answer_as(harness, HEAD, question_id, ANSWER)
     assert f"Answered by {HEAD.name}" in card_text(seen) and "Send answer" not in card_text(seen)
     await harness.flush()
-    assert any(ANSWER in card_text(update) for update in harness.updates())  # the channel card updated in place
+    assert any(ANSWER in card_text(update) for update in harness.updates())  # the head's card updated in place
     told = card_text(chat_cards(harness, TEACHER)[-1])
     assert ANSWER in told and OUT_OF_SCOPE in told and "Head Teacher" in told
 

@@ -342,7 +342,10 @@ def test_injected_names_show_escaped_in_the_alert_card(rig: Rig, name: str) -> N
     assert len(alerts) == 1
     facts = {f["title"]: f["value"] for block in alerts[0]["body"] if block.get("type") == "FactSet"
              for f in block["facts"]}
-    shown = facts["Reported by"]
+    assert "Reported by" not in facts  # the reporter's name is for Show details only (1:1, audited)
+    details = rig.harness.services.cases.details_card(rig.harness.services.cases.get(facts["Reference"]))
+    shown = {f["title"]: f["value"] for block in details["body"] if block.get("type") == "FactSet"
+             for f in block["facts"]}["Reported by"]
     assert not live_markdown(shown), shown
     assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\u202a-\u202e]", shown)
     whole = card_text(alerts[0])

@@ -187,14 +187,7 @@ def _dialog_cards(services: Services, school: str) -> Iterator[tuple[str, dict[s
         "link": "None", "when": "Today", "details": _long(NASTY, MAX_DETAILS_CHARS),
         "evidence": "None: images of this kind must never be collected", "risk": "Yes: urgent",
         "told": NASTY[:200], "indecent": True})
-    status = services.directory.setup_status(school)
-    for row in status["roles"]:  # as bot/commands.py fills it in
-        row["title"] = role_title(row["role"])
-        row["channel"] = row["channel"] or "Not set up"
-        row["people"] = row["people"] or "Nobody assigned"
-    status["complete"] = not status["missing"]
-    status["missing_titles"] = ", ".join(role_title(r) for r in status["missing"])
-    yield "setup_status", render("setup_status", status)
+    yield "setup_status", render("setup_status", services.lead_spaces.status(school))
     yield "notice", render("notice", {"message": NASTY})
 
 

@@ -69,11 +69,12 @@ def test_alert_card_is_a_valid_1_5_card_with_refresh(case_world):
 def test_user_text_is_escaped_on_every_card(case_world):
     svc, outbox, directory, result = case_world
     alert = json.dumps(outbox.messages[0].card)
-    assert "**bold**" not in alert and "\\\\*\\\\*bold" in alert  # the reporter's name, escaped
+    assert "bold" not in alert  # the reporter's name is not on the alert at all
     assert "\\\\*\\\\*today" in alert
     details = svc.show_details(result.ref, person(directory, "u-dpl")).details_card
     assert_valid_card(details)
     text = json.dumps(details)
+    assert "**bold**" not in text and "\\\\*\\\\*bold" in text  # the reporter's name, escaped
     assert "[click](https" not in text and "\\\\[click\\\\]" in text
     assert "\\n\\\\- list" in text and "\\\\# heading" in text
     assert_valid_card(result.card)

@@ -149,6 +149,8 @@ async def test_out_of_scope_never_guesses_and_hands_off_to_the_head(tmp_path: Pa
     services = chat.services
     school = services.directory.default_school.id
     services.directory.bind_channel(school, Role.HEAD_TEACHER, HEAD_CHANNEL, "Head", by="test")
+    services.directory.upsert_person("29:head", "Helen Head", school, "team:t")
+    services.directory.assign_role(school, Role.HEAD_TEACHER, "29:head", by="test")
     replies = await chat.start(OUT_OF_SCOPE)
     card = cards(replies)[0]
     text = card_text(card)
@@ -162,11 +164,12 @@ async def test_out_of_scope_never_guesses_and_hands_off_to_the_head(tmp_path: Pa
     done = await chat.say(choice="handoff")
     assert "Head Teacher" in said(done) and question_id in said(done)
     assert chat.ended
-    queued = services.outbox.get(f"question:{question_id}:card")
-    assert queued is not None and queued.message.to_conversation == HEAD_CHANNEL
+    # To the head teacher 1:1, not to their channel: it is a colleague's own words.
+    queued = services.outbox.get(f"question:{question_id}:card:29:head")
+    assert queued is not None and queued.message.to_user == "29:head" and queued.message.to_conversation is None
     assert OUT_OF_SCOPE in card_text(queued.message.card or {})
     stored = services.store.get("questions", question_id)
-    assert stored["handed_off"] is True and stored["sent_to_conversation"] == HEAD_CHANNEL
+    assert stored["handed_off"] is True and stored["sent_to_users"] == ["29:head"]
     assert "handoff_failed_at" not in stored
 
 
@@ -179,11 +182,11 @@ async def test_no_thanks_keeps_the_question_but_sends_nothing(tmp_path: Path) ->
     assert chat.services.outbox.get(f"question:{question_id}:card") is None
 
 
-async def test_hand_off_without_a_head_channel_says_so(tmp_path: Path) -> None:
+async def test_hand_off_without_a_head_teacher_says_so(tmp_path: Path) -> None:
     chat = CanIChat(tmp_path)
     await chat.start(OUT_OF_SCOPE)
     replies = await chat.say(choice="handoff")
-    assert "not set up" in said(replies)
+    assert "doesn't know who the Head Teacher is" in said(replies)
     kept = chat.services.store.all("questions")
     assert len(kept) == 1
     # The review list must not count this as passed on: nothing was sent anywhere.

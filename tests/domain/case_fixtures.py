@@ -61,7 +61,10 @@ def make_world(start: datetime | None = None, bind: tuple[Role, ...] = tuple(CHA
     directory.assign_role(school, Role.CHAIR, CHAIR, by="test")
     directory.assign_role(school, Role.HR, HR, by="test")
     for role in bind:
-        directory.bind_channel(school, role, CHANNELS[role], f"{role} channel", by="test")
+        # Each lead space is read by exactly the role's own holders: a leads-only channel.
+        readers = [{"user_id": h.person.user_id, "name": h.person.name, "aad_object_id": ""}
+                   for h in directory.holders(school, role)]
+        directory.bind_channel(school, role, CHANNELS[role], f"{role} channel", by="test", readers=readers)
     return store, clock, directory
 
 

@@ -20,6 +20,7 @@ from domain.cases import (
 from domain.roles import Role
 from tests.domain.case_fixtures import (
     ADMIN,
+    CHAIR,
     CHANNELS,
     DEP_DSL,
     DPL,
@@ -66,7 +67,9 @@ def test_submit_stores_case_with_reference_and_alerts_channel():
     card = alerts[0].card
     assert card["version"] == "1.5" and card["type"] == "AdaptiveCard"
     text = json.dumps(card)
-    assert "VPS-2026-0001" in text and "Tom Teacher" in text and "Instagram" in text
+    assert "VPS-2026-0001" in text and "Instagram" in text
+    # The reporter's name is for Show details (1:1, audited), never a lead space.
+    assert "Tom Teacher" not in text and "Tom Teacher" in json.dumps(svc.details_card(svc.get(result.ref)))
     assert svc.get(result.ref)["report"]["details"] == DETAILS
     assert "VPS-2026-0001" in result.message and "picked up" in result.message
 
@@ -188,9 +191,10 @@ def test_excluded_person_is_refused_even_though_they_hold_the_role():
 
 def test_fallback_role_holder_may_act():
     svc, outbox, _, directory = service(bind=(Role.HEAD_TEACHER,))
+    directory.unassign_role(directory.default_school.id, Role.DPL, DPL)
     ref = svc.submit(draft(directory, "data_breach"), person(directory, TEACHER)).ref
     card = json.dumps(outbox.to_conversation(CHANNELS[Role.HEAD_TEACHER])[0].card)
-    assert "Data Protection Lead has no channel: sent to the Head Teacher's channel" in card
+    assert "could not go to its usual lead, so it came here instead" in card
     assert "ICO" in card and "Thu 15 Jan 2026, 10:00" in card  # 72 hours after Monday 10:00
     assert svc.claim(ref, person(directory, HEAD)).ok
 
@@ -269,6 +273,8 @@ def test_open_cases_lists_per_channel_role():
 
 def test_nothing_bound_saves_case_and_tells_admins():
     svc, outbox, _, directory = service(bind=())
+    for role, user in ((Role.DSL, DSL), (Role.DSL, DEP_DSL), (Role.HEAD_TEACHER, HEAD), (Role.CHAIR, CHAIR)):
+        directory.unassign_role(directory.default_school.id, role, user)
     result = svc.submit(draft(directory), person(directory, TEACHER))
     assert result.nothing_bound and result.go_in_person and "in person" in result.message
     assert svc.get(result.ref) is not None
@@ -367,4 +373,9 @@ def test_handle_action_dispatches_card_verbs():
     assert svc.handle_action("escalateCase", {"ref": ref, "version": 3, "to": "lado"}, dsl).ok
     assert svc.handle_action("resolveCase", {"ref": ref, "version": 4, "outcome": "advice_given"}, dsl).ok
     assert svc.handle_action("refreshCase", {"ref": ref}, dsl).card is not None
-    assert svc.handle_action("claimCase", {"ref": "VPS-2026-9999"}, dsl).status == ActionStatus.NOT_FOUND
+    # A reference that does not exist gets the same refusal, and no card, as a case the person may not see.
+    missing = svc.handle_action("claimCase", {"ref": "VPS-2026-9999"}, dsl)
+    assert missing.status == ActionStatus.REFUSED and missing.card is None
+    assert missing.message == svc.handle_action("claimCase", {"ref": ref}, person(directory, TEACHER)).message
+    # Whatever a card or person sends, the reference is read the way it is stored.
+    assert svc.handle_action("refreshCase", {"ref": f"  {ref.lower()} "}, dsl).card is not None

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from domain.roles import Role
+from domain.roles import Role, role_title
 from domain.routing import (
     CATEGORY_IDS,
     DEFAULT_ROUTING_PATH,
+    FALLBACK_NOTE,
     RoutingBook,
     RoutingError,
     load_routing,
@@ -118,7 +119,19 @@ def test_about_dsl_without_deputy_falls_back_to_head_teacher_only(world):
     decision = route("cyberbullying_pupil", "dsl", False, directory.default_school.id, directory)
     assert channels(decision) == [CHANNELS[Role.HEAD_TEACHER]]
     assert not [d for d in decision.deliveries if d.kind == "person"]
-    assert "No deputy" in decision.deliveries[0].fallback_note
+    # The card in the head teacher's space says it came by a fallback, never why (that would point at the DSL).
+    assert decision.deliveries[0].fallback_note == FALLBACK_NOTE
+    assert_no_subject_in_lead_space_text(decision)
+
+
+def assert_no_subject_in_lead_space_text(decision) -> None:
+    """What a lead space shows of the routing never says who a report is about or which lead it skipped."""
+    table = load_routing()
+    for d in decision.deliveries:
+        assert d.fallback_note in ("", FALLBACK_NOTE)
+        if d.kind == "channel":
+            label = table.category(decision.category).label
+            assert d.reasons == [f"{label} reports go to the {role_title(d.via_role)}."], d.reasons
 
 
 def test_about_dpl_goes_to_head_teacher_and_excludes_dpl(world):
@@ -149,22 +162,35 @@ def test_about_user_id_excludes_that_person(world):
     assert "u-x" in decision.excluded_people
 
 
-def test_role_without_channel_falls_back_to_head_teacher_with_a_reason(world):
+def test_role_without_a_space_goes_to_its_holders_directly(world):
     _, _, directory = make_world(bind=(Role.HEAD_TEACHER, Role.CHAIR))
+    decision = route("data_breach", None, False, directory.default_school.id, directory)
+    assert channels(decision) == [CHANNELS[Role.HEAD_TEACHER]]
+    direct = [d for d in decision.deliveries if d.kind == "person"]
+    assert [(d.user_id, d.via_role, d.fallback) for d in direct] == [("u-dpl", "dpl", False)]
+    assert not decision.nothing_bound
+
+
+def test_role_without_a_space_or_holders_falls_back_to_head_teacher(world):
+    _, _, directory = make_world(bind=(Role.HEAD_TEACHER, Role.CHAIR))
+    directory.unassign_role(directory.default_school.id, Role.DPL, "u-dpl")
     decision = route("data_breach", None, False, directory.default_school.id, directory)
     assert channels(decision) == [CHANNELS[Role.HEAD_TEACHER]]
     only = decision.deliveries[0]
     assert only.fallback and only.via_role == "head_teacher"
-    assert only.fallback_note == "Data Protection Lead has no channel: sent to the Head Teacher's channel"
+    assert only.fallback_note == FALLBACK_NOTE
     assert set(only.roles) == {"dpl", "head_teacher"}
     assert "head_teacher" in decision.acting_roles() and "dpl" in decision.acting_roles()
 
 
-def test_head_teacher_without_channel_falls_back_to_chair(world):
+def test_head_teacher_without_a_space_goes_to_the_head_directly_then_the_chair(world):
     _, _, directory = make_world(bind=(Role.CHAIR,))
     decision = route("other", None, False, directory.default_school.id, directory)
+    assert [(d.kind, d.user_id) for d in decision.deliveries] == [("person", HEAD)]
+    directory.unassign_role(directory.default_school.id, Role.HEAD_TEACHER, HEAD)
+    decision = route("other", None, False, directory.default_school.id, directory)
     assert channels(decision) == [CHANNELS[Role.CHAIR]]
-    assert "Head Teacher has no channel" in decision.deliveries[0].fallback_note
+    assert decision.deliveries[0].fallback_note == FALLBACK_NOTE
 
 
 def test_fallback_skips_the_role_the_report_is_about(world):
@@ -174,12 +200,67 @@ def test_fallback_skips_the_role_the_report_is_about(world):
     assert CHANNELS[Role.HEAD_TEACHER] not in channels(decision)
 
 
-def test_nothing_bound(world):
+def test_nothing_bound_goes_to_the_holders_directly(world):
     _, _, directory = make_world(bind=())
     decision = route("cyberbullying_pupil", None, False, directory.default_school.id, directory)
+    assert not decision.nothing_bound
+    assert [(d.kind, d.user_id) for d in decision.deliveries] == [("person", DSL), ("person", DEP_DSL)]
+
+
+def test_nothing_bound_and_nobody_holds_a_role(world):
+    _, _, directory = make_world(bind=())
+    school = directory.default_school.id
+    for role, user in ((Role.DSL, DSL), (Role.DSL, DEP_DSL), (Role.HEAD_TEACHER, HEAD), (Role.CHAIR, "u-chair")):
+        directory.unassign_role(school, role, user)
+    decision = route("cyberbullying_pupil", None, False, school, directory)
     assert decision.nothing_bound
     assert decision.deliveries == []
     assert decision.unrouted == ["dsl"]
+
+
+def test_a_space_the_subject_can_read_is_not_used_for_their_case(world):
+    _, _, directory = world
+    school = directory.default_school.id
+    # Tom can read the head teacher's space (an admin bound it knowingly); a report about Tom goes round it.
+    directory.bind_channel(school, Role.HEAD_TEACHER, CHANNELS[Role.HEAD_TEACHER], "Head", by="test", readers=[
+        {"user_id": HEAD, "name": "Helen Head"}, {"user_id": "u-teacher", "name": "Tom Teacher"}],
+        confirmed_visible=True)
+    about_tom = route("staff_conduct", None, False, school, directory, about_user_id="u-teacher")
+    assert channels(about_tom) == []
+    assert [(d.kind, d.user_id) for d in about_tom.deliveries] == [("person", HEAD)]
+    other = route("staff_conduct", None, False, school, directory)
+    assert channels(other) == [CHANNELS[Role.HEAD_TEACHER]]
+
+
+def test_a_suspended_or_unchecked_space_is_not_used(world):
+    store, _, directory = world
+    school = directory.default_school.id
+    binding = directory.channel_for(school, Role.DSL)
+    directory.update_binding(binding, suspended_because="Sam joined")
+    decision = route("cyberbullying_pupil", None, False, school, directory)
+    assert channels(decision) == [] and [d.user_id for d in decision.deliveries] == [DSL, DEP_DSL]
+    # A binding from before readers were checked (no checked_at) is not trusted either.
+    doc = store.get("channel_bindings", f"{school}|head_teacher")
+    store.put("channel_bindings", f"{school}|head_teacher", {k: v for k, v in doc.items()
+                                                             if k not in ("checked_at", "_etag")})
+    decision = route("other", None, False, school, directory)
+    assert channels(decision) == [] and [d.user_id for d in decision.deliveries] == [HEAD]
+
+
+def test_direct_binding_messages_each_holder_and_deputy(world):
+    _, _, directory = world
+    school = directory.default_school.id
+    directory.bind_channel(school, Role.DSL, "", "Direct messages", by="test", kind="direct")
+    decision = route("cyberbullying_pupil", None, False, school, directory)
+    assert [(d.kind, d.user_id) for d in decision.deliveries] == [("person", DSL), ("person", DEP_DSL)]
+
+
+@pytest.mark.parametrize("about", ["dsl", "head_teacher", "dpl", None])
+@pytest.mark.parametrize("category", CATEGORY_IDS)
+def test_lead_space_text_never_points_at_the_subject(world, category, about):
+    _, _, directory = make_world(deputy=False)
+    decision = route(category, about, False, directory.default_school.id, directory)
+    assert_no_subject_in_lead_space_text(decision)
 
 
 def test_decision_round_trips(world):

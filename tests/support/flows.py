@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.lead_spaces import Reader
+from domain.roles import Role
 from tests.support.teams import (
     ADMIN,
     DSL,
@@ -11,7 +13,9 @@ from tests.support.teams import (
     HEAD_CHANNEL,
     SAFEGUARDING,
     TEACHER,
+    TEAM_ID,
     BotHarness,
+    User,
     channel_message,
     personal_message,
 )
@@ -20,17 +24,31 @@ DETAILS = "Year 5 pupil Jamie Example is being called names in a class group cha
 
 
 async def set_up_school(harness: BotHarness) -> None:
-    """An admin binds the lead channels and names the leads."""
+    """An admin names the leads; the DSL's and the head teacher's lead spaces are bound as leads-only channels.
+
+    The binding itself (which checks who can read a channel) is tested over HTTP in tests/bot/test_lead_spaces.py;
+    here it is arranged through the domain so that every other test starts from a school that is set up.
+    """
     url = harness.connector.service_url
     for user in (TEACHER, DSL, HEAD):
         await harness.post(personal_message(user, url, text="hi"))
-    steps = [(SAFEGUARDING, "Safeguarding", "setup dsl", []), (HEAD_CHANNEL, "Head", "setup head_teacher", []),
-             (SAFEGUARDING, "Safeguarding", "setup assign dsl", [DSL]),
+    steps = [(SAFEGUARDING, "Safeguarding", "setup assign dsl", [DSL]),
              (HEAD_CHANNEL, "Head", "setup assign head_teacher", [HEAD])]
     for channel, name, text, mentions in steps:
         status, _ = await harness.post(channel_message(ADMIN, url, channel, name, text, mentions))
         assert status == 200
+    bind_lead_space(harness, Role.DSL, SAFEGUARDING, "Safeguarding", [DSL, HEAD])
+    bind_lead_space(harness, Role.HEAD_TEACHER, HEAD_CHANNEL, "Head", [HEAD])
     harness.connector.clear()
+
+
+def bind_lead_space(harness: BotHarness, role: Role, channel_id: str, name: str, readers: list[User]) -> None:
+    """Bind a channel whose readers are exactly these people (they must all be allowed to read the role's alerts)."""
+    services = harness.services
+    result = services.lead_spaces.bind(
+        services.directory.default_school.id, role, conversation_id=channel_id, name=name, kind="channel",
+        team_id=TEAM_ID, readers=[Reader(u.id, u.name, u.aad) for u in readers], by=ADMIN.id)
+    assert result.safe, result.outsiders
 
 
 async def say(harness: BotHarness, user: Any, *, text: str | None = None, choice: str | None = None) -> None:
