@@ -8,8 +8,9 @@ lead space fails, and the check that every open case has its alerts queued.
   report is about. With nobody to send it to, the admins get a notice with the reference and category only, saying
   the lead space needs fixing. Both are audited (``alert_rerouted`` / ``alert_undeliverable``, no free text), and the
   1:1 copies are recorded on the case beside its sealed report and routing, so card updates and reminders reach them.
-- ``check``: at start and every minute, every open case is checked to have its alerts queued (or delivered), and a
-  failed alert that was never rerouted is rerouted. Storing a case and queueing its alerts are two writes; this job
+- ``check``: at start and every minute, every open case is checked to have its alerts queued (or delivered), an
+  alert that failed for good and was never rerouted is rerouted, and one given up on (before this policy) is queued
+  again. Storing a case and queueing its alerts are two writes; this job
   joins them up again if the second failed (a full disk).
 """
 
@@ -27,7 +28,7 @@ from domain.delivery import OVERDUE_AFTER_SECONDS
 from domain.directory import Directory, Person
 from domain.jobs import Interval, JobSpec
 from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage, is_safeguarding, safeguarding_meta
-from domain.outbox import PENDING, SENDING, SENT, Outbox, OutboxEntry
+from domain.outbox import FAILED, PENDING, SENDING, SENT, Outbox, OutboxEntry
 from domain.roles import Role, role_title
 from domain.routing import Delivery
 
@@ -37,10 +38,11 @@ log = logging.getLogger(__name__)
 SYSTEM = Person(user_id="thinkfirst", name="ThinkFirst", school_id="")
 REROUTED = "alert_rerouted"
 UNDELIVERABLE = "alert_undeliverable"
-# Final answers that mean "not there, not ever" for one conversation; "failed" only happens once a case is closed
-# or for an entry older than this policy.
+# Final answers that mean "not there, not ever" for one conversation. ("failed" is not one: under this policy an
+# open case's alert is never failed, so a failed one was given up on before it, during an outage, and is queued
+# again where it was going.)
 PERMANENT = frozenset({str(DeliveryStatus.BLOCKED), str(DeliveryStatus.NOT_FOUND),
-                       str(DeliveryStatus.NOT_INSTALLED), str(DeliveryStatus.FAILED)})
+                       str(DeliveryStatus.NOT_INSTALLED)})
 LIVE = frozenset({PENDING, SENDING, SENT})
 FALLBACK_NOTE = "The lead space could not be reached, so this alert came to you directly."
 WHY: dict[str, str] = {
@@ -114,6 +116,11 @@ class CaseAlerts:
                 log.info("case %s: alerts queued by the alert check (%d missing)", ref, len(missing))
             else:
                 counts["not_queued"] += 1
+        keys = [self.cases.alert_key(ref, d) for d in self.cases.deliveries(case)]
+        given_up = [key for key in keys if (entry := self.outbox.get(key)) is not None and entry.status == FAILED]
+        if given_up:
+            counts["requeued"] += self.outbox.requeue(given_up)
+            log.info("case %s: %d alert(s) given up on earlier queued again", ref, len(given_up))
         if rerouted := self._fall_back(case):
             counts["rerouted"] += rerouted
         return counts
@@ -123,7 +130,7 @@ class CaseAlerts:
 
         def run() -> dict[str, int]:
             done = self.check()
-            if done.get("queued") or done.get("rerouted"):
+            if done.get("queued") or done.get("rerouted") or done.get("requeued"):
                 wake()
             return done
 

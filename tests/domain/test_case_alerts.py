@@ -269,3 +269,14 @@ async def test_nothing_is_rerouted_when_the_alert_went() -> None:
     await w.worker.drain()
     assert w.outbox.get(f"case:{ref}:alert:{DSL_CHANNEL}").status == SENT  # type: ignore[union-attr]
     assert w.alerts.check() == {} and w.audit(ref, REROUTED) == []
+
+
+async def test_an_alert_given_up_on_before_this_policy_is_queued_again_not_rerouted() -> None:
+    w = World()
+    ref = w.report()
+    key = f"case:{ref}:alert:{DSL_CHANNEL}"
+    w.outbox.claim(key)
+    w.outbox.mark(key, DeliveryResult(DeliveryStatus.FAILED, detail="503"), attempts=6)  # the old six tries
+    assert w.alerts.check() == {"requeued": 1}
+    await w.worker.drain()
+    assert len(w.teams.alerts_to(DSL_CHANNEL)) == 1 and w.audit(ref, REROUTED) == []
