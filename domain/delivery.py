@@ -437,9 +437,9 @@ class DeliveryWorker:
                     continue
                 self.outbox.flag_overdue(entry.key)
                 waited = (moment - parse_iso(entry.created_at)).total_seconds()
-                log.error("outbox: safeguarding message %s (case %s) still waiting after %d s (%d attempts, last: "
-                          "%s); still trying", entry.key, entry.message.meta.get("case", "-"), waited,
-                          entry.attempts, entry.detail or "none yet")
+                log.error("outbox: safeguarding message %s (case %s) undelivered for %d s (%d attempts, last: %s); "
+                          "retrying until it goes or the case is closed", entry.key,
+                          entry.message.meta.get("case", "-"), waited, entry.attempts, entry.detail or "none yet")
         except Exception as error:  # noqa: BLE001 - a failed check must not stop delivery
             log.warning("outbox: overdue check failed: %s", type(error).__name__)
 
