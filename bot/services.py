@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from domain.campaigns import CampaignConfig, CampaignService
+from domain.case_alerts import CaseAlerts
 from domain.cases import CaseService
 from domain.clock import Clock
 from domain.directory import Directory
@@ -41,6 +42,7 @@ class Services:
     campaigns: CampaignService
     questions: QuestionService
     lead_spaces: LeadSpaces
+    case_alerts: CaseAlerts  # the delivery worker's policy for safeguarding messages, and the alert check job
     # Set by whoever runs the delivery worker: makes newly queued messages go at once rather than at the next poll.
     wake: Callable[[], None] = field(default=lambda: None)
 
@@ -69,4 +71,5 @@ def build_services(settings: Settings, *, store: RecordStore | None = None, cloc
     return Services(settings=settings, store=store, clock=clock, directory=directory, policy=policy,
                     rulebook=rulebook, matcher=Matcher(rulebook), outbox=outbox, routing=routing, cases=cases,
                     campaigns=campaigns, questions=QuestionService(store, directory, clock, outbox),
-                    lead_spaces=LeadSpaces(directory, clock, outbox, load_readers(settings.readers_path)))
+                    lead_spaces=LeadSpaces(directory, clock, outbox, load_readers(settings.readers_path)),
+                    case_alerts=CaseAlerts(cases, outbox, directory, clock))

@@ -3,6 +3,10 @@
 Sends into stored conversations (channels, personal chats), creates 1:1 chats with team members the bot has
 never spoken to, and updates cards sent earlier. Failures become DeliveryResults, never exceptions, so the
 delivery worker decides about retries.
+
+One retry layer and one time-out: the worker owns retries and times each attempt out after SEND_TIMEOUT_SECONDS;
+the connector client's own retries are off and each HTTP request gives up after HTTP_TIMEOUT_SECONDS (set in
+bot/sdk_fixes.py), shorter than the worker's time-out so no request outlives the attempt that made it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SEND_TIMEOUT_SECONDS = 30.0
+SEND_TIMEOUT_SECONDS = 30.0  # the delivery worker's time-out for one attempt (bot/web.py passes it on)
+# One HTTP request to the Bot Connector (connect, or waiting for the answer). Two requests (create a 1:1 chat, then
+# send) fit in one attempt, so a request the worker stopped waiting for ends before the worker tries again.
+HTTP_TIMEOUT_SECONDS = 12.0
 RETRYABLE_STATUSES = {408, 412, 429, 500, 502, 503, 504}
 
 
@@ -85,7 +92,8 @@ class TeamsTransport:
     async def __call__(self, message: OutgoingMessage, previous: DeliveryResult | None) -> DeliveryResult:
         """Deliver one message; report what happened."""
         try:
-            return await asyncio.wait_for(self._deliver(message, previous), SEND_TIMEOUT_SECONDS)
+            # No time-out of its own: the worker's is the one time-out per send (see the module docstring).
+            return await self._deliver(message, previous)
         except Exception as error:  # noqa: BLE001 - every failure is reported to the worker, none escapes
             result = result_from_error(error)
             log.warning("delivery of %s: %s (%s)", message.key, result.status, result.detail)

@@ -18,7 +18,7 @@ from bot.scheduler import attach_delivery_worker, attach_scheduler, build_schedu
 from bot.services import Services, build_services
 from bot.signing_keys import attach_signing_key_refresh
 from bot.state_storage import RecordStoreStorage
-from bot.transport import TeamsTransport
+from bot.transport import HTTP_TIMEOUT_SECONDS, SEND_TIMEOUT_SECONDS, TeamsTransport
 from domain.clock import Clock
 from domain.delivery import DeliveryWorker
 from settings import Settings
@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
                credentials_factory: Any = None, background: bool = True) -> web.Application:
     """Build the web application and everything it runs."""
     sdk_fixes.apply()
+    sdk_fixes.turn_off_connector_retries(HTTP_TIMEOUT_SECONDS)
     services = build_services(settings, store=store, clock=clock)
     storage = RecordStoreStorage(services.store)
     conversation_state = ConversationState(storage)
@@ -75,7 +76,9 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
     adapter.on_turn_error = make_turn_error_handler(stats)
     bot = ThinkFirstBot(services, conversation_state, user_state)
     transport = TeamsTransport(adapter, services.directory, settings.app_id)
-    worker = DeliveryWorker(services.outbox, transport, services.clock, rate_per_second=settings.send_rate_per_second)
+    # Safeguarding messages are retried until delivered or their case is closed: the domain's policy says which.
+    worker = DeliveryWorker(services.outbox, transport, services.clock, rate_per_second=settings.send_rate_per_second,
+                            send_timeout=SEND_TIMEOUT_SECONDS, policy=services.case_alerts)
     services.wake = worker.wake
 
     app = web.Application(client_max_size=1024 * 1024)
@@ -90,6 +93,7 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
 
     if background:
         attach_delivery_worker(app, worker)
+        app.on_startup.append(make_alert_check(services, worker))
         if not settings.local_mode:
             attach_signing_key_refresh(app)
         if settings.scheduler_enabled:
@@ -103,12 +107,29 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
 
 
 
+def make_alert_check(services: Services, worker: DeliveryWorker) -> Any:
+    """At start: every open case has its alerts queued (the scheduled case-alert-check repeats it every minute)."""
+
+    async def check_alerts(app: web.Application) -> None:
+        try:
+            done = services.case_alerts.check()
+        except Exception:  # noqa: BLE001 - the scheduled check tries again; starting must not fail for it
+            log.exception("alert check at start failed")
+            return
+        if any(done.get(k) for k in ("queued", "rerouted", "requeued")):
+            worker.wake()
+
+    return check_alerts
+
+
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness and readiness: status, version, store reachable, outbox backlog."""
+    """Liveness and readiness: status, version, store reachable, outbox backlog, safeguarding alerts overdue."""
     services = request.app[SERVICES_KEY]
     store_ok = services.store.healthy()
+    undelivered = len(services.case_alerts.undelivered()) if store_ok else 0
     body = {
-        "status": "ok" if store_ok else "degraded",
+        "status": "ok" if store_ok and not undelivered else "degraded",
+        "undelivered_alerts": undelivered,
         "version": VERSION,
         "store": "reachable" if store_ok else "unreachable",
         "schema_version": services.store.schema_version(),
@@ -117,4 +138,6 @@ async def healthz(request: web.Request) -> web.Response:
         "outbox": services.outbox.status_counts(),
         "turn_errors": request.app[STATS_KEY].get("turn_errors", 0),
     }
+    # Alerts waiting on Teams still answer 200: the bot itself is healthy, and a load balancer that took it out of
+    # service because Teams is down would stop reports being made at all. The body says "degraded" for monitoring.
     return web.json_response(body, status=200 if store_ok else 503)

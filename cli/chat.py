@@ -153,7 +153,8 @@ class LocalChat:
         storage = RecordStoreStorage(services.store)
         conversation_state = ConversationState(storage)
         self.bot = ThinkFirstBot(services, conversation_state, UserState(storage))
-        self.worker = DeliveryWorker(services.outbox, self.deliver, services.clock, rate_per_second=50)
+        self.worker = DeliveryWorker(services.outbox, self.deliver, services.clock, rate_per_second=50,
+                                     policy=services.case_alerts)
         self.personal_id = f"local-personal-{CHAT_USER_ID}"
         self._prepare(role)
 

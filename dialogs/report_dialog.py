@@ -366,7 +366,9 @@ class ReportDialog(GuidedDialog[ReportState]):
         except DraftError as error:
             return Retry("I can't send this yet: " + "; ".join(error.problems))
         log.info("report submitted: %s (category %s)", result.ref, state.category)
-        return Done([card_message(result.card, f"Report {result.ref} sent")], result=result.ref)
+        # "sent" only when its alerts are queued; otherwise the card says so and the alert check keeps trying.
+        preview = f"Report {result.ref} {'sent' if result.alerts_queued else 'saved, not sent yet'}"
+        return Done([card_message(result.card, preview)], result=result.ref)
 
     def _category(self, state: ReportState) -> Any:
         table = self.services.cases.routing.for_school(self.services.directory.default_school.id)

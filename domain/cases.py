@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from cards.render import render
 from domain.clock import Clock, iso, parse_iso
 from domain.directory import Directory, Person
-from domain.messages import OutgoingMessage
+from domain.messages import OutgoingMessage, safeguarding_meta
 from domain.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, role_title
 from domain.routing import (
     DEPUTY_SUFFIX,
@@ -36,6 +36,9 @@ from store.base import ConflictError, RecordStore
 log = logging.getLogger(__name__)
 
 CASES = "cases"
+# Places a case's alert went beyond its sealed routing (a lead space failed: the role's holders got it 1:1). Kept on
+# the case document beside, not inside, the report and routing that the first audit entry seals.
+EXTRA_DELIVERIES = "extra_deliveries"
 REMINDERS = "case_reminders"  # one document per reminder slot sent, so a restart never sends a slot twice
 
 MAX_DETAILS_CHARS = 2000
@@ -225,6 +228,7 @@ class SubmitResult:
     nothing_bound: bool
     message: str  # the same as plain text
     card: dict[str, Any]  # report_confirmation card
+    alerts_queued: bool = True  # False: saved, but the alerts could not be queued yet (the reporter is told so)
 
 
 class ActionStatus(StrEnum):
@@ -348,8 +352,10 @@ class CaseService:
             earlier = self.store.find(CASES, lambda d: d["report"].get("draft_id") == draft.draft_id
                                       and d["report"].get("reporter_id") == reporter.user_id)
             if earlier:
+                # Make sure its alerts are queued before saying so (the first try may have hit a full disk).
                 self._cache_state(earlier[0])
-                return self._confirmation(earlier[0], RoutingDecision.from_dict(earlier[0]["routing"]))
+                queued = self.queue_alerts(earlier[0])
+                return self._confirmation(earlier[0], RoutingDecision.from_dict(earlier[0]["routing"]), queued)
         table = self.routing.for_school(draft.school_id)
         cat = table.category(draft.category)
         attachments = [dict(name=a.get("name", ""), content_type=a.get("content_type", ""), url=a.get("url", ""))
@@ -385,7 +391,7 @@ class CaseService:
             doc = {"ref": ref, "school_id": school.id, "year": year, "seq": seq, "report": report,
                    "routing": decision.to_dict(), "acting_roles": decision.acting_roles(),
                    "deputies_only_roles": decision.deputies_only_roles(),
-                   "excluded_people": list(decision.excluded_people), "audit": []}
+                   "excluded_people": list(decision.excluded_people), "audit": [], "alerts_queued": False}
             first = self._entry(doc, reporter.user_id, reporter.name, "submitted", {
                 "record_hash": _record_hash(doc), "routed_to": decision.handling_roles(),
                 "nothing_bound": decision.nothing_bound, "dropped_attachments": dropped})
@@ -402,16 +408,68 @@ class CaseService:
         log.info("case %s submitted: category=%s urgent=%s deliveries=%d", ref, cat.id, decision.urgent,
                  len(decision.deliveries))
 
-        for delivery in decision.deliveries:
-            self.outbox.enqueue(self._addressed(
-                delivery, key=self.alert_key(ref, delivery), school_id=school.id, ref=ref,
-                summary=f"{'URGENT ' if decision.urgent else ''}New safeguarding report {ref}",
-                card=self.alert_card(case, delivery)))
-        if decision.urgent:
-            self._ping_leads(case)
-        if decision.nothing_bound or decision.unrouted:
-            self._tell_admins(case, decision)
-        return self._confirmation(case, decision)
+        return self._confirmation(case, decision, self.queue_alerts(case))
+
+    def queue_alerts(self, case: dict[str, Any]) -> bool:
+        """Queue the case's alerts, urgent pings and set-up notices (idempotent); False if they could not be queued.
+
+        Storing the case and queueing its alerts are two writes: if the second fails (a full disk), the case is kept,
+        the reporter is told honestly, and the alert check job (domain/case_alerts.py) queues them later.
+        """
+        ref = case["ref"]
+        decision = RoutingDecision.from_dict(case["routing"])
+        try:
+            for delivery in self.deliveries(case):
+                self.queue_alert(case, delivery)
+            if decision.urgent:
+                self._ping_leads(case)
+            if decision.nothing_bound or decision.unrouted:
+                self._tell_admins(case, decision)
+        except Exception as error:  # noqa: BLE001 - the case is stored; say so honestly and retry from the job
+            log.error("case %s: alerts could not be queued (%s); the alert check will retry", ref,
+                      type(error).__name__)
+            return False
+        if case.get("alerts_queued") is False:
+            try:
+                self.store.update(CASES, ref, lambda d: {**d, "alerts_queued": True} if d else None)
+                case["alerts_queued"] = True
+            except Exception as error:  # noqa: BLE001 - the alerts are queued; the job will set the mark later
+                log.warning("case %s: could not note its alerts as queued: %s", ref, type(error).__name__)
+        return True
+
+    def queue_alert(self, case: dict[str, Any], delivery: Delivery) -> bool:
+        """Queue the alert card for one delivery; False if it was queued before (keys are per target)."""
+        ref = case["ref"]
+        urgent = case["report"]["urgent"]
+        return self.outbox.enqueue(self._addressed(
+            delivery, key=self.alert_key(ref, delivery), school_id=case["school_id"], ref=ref, kind="alert",
+            summary=f"{'URGENT ' if urgent else ''}New safeguarding report {ref}",
+            card=self.alert_card(case, delivery)))
+
+    def deliveries(self, case: dict[str, Any]) -> list[Delivery]:
+        """Where the case's alert went: its sealed routing, then any 1:1 copies added when a lead space failed."""
+        routing = RoutingDecision.from_dict(case["routing"])
+        return routing.deliveries + [Delivery(**d) for d in case.get(EXTRA_DELIVERIES) or []]
+
+    def add_deliveries(self, ref: str, actor: Person, deliveries: list[Delivery], action: str,
+                       detail: dict[str, Any]) -> dict[str, Any]:
+        """Record extra places the alert goes, with an audit entry, in one write (report and routing stay sealed)."""
+
+        def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            if doc is None:
+                return None
+            known = {Delivery(**d).target_key for d in doc.get(EXTRA_DELIVERIES) or []}
+            added = [asdict(d) for d in deliveries if d.target_key not in known]
+            doc[EXTRA_DELIVERIES] = list(doc.get(EXTRA_DELIVERIES) or []) + added
+            doc["audit"] = doc["audit"] + [self._entry(doc, actor.user_id, actor.name, action, detail)]
+            self._cache_state(doc)
+            return doc
+
+        stored = self.store.update(CASES, ref, change)
+        if stored is None:
+            raise CaseNotFound(f"I cannot find a case {ref}.")
+        self._cache_state(stored)
+        return stored
 
     def _ping_leads(self, case: dict[str, Any]) -> None:
         """Urgent: also tell each lead who may act, 1:1, in case nobody is watching the channel (no details)."""
@@ -421,18 +479,24 @@ class CaseService:
         for user_id in self._acting_user_ids(case):
             self.outbox.enqueue(OutgoingMessage(
                 key=f"case:{ref}:urgent:{user_id}", summary=f"URGENT safeguarding report {ref}", to_user=user_id,
-                text=text, school_id=case["school_id"], meta={"case": ref, "urgent": True}))
+                text=text, school_id=case["school_id"], meta=safeguarding_meta(ref, "urgent", urgent=True)))
 
-    def _confirmation(self, case: dict[str, Any], decision: RoutingDecision) -> SubmitResult:
+    def _confirmation(self, case: dict[str, Any], decision: RoutingDecision, queued: bool = True) -> SubmitResult:
         report = case["report"]
         ref = case["ref"]
         handling = decision.handling_roles()
         titles = join_titles(_role_label(r) for r in handling)
         indecent = report["category"] == INDECENT_IMAGES
         call_999 = bool(report["immediate_risk"])
-        go_in_person = call_999 or indecent or decision.nothing_bound
+        not_sent = bool(handling) and not queued
+        go_in_person = call_999 or indecent or decision.nothing_bound or not_sent
+        lead = "the Head Teacher" if report.get("about") == "dsl" else "the Designated Safeguarding Lead"
         lines = [f"Thank you. Your report is saved as {ref}."]
-        if handling:
+        if not_sent:
+            # Never "it has gone" when it has not: the alert check job keeps trying to queue it.
+            lines = [f"Your report is saved as {ref} but I could not send it to the leads yet. I will keep trying; "
+                     f"please also tell {lead} in person now."]
+        elif handling:
             lines.append(f"It has gone to {titles}, who will look at it"
                          f"{' now' if decision.urgent else ' as soon as they can'}.")
         if call_999:
@@ -451,16 +515,18 @@ class CaseService:
         lines.append(f"You will get a message quoting {ref} when it is picked up and when it is closed.")
         message = " ".join(lines)
         card = render("report_confirmation", {
-            "ref": ref, "category": report["category_label"], "handling": titles, "urgent": decision.urgent,
+            "ref": ref, "category": report["category_label"], "handling": "" if not_sent else titles,
+            "urgent": decision.urgent,
             "call_999": call_999, "indecent_images": indecent, "go_in_person": go_in_person,
-            "nothing_bound": decision.nothing_bound,
+            "nothing_bound": decision.nothing_bound, "not_sent": not_sent, "lead": lead,
             "dropped": _files(report["dropped_attachments"], report["dropped_link"])
             if (report["dropped_attachments"] or report["dropped_link"]) else "",
         })
         return SubmitResult(ref=ref, handling_roles=handling, handling_titles=titles, urgent=decision.urgent,
                             go_in_person=go_in_person, call_999=call_999,
                             dropped_attachments=report["dropped_attachments"], dropped_link=report["dropped_link"],
-                            nothing_bound=decision.nothing_bound, message=message, card=card)
+                            nothing_bound=decision.nothing_bound, message=message, card=card,
+                            alerts_queued=queued)
 
     def _tell_admins(self, case: dict[str, Any], decision: RoutingDecision) -> None:
         ref, school = case["ref"], case["report"]["school_name"]
@@ -480,7 +546,7 @@ class CaseService:
         for admin_id in admins:
             self.outbox.enqueue(OutgoingMessage(key=f"case:{ref}:setup:{admin_id}", summary="ThinkFirst set-up "
                                                 "is incomplete", to_user=admin_id, text=text,
-                                                school_id=case["school_id"], meta={"case": ref}))
+                                                school_id=case["school_id"], meta=safeguarding_meta(ref, "setup")))
 
     # Acting on a case ---------------------------------------------------------------------------------------------
 
@@ -505,7 +571,7 @@ class CaseService:
             key=f"case:{ref}:reporter:claimed", to_user=case["report"]["reporter_id"], school_id=case["school_id"],
             summary=f"Your report {ref} has been picked up",
             text=f"Your report {ref} has been picked up by {self._claimer_title(case, user)}.",
-            meta={"case": ref}))
+            meta=safeguarding_meta(ref, "reporter")))
         log.info("case %s claimed by %s", ref, user.user_id)
         return self._result(case, ActionStatus.OK, f"You have claimed {ref}. I have sent you the details in a "
                             "private chat.", conversation_id, user, details_card=details)
@@ -551,7 +617,7 @@ class CaseService:
             key=f"case:{ref}:reporter:resolved", to_user=case["report"]["reporter_id"], school_id=case["school_id"],
             summary=f"Your report {ref} is closed",
             text=f"Your report {ref} is now closed: {OUTCOMES[outcome][1]}. Thank you for reporting it.",
-            meta={"case": ref}))
+            meta=safeguarding_meta(ref, "reporter")))
         log.info("case %s resolved by %s outcome=%s", ref, user.user_id, outcome)
         return self._result(case, ActionStatus.OK, f"{ref} is resolved ({OUTCOMES[outcome][0]}).",
                             conversation_id, user)
@@ -777,12 +843,12 @@ class CaseService:
                 f"It was reported {self._local(report['created_at'])}.")
         messages: list[OutgoingMessage] = []
         users: set[str] = set()
-        routing = RoutingDecision.from_dict(case["routing"])
-        for d in routing.deliveries:
+        for d in self.deliveries(case):  # rerouted 1:1 copies too
             if d.kind == "person":
                 users.add(d.user_id)
             messages.append(self._addressed(d, key=f"case:{ref}:reminder:{slot}:{d.target_key}", text=text,
-                                            school_id=case["school_id"], ref=ref, summary=f"Reminder: {ref}"))
+                                            school_id=case["school_id"], ref=ref, summary=f"Reminder: {ref}",
+                                            kind="reminder"))
         # Deputies hear too, in case the main holder is away.
         for role in case["acting_roles"]:
             for holder in self.directory.holders(case["school_id"], Role(role)):
@@ -791,7 +857,8 @@ class CaseService:
                     users.add(uid)
                     messages.append(OutgoingMessage(key=f"case:{ref}:reminder:{slot}:user:{uid}", to_user=uid,
                                                     text=text, summary=f"Reminder: {ref}",
-                                                    school_id=case["school_id"], meta={"case": ref}))
+                                                    school_id=case["school_id"],
+                                                    meta=safeguarding_meta(ref, "reminder")))
         return messages
 
     # Cards --------------------------------------------------------------------------------------------------------
@@ -969,33 +1036,34 @@ class CaseService:
         card = self.details_card(case)
         self.outbox.enqueue(OutgoingMessage(
             key=f"case:{case['ref']}:details:{user.user_id}:{len(case['audit'])}", to_user=user.user_id, card=card,
-            summary=f"Details of {case['ref']}", school_id=case["school_id"], meta={"case": case["ref"]}))
+            summary=f"Details of {case['ref']}", school_id=case["school_id"],
+            meta=safeguarding_meta(case["ref"], "details")))
         return card
 
     def _push_updates(self, case: dict[str, Any], summary: str) -> None:
-        routing = RoutingDecision.from_dict(case["routing"])
         version = case["state"]["version"]
-        for d in routing.deliveries:
+        for d in self.deliveries(case):  # rerouted 1:1 copies too
             self.outbox.enqueue(self._addressed(
                 d, key=f"case:{case['ref']}:update:v{version}:{d.target_key}", replaces=self.alert_key(case["ref"], d),
-                summary=summary, card=self.alert_card(case, d), school_id=case["school_id"], ref=case["ref"]))
+                summary=summary, card=self.alert_card(case, d), school_id=case["school_id"], ref=case["ref"],
+                kind="update"))
 
     @staticmethod
-    def _addressed(delivery: Delivery, *, key: str, summary: str, school_id: str, ref: str,
+    def _addressed(delivery: Delivery, *, key: str, summary: str, school_id: str, ref: str, kind: str,
                    card: dict[str, Any] | None = None, text: str | None = None,
                    replaces: str | None = None) -> OutgoingMessage:
         return OutgoingMessage(
             key=key, summary=summary, card=card, text=text, replaces=replaces, school_id=school_id,
             to_conversation=delivery.conversation_id if delivery.kind == "channel" else None,
-            to_user=delivery.user_id if delivery.kind == "person" else None, meta={"case": ref})
+            to_user=delivery.user_id if delivery.kind == "person" else None,
+            meta=safeguarding_meta(ref, kind, target=delivery.target_key))
 
     def _result(self, case: dict[str, Any], status: ActionStatus, message: str, conversation_id: str | None,
                 user: Person | None, details_card: dict[str, Any] | None = None) -> ActionResult:
-        routing = RoutingDecision.from_dict(case["routing"])
-        delivery = next((d for d in routing.deliveries if conversation_id and d.conversation_id == conversation_id),
-                        None)
+        deliveries = self.deliveries(case)
+        delivery = next((d for d in deliveries if conversation_id and d.conversation_id == conversation_id), None)
         if delivery is None and user is not None:
-            delivery = next((d for d in routing.deliveries if d.kind == "person" and d.user_id == user.user_id), None)
+            delivery = next((d for d in deliveries if d.kind == "person" and d.user_id == user.user_id), None)
         return ActionResult(status=status, message=message, card=self.alert_card(case, delivery), ref=case["ref"],
                             details_card=details_card)
 

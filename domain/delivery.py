@@ -13,6 +13,17 @@ Limits (Microsoft's published figures, see docs/teams-platform-notes.md):
   after ``max_attempts`` ordinary failures (or many 429s) the entry is marked failed for a later resend;
 - 403 -> blocked, 404 -> not_found, not installed -> not_installed (the transport maps status codes).
 
+Safeguarding messages are never given up on while their case is open. The worker does not know about cases: a
+``DeliveryPolicy`` from the domain (domain/case_alerts.py) answers ``keep_trying(message)``; while it says yes the
+message is retried for as long as it takes (429s and unexpected errors included), with backoff capped at
+``persistent_backoff_cap`` (5 minutes), and never marked failed. A permanent answer for one conversation (blocked,
+gone, not installed) is final for that message, and the policy's ``on_undeliverable`` finds it another way (direct
+messages to the role's holders, then the admins). A safeguarding message undelivered after ``overdue_after`` seconds
+is logged at ERROR once, and at INFO when it finally goes; /healthz reports the same count.
+
+This is the only retry layer: the connector client's own retries are turned off (bot/sdk_fixes.py), and its HTTP
+time-out is shorter than ``send_timeout``, the one time-out per attempt.
+
 See domain/outbox.py for the crash guarantees (at-least-once, with a microsecond-wide duplicate window).
 """
 
@@ -25,9 +36,10 @@ import random as _random
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from domain.clock import Clock
-from domain.messages import DeliveryResult, DeliveryStatus, Transport
+from domain.clock import Clock, parse_iso
+from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage, Transport
 from domain.outbox import PENDING, SENDING, DeliveryProbe, Outbox, OutboxEntry, backoff_seconds
 
 log = logging.getLogger(__name__)
@@ -36,6 +48,32 @@ log = logging.getLogger(__name__)
 TEAMS_PER_CONVERSATION_LIMITS: tuple[tuple[int, float], ...] = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
 
 Sleep = Callable[[float], Awaitable[object]]
+
+OVERDUE_AFTER_SECONDS = 120.0  # a safeguarding message undelivered this long makes /healthz say "degraded"
+PERSISTENT_BACKOFF_CAP_SECONDS = 300.0  # the longest wait between tries of a message the policy keeps trying
+
+
+class DeliveryPolicy(Protocol):
+    """What the domain says about messages the worker cannot deliver (the worker knows nothing of cases)."""
+
+    def keep_trying(self, message: OutgoingMessage) -> bool:
+        """True if the message must be retried until delivered (never marked failed)."""
+        ...
+
+    def on_undeliverable(self, message: OutgoingMessage, result: DeliveryResult) -> None:
+        """The message ended without being delivered (blocked, gone, not installed or given up on)."""
+        ...
+
+
+class BoundedRetries:
+    """The default policy: every message gets ``max_attempts`` tries, and nothing more happens after."""
+
+    def keep_trying(self, message: OutgoingMessage) -> bool:
+        """Never: give up after the usual attempts."""
+        return False
+
+    def on_undeliverable(self, message: OutgoingMessage, result: DeliveryResult) -> None:
+        """Nothing to do: the entry's final state is the record (a resend can pick it up)."""
 
 
 class TokenBucket:
@@ -112,10 +150,18 @@ class DeliveryWorker:
                  max_attempts: int = 6, max_throttled: int = 20, max_in_flight: int = 16,
                  send_timeout: float = 30.0, backoff_base: float = 2.0, backoff_cap: float = 600.0,
                  poll_interval: float = 5.0, batch_size: int = 200, sleep: Sleep = asyncio.sleep,
-                 random: _random.Random | None = None, probe: DeliveryProbe | None = None) -> None:
+                 random: _random.Random | None = None, probe: DeliveryProbe | None = None,
+                 policy: DeliveryPolicy | None = None,
+                 persistent_backoff_cap: float = PERSISTENT_BACKOFF_CAP_SECONDS,
+                 overdue_after: float = OVERDUE_AFTER_SECONDS, overdue_check_interval: float = 10.0) -> None:
         self.outbox = outbox
         self.transport = transport
         self.clock = clock
+        self.policy: DeliveryPolicy = policy or BoundedRetries()
+        self.persistent_backoff_cap = persistent_backoff_cap
+        self.overdue_after = overdue_after
+        self.overdue_check_interval = overdue_check_interval
+        self._next_overdue_check = 0.0
         self.max_attempts = max_attempts
         self.max_throttled = max_throttled
         self.max_in_flight = max_in_flight
@@ -187,6 +233,7 @@ class DeliveryWorker:
                 log.info("outbox: settled sends interrupted by a restart: %s", settled)
         batch: list[OutboxEntry] = []
         while not self._stopping:
+            self._check_overdue()
             if self._refresh:
                 self._refresh = False
                 batch = []
@@ -315,16 +362,30 @@ class DeliveryWorker:
 
     def _settle(self, entry: OutboxEntry, result: DeliveryResult) -> None:
         now = self.clock.now()
-        if result.status != DeliveryStatus.RETRY:
-            self.outbox.mark(entry.key, result, attempts=entry.attempts + 1)
+        if result.status == DeliveryStatus.SENT:
+            marked = self.outbox.mark(entry.key, result, attempts=entry.attempts + 1)
             self.stats[str(result.status)] += 1
+            if marked is not None and marked.overdue_at:
+                waited = (now - parse_iso(marked.created_at)).total_seconds()
+                log.info("outbox: overdue safeguarding message %s (case %s) delivered after %d s", entry.key,
+                         entry.message.meta.get("case", "-"), waited)
             return
+        if result.status != DeliveryStatus.RETRY:
+            if result.status == DeliveryStatus.FAILED and self._keep_trying(entry.message):
+                # An unexpected error (a 400, an unknown exception) on a message about an open case: it is never
+                # marked failed. Retry at the capped pace; /healthz and the overdue log make it visible.
+                result = DeliveryResult(DeliveryStatus.RETRY, detail=result.detail or "failed")
+            else:
+                self.outbox.mark(entry.key, result, attempts=entry.attempts + 1)
+                self.stats[str(result.status)] += 1
+                self._undeliverable(entry, result)
+                return
         if result.retry_after is not None:
             # 429: Teams told us when. Hold the whole conversation, and do not count it as an ordinary failure.
             throttled = entry.throttled + 1
             self.stats["throttled"] += 1
             self.windows.hold(entry.conversation_key, self._t() + max(0.0, result.retry_after))
-            if throttled > self.max_throttled:
+            if throttled > self.max_throttled and not self._keep_trying(entry.message):
                 self._give_up(entry, entry.attempts, throttled, f"throttled {throttled} times")
                 return
             self.outbox.mark(entry.key, result, attempts=entry.attempts,
@@ -333,17 +394,54 @@ class DeliveryWorker:
             return
         attempts = entry.attempts + 1
         self.stats["retried"] += 1
-        if attempts >= self.max_attempts:
+        persistent = self._keep_trying(entry.message)
+        if attempts >= self.max_attempts and not persistent:
             self._give_up(entry, attempts, entry.throttled, result.detail or "gave up")
             return
-        delay = backoff_seconds(attempts, self.backoff_base, self.backoff_cap, self._random.uniform)
+        cap = min(self.backoff_cap, self.persistent_backoff_cap) if persistent else self.backoff_cap
+        delay = backoff_seconds(attempts, self.backoff_base, cap, self._random.uniform)
         self.outbox.mark(entry.key, result, attempts=attempts, next_attempt_at=now + timedelta(seconds=delay))
 
     def _give_up(self, entry: OutboxEntry, attempts: int, throttled: int, detail: str) -> None:
-        self.outbox.mark(entry.key, DeliveryResult(status=DeliveryStatus.FAILED, detail=detail), attempts=attempts,
-                         throttled=throttled)
+        result = DeliveryResult(status=DeliveryStatus.FAILED, detail=detail)
+        self.outbox.mark(entry.key, result, attempts=attempts, throttled=throttled)
         self.stats[str(DeliveryStatus.FAILED)] += 1
         log.warning("outbox: gave up on %s after %d attempts: %s", entry.key, attempts, detail)
+        self._undeliverable(entry, result)
+
+    def _keep_trying(self, message: OutgoingMessage) -> bool:
+        try:
+            return self.policy.keep_trying(message)
+        except Exception as error:  # noqa: BLE001 - if the policy cannot tell (store trouble), never lose the message
+            log.warning("outbox: delivery policy failed for %s: %s; retrying", message.key, type(error).__name__)
+            return True
+
+    def _undeliverable(self, entry: OutboxEntry, result: DeliveryResult) -> None:
+        try:
+            self.policy.on_undeliverable(entry.message, result)
+        except Exception as error:  # noqa: BLE001 - the policy's own check job finds it again later
+            log.error("outbox: could not handle undeliverable %s: %s", entry.key, type(error).__name__)
+        self._refresh = True  # the policy may have queued another way to reach someone
+
+    def _check_overdue(self) -> None:
+        """Log each safeguarding message that goes overdue, once (not at every retry)."""
+        now = self._t()
+        if now < self._next_overdue_check:
+            return
+        self._next_overdue_check = now + self.overdue_check_interval
+        moment = self.clock.now()
+        try:
+            entries = self.outbox.overdue(moment, self.overdue_after)
+            for entry in entries:
+                if entry.overdue_at or not self._keep_trying(entry.message):
+                    continue
+                self.outbox.flag_overdue(entry.key)
+                waited = (moment - parse_iso(entry.created_at)).total_seconds()
+                log.error("outbox: safeguarding message %s (case %s) undelivered for %d s (%d attempts, last: %s); "
+                          "retrying until it goes or the case is closed", entry.key,
+                          entry.message.meta.get("case", "-"), waited, entry.attempts, entry.detail or "none yet")
+        except Exception as error:  # noqa: BLE001 - a failed check must not stop delivery
+            log.warning("outbox: overdue check failed: %s", type(error).__name__)
 
 
 def _seconds_until(now: datetime, moment: datetime | None) -> float:

@@ -36,6 +36,21 @@ class OutgoingMessage:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+# meta["safeguarding"] marks a message about a case (alert, reminder, urgent ping, card update, reporter update):
+# the delivery worker keeps trying it while its case is open instead of giving up after a few attempts.
+SAFEGUARDING = "safeguarding"
+
+
+def safeguarding_meta(ref: str, kind: str, **extra: Any) -> dict[str, Any]:
+    """The meta of a message about case ``ref``: ``kind`` says which ("alert", "update", "reminder", ...)."""
+    return {"case": ref, SAFEGUARDING: True, "kind": kind, **extra}
+
+
+def is_safeguarding(message: OutgoingMessage) -> bool:
+    """True if the message is about a safeguarding case (see safeguarding_meta)."""
+    return bool(message.meta.get(SAFEGUARDING)) and bool(message.meta.get("case"))
+
+
 class DeliveryStatus(StrEnum):
     """How a delivery attempt ended."""
 

@@ -21,6 +21,10 @@ Guarantees, stated plainly (the trade-off the campaign issue asks for):
   (``replaces``) are idempotent, so re-sending them is always safe.
 - A time-out is the same ambiguity in a live process: Teams may have accepted a request we stopped waiting for.
   That too is retried (at-least-once).
+- Safeguarding messages (``meta["safeguarding"]``, see domain/messages.py) go ahead of everything else, and the
+  worker keeps retrying them while their case is open (domain/delivery.py). One that has waited too long is
+  *overdue*: ``overdue`` lists them for /healthz, and ``flag_overdue`` notes the moment it was first reported, so
+  the log says so once per message rather than once per retry.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.clock import Clock, iso, parse_iso
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.messages import SAFEGUARDING, DeliveryResult, DeliveryStatus, OutgoingMessage
 from store.base import ConflictError, RecordStore
 
 OUTBOX = "outbox"
@@ -69,6 +73,7 @@ class OutboxEntry:
     result: DeliveryResult | None = None
     detail: str = ""
     throttled: int = 0  # 429s seen; they do not use up ordinary attempts
+    overdue_at: str = ""  # when the worker first reported this safeguarding message as overdue (once)
 
     @property
     def conversation_key(self) -> str:
@@ -96,7 +101,8 @@ def _entry(doc: dict[str, Any]) -> OutboxEntry:
                        attempts=int(doc.get("attempts", 0)), next_attempt_at=parse_iso(doc["next_attempt_at"]),
                        priority=int(doc.get("priority", NORMAL_PRIORITY)), created_at=doc["created_at"],
                        updated_at=doc["updated_at"], result=_result_from_dict(doc.get("result")),
-                       detail=doc.get("detail", ""), throttled=int(doc.get("throttled", 0)))
+                       detail=doc.get("detail", ""), throttled=int(doc.get("throttled", 0)),
+                       overdue_at=doc.get("overdue_at", ""))
 
 
 class Outbox:
@@ -115,7 +121,8 @@ class Outbox:
         if not (message.to_user or message.to_conversation):
             raise ValueError(f"message {message.key} has no recipient")
         now = iso(self.clock.now())
-        priority = URGENT_PRIORITY if message.meta.get("urgent") else NORMAL_PRIORITY
+        urgent = message.meta.get("urgent") or message.meta.get(SAFEGUARDING)
+        priority = URGENT_PRIORITY if urgent else NORMAL_PRIORITY
         doc = {"key": message.key, "message": message.to_dict(), "status": PENDING, "attempts": 0,
                "next_attempt_at": now, "priority": priority, "created_at": now, "updated_at": now,
                "result": None, "detail": "", "throttled": 0}
@@ -150,6 +157,18 @@ class Outbox:
         """When the earliest pending entry falls due (None if nothing is pending)."""
         stamps = [d["next_attempt_at"] for d in self.store.find(OUTBOX, lambda d: d["status"] == PENDING)]
         return parse_iso(min(stamps)) if stamps else None
+
+    def overdue(self, now: datetime, after_seconds: float) -> list[OutboxEntry]:
+        """Safeguarding messages still undelivered (pending or in flight) that were queued over ``after`` ago."""
+        cutoff = iso(now - timedelta(seconds=after_seconds))
+        docs = self.store.find(OUTBOX, lambda d: d["status"] in (PENDING, SENDING) and d["created_at"] <= cutoff
+                               and bool((d.get("message") or {}).get("meta", {}).get(SAFEGUARDING)))
+        return [_entry(d) for d in docs]
+
+    def flag_overdue(self, key: str) -> None:
+        """Note that this message has been reported as overdue, so it is reported once, not at every retry."""
+        now = iso(self.clock.now())
+        self.store.update(OUTBOX, key, lambda d: {**d, "overdue_at": now} if d and not d.get("overdue_at") else None)
 
     def claim(self, key: str) -> OutboxEntry | None:
         """Mark a pending entry as being sent (written before the send); None if it is not pending any more."""

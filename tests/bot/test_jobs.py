@@ -27,7 +27,7 @@ def test_every_job_is_named_once(tmp_path: Path) -> None:
     names = [job.name for job in scheduled_jobs(services, worker)]
     assert len(names) == len(set(names))
     assert {"case-reminders", "campaign-reminders", "campaign-digest", "yearly-campaign",
-            "policy-version-check"} <= set(names)
+            "policy-version-check", "case-alert-check"} <= set(names)
 
 
 def test_new_policy_version_asks_each_admin_once_and_starts_nothing(tmp_path: Path) -> None:

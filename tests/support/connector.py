@@ -89,16 +89,28 @@ class StandInConnector:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        # Answers a request before anything programmed, when it returns a response: an outage that lasts until a
+        # fake clock passes some time, say. None (or returning None) leaves the request to the usual handling.
+        self.responder: Callable[[RecordedRequest], ProgrammedResponse | None] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
     async def start(self) -> StandInConnector:
         """Start on a free loopback port."""
+        return await self._start_on(0)
+
+    async def restart(self) -> StandInConnector:
+        """Start again on the port it had before stop(): Teams coming back, stored references still good."""
+        if self._port is None:
+            raise RuntimeError("StandInConnector was never started")
+        return await self._start_on(self._port)
+
+    async def _start_on(self, port: int) -> StandInConnector:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         sockets = site._server.sockets if site._server else []  # aiohttp offers no public port accessor
         self._port = sockets[0].getsockname()[1]
@@ -185,7 +197,9 @@ class StandInConnector:
         async with self._changed:
             self._changed.notify_all()
 
-        programmed = self._take_programmed(request.method, request.path)
+        programmed = self.responder(record) if self.responder is not None else None
+        if programmed is None:
+            programmed = self._take_programmed(request.method, request.path)
         if programmed is not None:
             if programmed.delay:
                 await asyncio.sleep(programmed.delay)
