@@ -268,14 +268,11 @@ class ThinkFirstBot(TeamsActivityHandler):
         """Everyone who can read this channel or group chat: paged, and raising if Teams cannot say.
 
         A channel is read as its team's roster plus the channel's own members (a shared channel's readers need not
-        be in the team); a group chat as its members. The sender is always a reader.
+        be in the team); a group chat as its members. Teams lists everyone who can read, guests included.
         """
         activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else ""
         found: dict[str, Reader] = {}
-        sender = activity.from_property
-        if sender is not None and sender.id:
-            found[sender.id] = Reader(sender.id, sender.name or "", getattr(sender, "aad_object_id", "") or "")
 
         def keep(members: list[TeamsChannelAccount]) -> None:
             for m in members or []:
