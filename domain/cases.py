@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from cards.render import render
 from domain.clock import Clock, iso, parse_iso
 from domain.directory import Directory, Person
+from domain.indecent_images import child_is_known, default_detector
 from domain.messages import OutgoingMessage, safeguarding_meta
 from domain.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, role_title
 from domain.routing import (
@@ -46,6 +47,7 @@ MAX_NOTE_CHARS = 2000
 MAX_LINK_CHARS = 2000
 MAX_SHORT_CHARS = 200
 MAX_ATTACHMENTS = 10
+MAX_DROPPED_FILES = 10_000  # a count of files offered and not kept; anything larger is not a real count
 GENESIS_HASH = "0" * 64
 REFRESH_USER_LIMIT = 60  # Teams refreshes a card automatically for at most 60 users
 
@@ -174,6 +176,10 @@ class ReportDraft:
     immediate_risk: bool = False  # a child is in danger now
     already_told: str = ""  # who has been told already, free text
     draft_id: str = ""  # the dialog's id for this report: pressing Send again files it once, not twice
+    # Files the reporter offered that were dropped unread (indecent images): only this count is ever kept.
+    dropped_files: int = 0
+    # The category the reporter picked, when their words moved the report to indecent images.
+    reported_category: str = ""
 
     @property
     def about(self) -> str | None:
@@ -205,6 +211,11 @@ class ReportDraft:
                 problems.append(f"Please keep {name} to {MAX_SHORT_CHARS} characters or fewer.")
         if len(self.attachments) > MAX_ATTACHMENTS:
             problems.append(f"Please attach at most {MAX_ATTACHMENTS} files.")
+        if not isinstance(self.dropped_files, int) or isinstance(self.dropped_files, bool) or not (
+                0 <= self.dropped_files <= MAX_DROPPED_FILES):
+            problems.append("The count of files not kept could not be read.")
+        if not isinstance(self.reported_category, str) or len(self.reported_category) > MAX_SHORT_CHARS:
+            problems.append("The category first chosen could not be read.")
         for item in self.attachments:
             if not isinstance(item, dict) or not all(isinstance(item.get(k, ""), str) for k in
                                                      ("name", "content_type", "url")):
@@ -357,14 +368,25 @@ class CaseService:
                 queued = self.queue_alerts(earlier[0])
                 return self._confirmation(earlier[0], RoutingDecision.from_dict(earlier[0]["routing"]), queued)
         table = self.routing.for_school(draft.school_id)
-        cat = table.category(draft.category)
+        category_id = draft.category
+        reported = draft.reported_category if draft.reported_category in table.categories else ""
+        if category_id != INDECENT_IMAGES and default_detector().any_describes(
+                (draft.details, draft.link, draft.already_told, draft.platform_other, draft.when),
+                child_known=child_is_known(draft.category, draft.involved)):
+            # The words describe indecent images of a child, whatever category was picked (a caller other than the
+            # dialog, or a dialog that missed it): the same path as choosing the category, so nothing is kept.
+            reported = reported or (category_id if category_id in table.categories else "")
+            category_id = INDECENT_IMAGES
+        cat = table.category(category_id)
+        if cat.id == reported:
+            reported = ""
         attachments = [dict(name=a.get("name", ""), content_type=a.get("content_type", ""), url=a.get("url", ""))
                        for a in draft.attachments]
         link = draft.link.strip()
-        dropped, dropped_link = 0, False
+        dropped, dropped_link = draft.dropped_files, False
         if not cat.evidence_allowed:
             # Indecent images of children: never keep, forward or show any image, file or link to one.
-            dropped, dropped_link = len(attachments), bool(link)
+            dropped, dropped_link = dropped + len(attachments), bool(link)
             attachments, link = [], ""
         decision = route(cat.id, draft.about, draft.centrally_employed, draft.school_id, self.directory,
                          table=table, about_user_id=draft.about_user_id, immediate_risk=draft.immediate_risk)
@@ -382,7 +404,8 @@ class CaseService:
             "dropped_attachments": dropped, "dropped_link": dropped_link,
             "immediate_risk": draft.immediate_risk, "already_told": draft.already_told.strip(),
             "reporter_id": reporter.user_id, "reporter_name": reporter.name, "created_at": iso(now),
-            "draft_id": draft.draft_id,
+            "draft_id": draft.draft_id, "reported_category": reported,
+            "reported_category_label": table.category(reported).label if reported else "",
         }
         case: dict[str, Any] | None = None
         for _ in range(5):  # a clash is only possible if two schools share a code; take the next number
@@ -394,7 +417,8 @@ class CaseService:
                    "excluded_people": list(decision.excluded_people), "audit": [], "alerts_queued": False}
             first = self._entry(doc, reporter.user_id, reporter.name, "submitted", {
                 "record_hash": _record_hash(doc), "routed_to": decision.handling_roles(),
-                "nothing_bound": decision.nothing_bound, "dropped_attachments": dropped})
+                "nothing_bound": decision.nothing_bound, "dropped_attachments": dropped,
+                **({"reported_category": reported} if reported else {})})
             doc["audit"] = [first]
             self._cache_state(doc)
             try:
@@ -405,8 +429,9 @@ class CaseService:
         if case is None:
             raise CaseError("Could not allocate a case reference")
         ref = case["ref"]
-        log.info("case %s submitted: category=%s urgent=%s deliveries=%d", ref, cat.id, decision.urgent,
-                 len(decision.deliveries))
+        log.info("case %s submitted: category=%s urgent=%s deliveries=%d files_not_kept=%d%s", ref, cat.id,
+                 decision.urgent, len(decision.deliveries), dropped,
+                 f" moved_from={reported}" if reported else "")
 
         return self._confirmation(case, decision, self.queue_alerts(case))
 
@@ -890,6 +915,7 @@ class CaseService:
             "why": why, "fallback_note": delivery.fallback_note if delivery else "",
             "ico_deadline": ico, "ico_hours": report.get("ico_deadline_hours") or 0,
             "indecent_images": report["category"] == INDECENT_IMAGES,
+            "files_not_kept": _files_not_kept(report),
             "advise_police": bool(report["advise_police"]) and report["category"] != INDECENT_IMAGES,
             "immediate_risk": report["immediate_risk"],
             "status_line": self._status_line(case), "history": self._history(state),
@@ -902,8 +928,11 @@ class CaseService:
     def details_card(self, case: dict[str, Any]) -> dict[str, Any]:
         """The 1:1 card with everything the reporter said, for a person allowed to act."""
         report, state = case["report"], _derive_state(case["audit"])
+        category = report["category_label"]
+        if report.get("reported_category_label"):
+            category += f" (the reporter chose {report['reported_category_label']}; their words describe such images)"
         return render("case_details", {
-            "ref": case["ref"], "version": state["version"], "category": report["category_label"],
+            "ref": case["ref"], "version": state["version"], "category": category,
             "urgency": "Urgent" if report["urgent"] else "Normal", "school": report["school_name"],
             "reported_at": self._local(report["created_at"]), "reporter": report["reporter_name"],
             "when": report["when"] or "Not given", "platform": _platform_label(report),
@@ -914,6 +943,7 @@ class CaseService:
             "attachments": [{"name": a["name"] or "file", "content_type": a["content_type"], "url": a["url"]}
                             for a in report["attachments"]],
             "evidence": _evidence_text(report),
+            "files_not_kept": _files_not_kept(report),
             "indecent_images": report["category"] == INDECENT_IMAGES,
             "status_line": self._status_line(case),
             "notes": [{"by": n["by"], "at": self._local(n["at"]), "text": n["text"]} for n in state["notes"]],
@@ -1117,14 +1147,23 @@ def _files(count: int, link: bool) -> str:
     return " and ".join(parts)
 
 
+def _files_not_kept(report: dict[str, Any]) -> str:
+    """ "2 files offered and not kept": a count only, never a name (shown to leads, on the alert too)."""
+    count = report.get("dropped_attachments") or 0
+    parts = [f"{count} file{'s' if count != 1 else ''}"] if count else []
+    if report.get("dropped_link"):
+        parts.append("a link")
+    return (" and ".join(parts) + " offered and not kept") if parts else ""
+
+
 def _evidence_text(report: dict[str, Any]) -> str:
+    not_kept = _files_not_kept(report)
     if report["category"] == INDECENT_IMAGES:
-        dropped = _files(report.get("dropped_attachments", 0), report.get("dropped_link", False))
         return ("None collected, as the law requires for indecent images of children"
-                + (f" ({dropped} offered and not kept)" if dropped else ""))
+                + (f" ({not_kept}, never opened)" if not_kept else ""))
     items = report.get("attachments") or []
     if not items:
-        return "None attached"
+        return "None attached" + (f" ({not_kept})" if not_kept else "")
     return "; ".join(f"{a['name'] or 'file'} ({a['content_type'] or 'unknown type'}) {a['url']}".strip()
                      for a in items)
 

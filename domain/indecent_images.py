@@ -157,7 +157,7 @@ class IndecentImagesDetector:
         if word in self._real_words:
             return word
         for form in forms:
-            if _collapse(form) in self._collapsed:
+            if len(form) >= 4 and _collapse(form) in self._collapsed:  # "x" is not "xxx"
                 return self._collapsed[_collapse(form)]
             if "*" in form and form.strip("*"):
                 pattern = re.compile("^" + re.escape(form).replace(r"\*", "[a-z]") + "$")

@@ -107,3 +107,9 @@ def test_every_vocabulary_list_is_lower_case_words() -> None:
             value, dict) else []
         for word in words:
             assert word == word.lower() and word.strip() == word, (key, word)
+
+
+@pytest.mark.parametrize("text", ["x", "https://x.example/[a](b)", "**bold** [click](https://evil.example)", "no",
+                                  "sex", "y6", "a", "**today**", "*", "***", "n*"])
+def test_short_words_and_markup_are_not_mistaken(text: str) -> None:
+    assert not describes_indecent_images(text)
