@@ -96,5 +96,9 @@ class RecordStore(ABC):
         except Exception:  # noqa: BLE001 - health checks report, they never raise
             return False
 
+    def forget_earlier_versions(self, collection: str, key: str) -> None:  # noqa: B027 - optional, as close()
+        """After the next write of this document, keep no earlier version of it on disk (it held something that
+        must not be kept, such as a link to an indecent image); a no-op for stores that keep no history."""
+
     def close(self) -> None:  # noqa: B027 - optional: stores with nothing to release need not override it
         """Flush and release files."""

@@ -209,6 +209,7 @@ class JournalStorage(Storage):
         self._journal_fd: int | None = None
         self._batch: list[Op] | None = None
         self._batch_undo: list[tuple[str, str, Any]] = []
+        self._forget: set[tuple[str, str]] = set()  # (table, key): compact after the next write of these
         self.broken = False
         self._tables, self._seq, self.load_report = load_tables(self.data_dir)
         self._journal_bytes = self.load_report.journal_bytes
@@ -275,8 +276,20 @@ class JournalStorage(Storage):
         except BaseException:
             self._undo(undo)
             raise
-        if self._journal_bytes >= self.compact_after_bytes:
+        if self._journal_bytes >= self.compact_after_bytes or self._wrote_forgotten(ops):
             self.compact()
+
+    def forget_after_write(self, table: str, key: str) -> None:
+        """Compact right after the next write of this document, so the journal keeps none of its earlier versions."""
+        self._forget.add((table, key))
+
+    def _wrote_forgotten(self, ops: list[Op]) -> bool:
+        if not self._forget:
+            return False
+        written = {(t, doc.get(KEY_FIELD)) for t, _, doc in ops if isinstance(doc, dict)} & self._forget
+        removed = {(t, k) for t, k in self._forget if any(op[0] == t and op[2] is None for op in ops)}
+        self._forget -= written | removed
+        return bool(written or removed)
 
     def _append(self, ops: list[Op]) -> None:
         """Append one line and fsync it; a failure leaves the store refusing writes (the disk state is unknown)."""
@@ -513,6 +526,12 @@ class TinyStore(RecordStore):
         # Older versions would be migrated here; version 1 is the first.
 
     # --- helpers --------------------------------------------------------------------------------------------
+
+    def forget_earlier_versions(self, collection: str, key: str) -> None:
+        """After the next write of this document, fold the journal into a fresh snapshot: no earlier version of it
+        (which held something that must not be kept) stays on disk."""
+        self._check_collection(collection, False)
+        self._storage.forget_after_write(collection, key)
 
     @property
     def storage(self) -> JournalStorage:
