@@ -171,6 +171,8 @@ class GuidedDialog(Dialog, Generic[StateT]):
             await self._ask(dialog_context, state, step.name)
             return Dialog.end_of_turn
         if word in BACK_WORDS:
+            while flow["history"] and not self.can_revisit(state, flow["history"][-1]):
+                flow["history"].pop()  # a step that no longer applies (the answers so far have ruled it out)
             if flow["history"] and step.allow_back:
                 previous = flow["history"].pop()
                 flow["step"] = previous
@@ -213,6 +215,10 @@ class GuidedDialog(Dialog, Generic[StateT]):
     def screen_input(self, state: StateT, step_name: str, user_input: UserInput) -> list[str]:
         """Check the input before the step sees it (e.g. drop files that must not be kept); say why."""
         return []
+
+    def can_revisit(self, state: StateT, step_name: str) -> bool:
+        """Whether back may return to this earlier step; override to skip steps the answers have ruled out."""
+        return True
 
     def load_state(self, data: dict[str, Any]) -> StateT:
         """Rebuild the typed state from the stored dict, ignoring fields a newer version dropped."""

@@ -8,10 +8,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from botbuilder.dialogs import DialogContext
+from botbuilder.dialogs import DialogContext, DialogTurnResult
 from botbuilder.schema import Activity
 
 from bot.services import Services
+from bot.state_storage import DEFAULT_COLLECTION
 from dialogs.guided import (
     Done,
     GuidedDialog,
@@ -25,7 +26,8 @@ from dialogs.guided import (
     choice_card,
 )
 from domain.cases import INVOLVED, MAX_DETAILS_CHARS, MAX_LINK_CHARS, PLATFORMS, STAFF_ROLES, DraftError, ReportDraft
-from domain.routing import INDECENT_IMAGES
+from domain.indecent_images import child_is_known, default_detector
+from domain.routing import INDECENT_IMAGES, join_titles
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,10 @@ class ReportState:
     already_told: str = ""
     dropped_files: int = 0
     draft_id: str = ""  # set when the report starts, so a second Send cannot file it twice
+    reported_category: str = ""  # what the reporter picked, when their words moved the report to indecent images
+    moved_by_words: bool = False  # once the words describe such images, the report stays on that path
+    dropped_link: bool = False  # a link was given and then dropped unread (only this flag is kept)
+    forget_earlier: bool = False  # earlier saved versions of this state held the dropped files' names and links
 
 
 class ReportDialog(GuidedDialog[ReportState]):
@@ -112,7 +118,13 @@ class ReportDialog(GuidedDialog[ReportState]):
         return None
 
     def screen_input(self, state: ReportState, step_name: str, user_input: UserInput) -> list[str]:
-        """Files are only kept at the evidence step, and never in the indecent-images category."""
+        """Words describing indecent images move the report to that path; files are kept only at the evidence
+        step, and never in the indecent-images category."""
+        if state.category != INDECENT_IMAGES and default_detector().any_describes(
+                self._words(user_input), child_known=child_is_known(state.category, state.involved)):
+            sent_now = len(user_input.attachments)
+            user_input.attachments.clear()  # dropped unread, with everything attached before
+            return self._move_to_indecent_images(state, sent_now)
         if not user_input.attachments:
             return []
         if state.category == INDECENT_IMAGES:
@@ -130,6 +142,65 @@ class ReportDialog(GuidedDialog[ReportState]):
                     "evidence in a moment."]
         return []
 
+    async def continue_dialog(self, dialog_context: DialogContext) -> DialogTurnResult:
+        """Run the turn; if files or a link were dropped, have the store keep no earlier version of this chat's
+        state on disk (before the report's words showed what they were, they were saved as evidence)."""
+        result = await super().continue_dialog(dialog_context)
+        active = dialog_context.active_dialog
+        data = active.state.get("flow", {}).get("data", {}) if active is not None and active.id == self.id else {}
+        if data.get("forget_earlier"):
+            data["forget_earlier"] = False
+            activity = dialog_context.context.activity
+            # ConversationState's storage key; the state is written at the end of this turn, and that write
+            # folds the store's journal into a fresh snapshot without the earlier versions.
+            key = f"{activity.channel_id}/conversations/{activity.conversation.id}"
+            self.services.store.forget_earlier_versions(DEFAULT_COLLECTION, key)
+        return result
+
+    def _words(self, user_input: UserInput) -> list[str]:
+        """What the reporter wrote this turn: the typed text, and a card's value unless it is a category button's."""
+        words = [user_input.text]
+        if user_input.choice != user_input.text and user_input.choice not in {c.id for c in self._categories()}:
+            words.append(user_input.choice)  # a choice is stored as typed where a step takes free text (platform)
+        return words
+
+    def can_revisit(self, state: ReportState, step_name: str) -> bool:
+        """Back never returns to the link or evidence questions of an indecent-images report."""
+        return not (state.category == INDECENT_IMAGES and step_name in ("link", "evidence"))
+
+    def _move_to_indecent_images(self, state: ReportState, sent_now: int) -> list[str]:
+        """The reporter's words describe nude or sexual images of a child: drop every file and the link unread,
+        make the report urgent to the leads, and say plainly what happened and why (they did nothing wrong)."""
+        if state.category:
+            state.reported_category = state.category
+        state.category, state.moved_by_words = INDECENT_IMAGES, True
+        files = len(state.attachments) + sent_now
+        had_link = bool(state.link)
+        state.attachments, state.link = [], ""
+        state.dropped_files += files
+        state.dropped_link = state.dropped_link or had_link
+        state.forget_earlier = bool(files or had_link) or state.forget_earlier
+        log.info("report dialog: moved to the indecent-images path by the reporter's words; %d file(s) dropped "
+                 "unread, link dropped: %s", files, had_link)
+        titles = join_titles(t.title for t in self._category(state).targets)
+        message = ("From what you have written, this report is about nude or sexual images of a child. I have "
+                   f"made it an urgent report to {titles}, with advice to contact the police. You have done the "
+                   "right thing by reporting it.")
+        removed = ([f"the {'file' if files == 1 else f'{files} files'} you sent"] if files else []) + (
+            ["the link"] if had_link else [])
+        if removed:
+            message += (f" I have removed {' and '.join(removed)} without opening "
+                        f"{'it' if files + had_link == 1 else 'them'}, and I will not ask for evidence: nobody may "
+                        "keep or pass on an image like this, not even the school.")
+            if files:
+                message += f" Please delete {'it' if files == 1 else 'them'} from this chat too."
+        else:
+            message += (" I will not ask for any evidence or link: nobody may keep or pass on an image like this, "
+                        "not even the school.")
+        message += (" If I have misunderstood, please carry on anyway: the Designated Safeguarding Lead will look at "
+                    "it straight away and can talk to you.")
+        return [message, INDECENT_IMAGES_WARNING]
+
     def _categories(self) -> list[Any]:
         return self.services.cases.routing.for_school(self.services.directory.default_school.id).choices()
 
@@ -145,6 +216,14 @@ class ReportDialog(GuidedDialog[ReportState]):
     def on_category(self, state: ReportState, user_input: UserInput) -> StepOutcome:
         """Record the category; the indecent-images path starts with the policy's warning."""
         chosen = _match_choice(user_input, [(c.id, c.label) for c in self._categories()])
+        if state.moved_by_words:
+            # What was written describes indecent images: no other category may bring back the evidence step.
+            if chosen is None:
+                return Next("involved")
+            if chosen != INDECENT_IMAGES:
+                state.reported_category = chosen
+            return Next("involved", ["This stays an urgent report about images of a child, because of what you "
+                                     "wrote. I will not ask for evidence or a link."])
         if chosen is None:
             return Retry("Please pick one of the buttons, so the report reaches the right person.")
         state.category = chosen
@@ -227,6 +306,9 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     def on_link(self, state: ReportState, user_input: UserInput) -> StepOutcome:
         """Keep a web address or nothing."""
+        if state.category == INDECENT_IMAGES:
+            state.link = ""  # a link to such an image is forwarding it: never kept
+            return Next("when")
         text = user_input.choice.strip()
         if text.lower() in SKIP:
             state.link = ""
@@ -282,6 +364,8 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     def on_evidence(self, state: ReportState, user_input: UserInput) -> StepOutcome:
         """Collect files until done."""
+        if state.category == INDECENT_IMAGES:
+            return Next("risk")  # the report's words moved it to indecent images: no evidence is ever collected
         if user_input.attachments:
             room = 10 - len(state.attachments)
             state.attachments.extend(user_input.attachments[:max(room, 0)])
@@ -340,7 +424,9 @@ class ReportDialog(GuidedDialog[ReportState]):
             "platform": state.platform_other or PLATFORMS.get(state.platform, "Other"),
             "link": state.link or "None", "when": state.when, "details": state.details,
             "evidence": (f"{len(state.attachments)} file(s)" if state.attachments else "None")
-            if category.evidence_allowed else "None: images of this kind must never be collected",
+            if category.evidence_allowed else "None: images of this kind must never be collected" + (
+                f" ({state.dropped_files} file{'s' if state.dropped_files != 1 else ''} not kept, never opened)"
+                if state.dropped_files else ""),
             "risk": "Yes: urgent" if state.immediate_risk else "No",
             "told": state.already_told,
             "indecent": state.category == INDECENT_IMAGES,
@@ -360,7 +446,9 @@ class ReportDialog(GuidedDialog[ReportState]):
             staff_role=state.staff_role or None, centrally_employed=state.centrally_employed,
             platform=state.platform or "other", platform_other=state.platform_other, link=state.link,
             when=state.when, details=state.details, attachments=list(state.attachments),
-            immediate_risk=state.immediate_risk, already_told=state.already_told, draft_id=state.draft_id)
+            immediate_risk=state.immediate_risk, already_told=state.already_told, draft_id=state.draft_id,
+            dropped_files=state.dropped_files, dropped_link=state.dropped_link,
+            reported_category=state.reported_category)
         try:
             result = self.services.cases.submit(draft, reporter)
         except DraftError as error:

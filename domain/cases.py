@@ -178,6 +178,7 @@ class ReportDraft:
     draft_id: str = ""  # the dialog's id for this report: pressing Send again files it once, not twice
     # Files the reporter offered that were dropped unread (indecent images): only this count is ever kept.
     dropped_files: int = 0
+    dropped_link: bool = False  # a link to such an image was offered and dropped before the draft was made
     # The category the reporter picked, when their words moved the report to indecent images.
     reported_category: str = ""
 
@@ -214,6 +215,8 @@ class ReportDraft:
         if not isinstance(self.dropped_files, int) or isinstance(self.dropped_files, bool) or not (
                 0 <= self.dropped_files <= MAX_DROPPED_FILES):
             problems.append("The count of files not kept could not be read.")
+        if not isinstance(self.dropped_link, bool):
+            problems.append("Whether a link was not kept could not be read.")
         if not isinstance(self.reported_category, str) or len(self.reported_category) > MAX_SHORT_CHARS:
             problems.append("The category first chosen could not be read.")
         for item in self.attachments:
@@ -383,10 +386,10 @@ class CaseService:
         attachments = [dict(name=a.get("name", ""), content_type=a.get("content_type", ""), url=a.get("url", ""))
                        for a in draft.attachments]
         link = draft.link.strip()
-        dropped, dropped_link = draft.dropped_files, False
+        dropped, dropped_link = draft.dropped_files, draft.dropped_link
         if not cat.evidence_allowed:
             # Indecent images of children: never keep, forward or show any image, file or link to one.
-            dropped, dropped_link = dropped + len(attachments), bool(link)
+            dropped, dropped_link = dropped + len(attachments), dropped_link or bool(link)
             attachments, link = [], ""
         decision = route(cat.id, draft.about, draft.centrally_employed, draft.school_id, self.directory,
                          table=table, about_user_id=draft.about_user_id, immediate_risk=draft.immediate_risk)
