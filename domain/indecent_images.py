@@ -89,6 +89,7 @@ class IndecentImagesDetector:
         self._breakers = frozenset(vocabulary.get("breakers", []))
         self._prepositions = frozenset(vocabulary.get("prepositions", []))
         self._link_fragments = tuple(vocabulary.get("link_fragments", []))
+        self._known: dict[str, str] = {}  # word as written -> its key (words repeat; spelling checks are not free)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_VOCABULARY) -> IndecentImagesDetector:
@@ -147,6 +148,14 @@ class IndecentImagesDetector:
 
     def _key(self, word: str) -> str:
         """The vocabulary's spelling of a word as written (n00dz, nakked, explict, n*des), or the word itself."""
+        key = self._known.get(word)
+        if key is None:
+            if len(self._known) > 50_000:
+                self._known.clear()  # bounded: odd input cannot grow it without limit
+            key = self._known[word] = self._spell(word)
+        return key
+
+    def _spell(self, word: str) -> str:
         forms = [word]
         if any(c.isdigit() or c in "@$" for c in word) and any(c.isalpha() for c in word):
             forms.append(word.translate(_LEET))
