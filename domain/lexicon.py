@@ -234,7 +234,8 @@ class Lexicon:
         if not cached:
             # Typos keep their first letter (without this "string" became "ring" and "told" became "old"), and a
             # known word with an ending added is another word, not a typo ("fire" is not "fired").
-            pool = [w for w in self._by_letter.get(word[0], []) if not (word.startswith(w) or w.startswith(word))]
+            pool = [w for w in self._by_letter.get(word[0], [])
+                    if abs(len(w) - len(word)) <= 2 and not (word.startswith(w) or w.startswith(word))]
             close = difflib.get_close_matches(word, pool, n=1, cutoff=0.87)
             fixed = close[0] if close else None
             self._typos.put(word, fixed)

@@ -178,6 +178,9 @@ class Matcher:
         safety = next((fit for fit in fits if fit.rule.safety_critical), None)
         if safety is not None:
             return [safety], "safety rule: always answered by this rule"
+        fits = [fit for fit in fits if fit.score > 0]  # a rule that leaves more unexplained than it explains
+        if not fits:
+            return [], "no rule's situation fits more of the question than it leaves out"
         top = fits[0]
         # A "yes" or "maybe" must speak to everything the question names; otherwise it is only a possibility.
         partial = top.rule.verdict != "not_allowed" and bool(top.unexplained & _SUBJECT)

@@ -103,7 +103,7 @@ class Reader:
             concept = self.lexicon.concepts.get(token)
             if concept is not None and self._facet_values(token) & followers:
                 return "about"  # "a pupil's photo", "a colleague is going through IVF"
-            if (concept is not None and concept.verb) or (concept is None and token not in roles.get("fillers", ())):
+            if concept is not None or token not in roles.get("fillers", ()):
                 break
         return "by" if self._acts(clause, i, acted) else "with"
 
