@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
             from cli.check import run_check
 
             return run_check(args, policy_path=settings.policy_path, rules_path=settings.rules_path,
-                             stdin=sys.stdin, stdout=sys.stdout)
+                             stdin=sys.stdin, stdout=sys.stdout, names=(settings.school_name, settings.trust_name))
         if command == "manifest":
             from cli.manifest import run_manifest
 

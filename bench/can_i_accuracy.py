@@ -1,8 +1,14 @@
-"""Accuracy and speed of the "Can I ...?" matcher on the labelled staff questions, against a trivial baseline."""
+"""How well "Can I ...?" answers staff questions: the tuning set and the held-out set, reported apart.
+
+    python bench/can_i_accuracy.py            the figures for both sets, then speed against a trivial baseline
+    python bench/can_i_accuracy.py --misses   also list the tuning set's misses (never the held-out set's: it is
+                                              not tuned on, so its questions are not printed)
+
+The labels and the scoring live in tests/support/can_i_labels.py, shared with tests/domain/test_matcher.py.
+"""
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import time
@@ -14,46 +20,35 @@ sys.path.insert(0, str(ROOT))
 from domain.matcher import Matcher  # noqa: E402
 from domain.policy import DEFAULT_POLICY_PATH, PolicyDocument  # noqa: E402
 from domain.rules import DEFAULT_RULES_PATH, RuleBook  # noqa: E402
-
-QUESTIONS = ROOT / "tests" / "domain" / "data" / "questions.jsonl"
-SAFETY_RULES = {"indecent-images-of-children", "restricted-list-children"}
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    """The pct-th percentile of a list of numbers."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+from settings import Settings  # noqa: E402
+from tests.support.can_i_labels import SETS, Scores, load, score  # noqa: E402
 
 
-def main() -> None:
-    """Print accuracy by group and per-question latency with a baseline beside it."""
-    policy = PolicyDocument.load(DEFAULT_POLICY_PATH)
-    matcher = Matcher(RuleBook.load(DEFAULT_RULES_PATH, policy))
-    items = [json.loads(line) for line in QUESTIONS.read_text("utf-8").splitlines() if line.strip()]
-    groups: dict[str, list[bool]] = {"overall": [], "in-scope": [], "safety-critical": [], "out-of-scope": []}
-    for item in items:
-        answer = matcher.answer(item["q"])
-        right = answer.verdict == item["verdict"] and (answer.rule.id if answer.rule else None) == item["rule"]
-        right_verdict = answer.verdict == item["verdict"]
-        groups["overall"].append(right_verdict)
-        if item["rule"] is None:
-            groups["out-of-scope"].append(right)
-        else:
-            groups["in-scope"].append(right_verdict)
-        if item["rule"] in SAFETY_RULES:
-            groups["safety-critical"].append(right)
-    print(f"labelled questions: {len(items)}")
-    for name, marks in groups.items():
-        what = "right rule" if name in ("safety-critical", "out-of-scope") else "right verdict"
-        print(f"  {name:16} {sum(marks):4d}/{len(marks):<4d} {100 * sum(marks) / len(marks):6.1f}%  ({what})")
+def _pct(part: int, whole: int) -> str:
+    return f"{part:4d}/{whole:<4d} {100 * part / whole if whole else 100:6.1f}%"
 
-    questions = [item["q"] for item in items]
+
+def report(name: str, s: Scores) -> None:
+    """Print one set's figures."""
+    print(f"{name} set: {s.questions} questions ({s.in_scope} in scope, {s.out_of_scope} out of scope)")
+    print(f"  verdict accuracy (in scope)        {_pct(s.right_verdict, s.in_scope)}")
+    print(f"  right rule (in scope)              {_pct(s.right_rule, s.in_scope)}")
+    print(f"  right verdict, wrong clause        {s.wrong_clause:4d}")
+    print(f"  safety-critical (right rule)       {_pct(s.safety_right, s.safety)}")
+    print(f"  out of scope handled (not covered) {_pct(s.out_of_scope_right, s.out_of_scope)}")
+    print(f"  wrong \"yes\"                        {s.wrong_yes:4d}")
+    print(f"  clarifying questions asked         {s.clarified:4d}")
+
+
+def _latency(matcher: Matcher, questions: list[str]) -> None:
+    """Per-question time, against two trivial baselines run in the same process."""
     keywords = {rule.id: {k.lower() for k in rule.keywords} for rule in matcher.rulebook}
 
     def baseline(question: str) -> str | None:
         words = set(question.lower().split())
         return max(keywords, key=lambda rid: len(words & keywords[rid]))
 
+    base50 = base99 = 0.0
     for label, fn in (("matcher", matcher.answer), ("baseline keyword lookup", baseline),
                       ("baseline lower+split", lambda q: q.lower().split())):
         fn(questions[0])
@@ -63,7 +58,8 @@ def main() -> None:
                 start = time.perf_counter()
                 fn(question)
                 times.append(time.perf_counter() - start)
-        p50, p99 = statistics.median(times), _percentile(times, 99)
+        ordered = sorted(times)
+        p50, p99 = statistics.median(times), ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
         if label == "matcher":
             base50, base99 = p50, p99
             print(f"latency per question ({len(times)} answers):")
@@ -71,5 +67,27 @@ def main() -> None:
               + ("" if label == "matcher" else f"  matcher is {base50 / p50:7.1f}x (p50), {base99 / p99:7.1f}x (p99)"))
 
 
+def build_matcher() -> Matcher:
+    """The matcher as the bot builds it: the shipped policy and rules, the school's names from the settings."""
+    settings = Settings()
+    rulebook = RuleBook.load(DEFAULT_RULES_PATH, PolicyDocument.load(DEFAULT_POLICY_PATH))
+    return Matcher(rulebook, names=(settings.school_name, settings.trust_name))
+
+
+def main(argv: list[str]) -> None:
+    """Print the figures for both sets, and the tuning set's misses when asked."""
+    matcher = build_matcher()
+    everything: list[str] = []
+    for name in SETS:
+        items = load(name)
+        everything += [item["q"] for item in items]
+        scores = score(matcher, items)
+        report(name, scores)
+        if "--misses" in argv and name == "tuning":
+            for miss in scores.misses:
+                print(f"    - {miss}")
+    _latency(matcher, everything)
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -68,8 +68,10 @@ def build_services(settings: Settings, *, store: RecordStore | None = None, cloc
         policy_url=settings.policy_url,
         holidays=settings.school_holidays,
         tz_name=settings.timezone))
+    # The school's and trust's names are read as "the school" in questions ("can I say I work at Villiers?").
+    matcher = Matcher(rulebook, names=(settings.school_name, settings.trust_name))
     return Services(settings=settings, store=store, clock=clock, directory=directory, policy=policy,
-                    rulebook=rulebook, matcher=Matcher(rulebook), outbox=outbox, routing=routing, cases=cases,
+                    rulebook=rulebook, matcher=matcher, outbox=outbox, routing=routing, cases=cases,
                     campaigns=campaigns, questions=QuestionService(store, directory, clock, outbox),
                     lead_spaces=LeadSpaces(directory, clock, outbox, load_readers(settings.readers_path)),
                     case_alerts=CaseAlerts(cases, outbox, directory, clock))

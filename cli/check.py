@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -30,14 +31,16 @@ def _readable(answer: Answer, policy: PolicyDocument) -> str:
             lines.append(f"Condition: {answer.rule.condition}")
         lines.append(f'Policy says: "{data["quote"]}" ({data["section"]})')
     if answer.status == "ambiguous":
-        lines.append("Not sure: it could also be " + "; ".join(r.situation for r in answer.candidates[1:]))
+        lines.append(f"Not sure: {answer.prompt or 'which is it?'} It could also be "
+                     + "; ".join(r.situation for r in answer.candidates[1:]))
     lines.append(f"Next step: {data['next_step']}")
     lines.append(f"Policy: {data['policy_version']}")
     return "\n".join(lines)
 
 
-def run_check(args: list[str], *, policy_path: Path, rules_path: Path, stdin: TextIO, stdout: TextIO) -> int:
-    """Run the check command; 0 on success, 2 on bad usage or bad data."""
+def run_check(args: list[str], *, policy_path: Path, rules_path: Path, stdin: TextIO, stdout: TextIO,
+              names: Sequence[str] = ()) -> int:
+    """Run the check command; 0 on success, 2 on bad usage or bad data. `names`: the school's and trust's names."""
     as_json = "--json" in args
     rest = [a for a in args if a != "--json"]
     unknown_flags = [a for a in rest if a.startswith("--")]
@@ -46,7 +49,7 @@ def run_check(args: list[str], *, policy_path: Path, rules_path: Path, stdin: Te
         return 2
     try:
         policy = PolicyDocument.load(policy_path)
-        matcher = Matcher(RuleBook.load(rules_path, policy))
+        matcher = Matcher(RuleBook.load(rules_path, policy), names=names)
     except (OSError, RuleBookError, ValueError) as error:
         stdout.write(f"check: cannot load the policy or rules: {error}\n")
         return 2

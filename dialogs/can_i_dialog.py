@@ -30,6 +30,7 @@ class CanIState:
     question: str = ""
     topic: str = ""
     candidates: list[str] = field(default_factory=list)
+    prompt: str = ""  # the clarifying question for the candidates ("Which way would you do it?")
     question_id: str = ""
 
 
@@ -105,7 +106,8 @@ class CanIDialog(GuidedDialog[CanIState]):
         choices = [(f"rule:{rid}", rule.situation) for rid in state.candidates
                    if (rule := self.services.rulebook.get(rid)) is not None]
         choices.append(("none", "None of these"))
-        return [choice_card("I'm not sure which of these you mean. Which is closest?", choices,
+        asked = state.prompt or "Which is closest?"
+        return [choice_card(f"The answer depends on the details. {asked}", choices,
                             summary="Which situation do you mean?")]
 
     def on_pick(self, state: CanIState, user_input: UserInput) -> StepOutcome:
@@ -148,6 +150,7 @@ class CanIDialog(GuidedDialog[CanIState]):
             return Done([self.verdict_card(result.rule, state.question)])
         if result.status == "ambiguous" and result.candidates:
             state.candidates = [r.id for r in result.candidates[:3]]
+            state.prompt = result.prompt
             return Next("pick")
         return self.not_covered(state, sender)
 

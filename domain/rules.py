@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from domain.lexicon import DIMENSIONS
 from domain.policy import PolicyDocument
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "data" / "rules.json"
@@ -18,7 +19,28 @@ REPORT_CATEGORIES: frozenset[str] = frozenset({
     "defamatory_posts", "staff_conduct", "data_breach", "phishing_hacking", "threats", "other",
 })
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_REQUIRED = ("id", "topic", "situation", "verdict", "quote", "section", "next_step", "examples", "keywords")
+_REQUIRED = ("id", "topic", "situation", "verdict", "quote", "section", "next_step", "examples", "keywords", "facets")
+_FACET_PARTS = ("needs", "may", "not")
+ANYONE = "anyone"
+
+
+@dataclass(frozen=True)
+class Situation:
+    """A rule's situation as facets: what the question must say (needs), may say (may) and must not say (not).
+
+    Each part maps a facet (who "with", "about", "through", "device", "doing", "what", "as") to the values that
+    fit. `by` is who may be doing it: the member of staff asking ("me"), someone else, or "anyone".
+    """
+
+    needs: dict[str, frozenset[str]] = field(default_factory=dict)
+    may: dict[str, frozenset[str]] = field(default_factory=dict)
+    not_: dict[str, frozenset[str]] = field(default_factory=dict)
+    by: frozenset[str] = frozenset({"me"})
+
+    def values(self) -> set[tuple[str, str]]:
+        """Every (facet, value) the situation names, for checking against the lexicon."""
+        named = {(dim, v) for part in (self.needs, self.may, self.not_) for dim, vs in part.items() for v in vs}
+        return named | {("by", v) for v in self.by if v != ANYONE}
 
 
 class RuleBookError(ValueError):
@@ -38,6 +60,7 @@ class Rule:
     next_step: str
     examples: tuple[str, ...]
     keywords: tuple[str, ...]
+    situation_facets: Situation = field(default_factory=Situation, compare=False)
     condition: str | None = None
     report: bool = False
     report_category: str | None = None
@@ -56,6 +79,32 @@ class Rule:
             "next_step": self.next_step, "report": self.report, "report_category": self.report_category,
             "safety_critical": self.safety_critical,
         }
+
+
+def _situation_from(raw: object, label: str) -> Situation:
+    """Check and build a rule's facets; raise RuleBookError naming the rule and the part that is wrong."""
+    if not isinstance(raw, dict):
+        raise RuleBookError(f"{label}: facets must be an object with needs, may, not and by")
+    unknown = set(raw) - {*_FACET_PARTS, "by"}
+    if unknown:
+        raise RuleBookError(f"{label}: facets has unknown parts {sorted(unknown)}; use needs, may, not and by")
+    parts: dict[str, dict[str, frozenset[str]]] = {}
+    for part in _FACET_PARTS:
+        given = raw.get(part, {})
+        if not isinstance(given, dict):
+            raise RuleBookError(f"{label}: facets.{part} must map facets to lists of values")
+        for dim, values in given.items():
+            if dim not in DIMENSIONS or dim == "by":
+                raise RuleBookError(f"{label}: facets.{part} names an unknown facet {dim!r}")
+            if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+                raise RuleBookError(f"{label}: facets.{part}.{dim} must be a non-empty list of values")
+        parts[part] = {dim: frozenset(values) for dim, values in given.items()}
+    if not parts["needs"] and not parts["may"]:
+        raise RuleBookError(f"{label}: facets must say what the question needs or may say")
+    by = raw.get("by", ["me"])
+    if not isinstance(by, list) or not by or not all(isinstance(v, str) and v for v in by):
+        raise RuleBookError(f"{label}: facets.by must be a non-empty list")
+    return Situation(needs=parts["needs"], may=parts["may"], not_=parts["not"], by=frozenset(by))
 
 
 def _rule_from(raw: object, index: int, policy: PolicyDocument | None) -> Rule:
@@ -98,7 +147,8 @@ def _rule_from(raw: object, index: int, policy: PolicyDocument | None) -> Rule:
     return Rule(
         id=rule_id, topic=str(raw["topic"]), situation=str(raw["situation"]), verdict=verdict,
         quote=tuple(quote), section=str(raw["section"]), next_step=str(raw["next_step"]),
-        examples=tuple(raw["examples"]), keywords=tuple(raw["keywords"]), condition=raw.get("condition"),
+        examples=tuple(raw["examples"]), keywords=tuple(raw["keywords"]),
+        situation_facets=_situation_from(raw["facets"], label), condition=raw.get("condition"),
         report=report, report_category=category if report else None,
         safety_critical=bool(raw.get("safety_critical", False)),
     )

@@ -55,3 +55,19 @@ def test_bad_rules_file_exits_2(tmp_path) -> None:
     out = io.StringIO()
     code = run_check(["can I?"], policy_path=DEFAULT_POLICY_PATH, rules_path=bad, stdin=io.StringIO(), stdout=out)
     assert code == 2 and "cannot load" in out.getvalue()
+
+
+def test_what_is_asked_decides_and_names_are_passed_in() -> None:
+    out = io.StringIO()
+    code = run_check(["can i put oakfield in my insta bio", "--json"], policy_path=DEFAULT_POLICY_PATH,
+                     rules_path=DEFAULT_RULES_PATH, stdin=io.StringIO(), stdout=out,
+                     names=("Oakfield Primary Academy", "Northern Lights Trust"))
+    assert code == 0 and json.loads(out.getvalue())["rule"] == "say-where-you-work"
+    code, out_text = _run(["ex pupil added me on fb what do i do", "--json"])
+    assert json.loads(out_text)["rule"] == "ex-pupil-social-media"
+
+
+def test_readable_output_of_a_clarifying_question() -> None:
+    code, out = _run(["can I email a pupil?"])
+    assert code == 0
+    assert "Answer: Not allowed" in out and "Not sure: Which way would you do it? It could also be" in out

@@ -133,6 +133,33 @@ async def test_ambiguous_question_offers_two_or_three_situations_and_none(tmp_pa
     assert chat.services.store.all("questions") == []  # answered, so nothing kept for review
 
 
+async def test_the_clarifying_question_says_what_it_depends_on(tmp_path: Path) -> None:
+    chat = CanIChat(tmp_path)
+    replies = await chat.start(AMBIGUOUS)
+    text = card_text(cards(replies)[0])
+    assert "Which way would you do it?" in text  # the pupil rules differ on the channel used
+    offered = [value for value in buttons(cards(replies)[0]).values() if value.startswith("rule:")]
+    assert offered[0] == "rule:pupil-personal-phone-email"  # the stricter answer first
+
+
+@pytest.mark.parametrize(("question", "rule_id", "headline"), [
+    ("can i tell my friends on facebook i got a new job at villiers", "say-where-you-work",
+     "The policy advises against this"),
+    ("can i have a personal facebook account", "personal-social-account", "Yes, that is allowed"),
+    ("could i whatsapp a colleague about a pupil", "colleague-pupil-chat-apps", "No, the policy does not allow this"),
+    ("can I post about the school strike on my own facebook", "views-on-school-matters",
+     "Only with permission or a condition"),
+    ("is it ok to talk about my day at work on twitter", "talk-about-work-online", "The policy advises against this"),
+    ("ex pupil added me on fb what do i do", "ex-pupil-social-media", "The policy advises against this"),
+])
+async def test_what_is_asked_decides_the_clause_quoted(tmp_path: Path, question: str, rule_id: str,
+                                                       headline: str) -> None:
+    chat = CanIChat(tmp_path)
+    card = assert_verdict_card(chat, await chat.start(question), rule_id)
+    assert card["body"][0]["text"] == headline
+    assert chat.ended
+
+
 async def test_none_of_these_is_not_covered_and_kept(tmp_path: Path) -> None:
     chat = CanIChat(tmp_path)
     await chat.start(AMBIGUOUS)

@@ -22,7 +22,7 @@ def book(policy: PolicyDocument) -> RuleBook:
 
 
 def test_size(book: RuleBook) -> None:
-    assert 40 <= len(book) <= 60
+    assert 40 <= len(book) <= 70
 
 
 def test_every_quote_is_verbatim_in_its_section(book: RuleBook, policy: PolicyDocument) -> None:
@@ -34,6 +34,7 @@ def test_every_quote_is_verbatim_in_its_section(book: RuleBook, policy: PolicyDo
 
 def test_every_rule_is_complete(book: RuleBook) -> None:
     for rule in book:
+        assert rule.situation_facets.needs or rule.situation_facets.may, rule.id
         assert rule.verdict in VERDICTS
         assert rule.situation and rule.next_step and rule.topic
         assert 4 <= len(rule.examples) <= 8, rule.id
@@ -125,3 +126,35 @@ def test_bad_report_category_fails(tmp_path: Path, policy: PolicyDocument) -> No
     rule = _one() | {"report": True, "report_category": "gossip"}
     with pytest.raises(RuleBookError, match="report_category"):
         RuleBook.load(_write(tmp_path, [rule]), policy)
+
+
+def test_every_rule_declares_its_situation_in_facets(book: RuleBook) -> None:
+    pupil = book.get("pupil-friend-request").situation_facets
+    assert pupil.needs == {"with": frozenset({"pupil"}), "doing": frozenset({"befriend", "add"})}
+    assert pupil.by == frozenset({"me", "pupil"})
+    assert book.get("misuse-unreported").situation_facets.by == frozenset({"colleague", "parent", "pupil"})
+    assert book.get("share-password").situation_facets.by == frozenset({"me"})  # the default: staff asking
+
+
+@pytest.mark.parametrize(("facets", "message"), [
+    ("not an object", "facets must be an object"),
+    ({"needs": {"who": ["pupil"]}}, "unknown facet 'who'"),
+    ({"needs": {"with": []}}, "non-empty list"),
+    ({"needs": {}, "may": {}}, "needs or may"),
+    ({"needs": {"with": ["pupil"]}, "when": {}}, "unknown parts"),
+    ({"needs": {"by": ["me"]}}, "unknown facet 'by'"),
+    ({"needs": {"with": ["pupil"]}, "by": "me"}, "facets.by"),
+])
+def test_bad_facets_fail_loudly(tmp_path: Path, policy: PolicyDocument, facets: object, message: str) -> None:
+    rule = _one() | {"facets": facets}
+    with pytest.raises(RuleBookError, match=message):
+        RuleBook.load(_write(tmp_path, [rule]), policy)
+
+
+def test_a_facet_value_no_question_can_give_fails_loudly(tmp_path: Path, policy: PolicyDocument) -> None:
+    """A typo in a rule's facets ("pupils" for "pupil") would make the rule silently unreachable."""
+    from domain.matcher import Matcher
+
+    rule = _one() | {"facets": {"needs": {"with": ["pupils"], "doing": ["befriend"]}}}
+    with pytest.raises(RuleBookError, match="with: pupils"):
+        Matcher(RuleBook.load(_write(tmp_path, [rule]), policy))
