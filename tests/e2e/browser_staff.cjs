@@ -103,7 +103,7 @@ async function main() {
 
     // 4. The alert, as the Safeguarding channel shows it: switch conversations in the left-hand list. A channel
     //    post is a .fui-Card[role=group] holding the card (no .fai-OutputCard there).
-    await page.getByRole('treeitem', { name: 'Villiers Primary School Staff - Safeguarding' }).click();
+    await page.getByRole('treeitem', { name: 'Villiers Safeguarding Leads - Safeguarding' }).click();
     card = page.locator('.ac-adaptiveCard').filter({ hasText: 'Safeguarding report' }).last();
     await card.waitFor();
     await card.getByRole('button', { name: 'Claim' }).waitFor();  // fully drawn

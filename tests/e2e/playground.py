@@ -55,6 +55,11 @@ WebSocket /_ws_conversation/v1/conversations/stream (the path must match exactly
   create_conversation) are never sent.
 - Frames sent while no client is connected are buffered and flushed to the next client that connects.
 
+Who is in what (what the bot reads to decide whether a conversation is a lead space)
+- GET /_connector/v3/conversations/{id}/pagedmembers answers for the team id (TeamsInfo.get_paged_team_members),
+  each channel id and the group chat with the same six people: currentUser and the five `users`. The current user
+  is in every conversation, so a leads-only team in the Playground needs the current user to be a lead.
+
 More facts found while building the browser test:
 - Every connected WebSocket client gets every message (the page and a test can listen at once).
 - The web page only shows what the bot sends after the page opened; earlier posts are not loaded.
@@ -326,6 +331,12 @@ class Playground:
         response = await self._request("GET", "/_internal/v1/testConfig")
         self._config = response["config"]
         return self._config
+
+    async def members(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Who the Playground says is in a conversation (or a team, by its id), as the bot's connector reads it."""
+        response = await self._request("GET", f"/_connector/v3/conversations/{quote(conversation_id, safe='')}"
+                                       "/pagedmembers")
+        return list(response.get("members") or [])
 
     async def install(self, conversation_id: str) -> None:
         """Add the bot to a conversation: the Playground then sends installationUpdate and membersAdded."""

@@ -1,10 +1,18 @@
 """The Playground's mock school driving the real ThinkFirst bot: people, set-up and the moves staff make.
 
-Who is who (.m365agentsplayground.yml): Tom Hargreaves is the Playground's current user, a class teacher who also
-holds BOT_ADMINS in these tests, because every typed message in the Playground comes from the current user (see
-tests/e2e/playground.py). The team's roster is the other five: Amara Okafor (class teacher), Ruth Pemberton (head
-teacher), Daniel Osei (DSL), Fiona MacLeod (data protection lead) and Jade Collins (teaching assistant).
-Card clicks (submit and invoke) do carry the clicker, so leads and other staff act through those.
+Who is who (.m365agentsplayground.yml): the team is "Villiers Safeguarding Leads", a leads-only team, so that its
+channels can be lead spaces (everyone who can read a lead space must be allowed to read its alerts; Teams does not
+let bots post in private channels). The Playground puts the current user and its five `users` in the team and in
+the group chat, so all six are leads who may read both the DSL's alerts (Safeguarding channel) and the head
+teacher's (General): Ruth Pemberton (head teacher), Daniel Osei (DSL), and four deputy DSLs: Tom Hargreaves (Year 5
+class teacher), Amara Okafor (SENCo), Jade Collins (family support worker) and Fiona MacLeod (data protection lead,
+whose own alerts go by direct message: `setup dpl direct`).
+
+Tom is the Playground's current user and the school's ThinkFirst admin (BOT_ADMINS in these tests). He types every
+command and report, because every typed message in the Playground comes from the current user (see
+tests/e2e/playground.py); being in every conversation, he must be a lead for the team to be leads-only (a
+Playground artefact: in a real school the admin who types the set-up is a member of the leads' team, so a lead).
+Card clicks (submit and invoke) do carry the clicker, so the others act through those.
 """
 
 from __future__ import annotations
@@ -51,6 +59,20 @@ def card_text(card: dict[str, Any] | None) -> str:
     return "\n".join(found)
 
 
+def status_by_role(card: dict[str, Any] | None) -> dict[str, dict[str, str]]:
+    """The `setup status` card as {role title: {fact title: value, "warning": text}}."""
+    found: dict[str, dict[str, str]] = {}
+    for block in (card or {}).get("body", []):
+        items = block.get("items") if block.get("type") == "Container" else None
+        if not items:
+            continue
+        title = items[0].get("text", "")
+        row = {f["title"]: f["value"] for item in items if item.get("type") == "FactSet" for f in item["facts"]}
+        row["warning"] = " ".join(i["text"] for i in items[1:] if i.get("type") == "TextBlock")
+        found[title] = row
+    return found
+
+
 def frame_text(frame: Frame) -> str:
     """A frame's message text and the text of any card in it."""
     message = frame.get("message") or {}
@@ -92,12 +114,12 @@ class School:
 
     @property
     def general(self) -> str:
-        """The staff team's General channel (its id is the team id)."""
+        """The leads team's General channel (its id is the team id): the head teacher's alerts."""
         return self.ids["team"]
 
     @property
     def safeguarding(self) -> str:
-        """The Safeguarding channel."""
+        """The leads team's Safeguarding channel: the DSL's alerts."""
         return self.ids["channel"]
 
     # --- personal chat (Tom) ------------------------------------------------------------------------------
@@ -170,8 +192,11 @@ class School:
                                  f"\nbot log:\n{self.bot.log_tail(20)}") from None
 
 
+DEPUTY_DSLS = (TOM, AMARA, JADE, FIONA)
+
+
 async def set_up(school: School) -> dict[str, Frame]:
-    """Install in the team and personal chat, bind the lead channels, name the DSL and head: the replies by step."""
+    """Install in the team and personal chat, name the leads, then bind the lead channels: the replies by step."""
     pg = school.playground
     seen: dict[str, Frame] = {}
     since = pg.mark()
@@ -182,8 +207,11 @@ async def set_up(school: School) -> dict[str, Frame]:
     await pg.install(school.personal)
     seen["welcome"] = await pg.wait_for(lambda f: is_bot_message(f, school.personal) and card_of(f) is not None,
                                         since=since)
+    # Roles first: a lead space binds only when everyone who can read it holds a role allowed to read its alerts.
+    seen["assign head"] = await school.command(school.general, "setup assign head_teacher", RUTH)
+    seen["assign dsl"] = await school.command(school.general, "setup assign dsl", DANIEL)
+    seen["assign deputies"] = await school.command(school.general, "setup assign dsl deputy", *DEPUTY_DSLS)
+    seen["assign dpl"] = await school.command(school.general, "setup assign dpl", FIONA)
     seen["setup dsl"] = await school.command(school.safeguarding, "setup dsl")
     seen["setup head"] = await school.command(school.general, "setup head_teacher")
-    seen["assign dsl"] = await school.command(school.safeguarding, "setup assign dsl", DANIEL)
-    seen["assign head"] = await school.command(school.general, "setup assign head_teacher", RUTH)
     return seen

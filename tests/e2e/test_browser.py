@@ -81,10 +81,11 @@ async def test_staff_use_thinkfirst_in_the_playground_page(school: School) -> No
     acks = school.records("campaign_acks")
     assert [a["user_id"] for a in acks.values()] == ["29:user-tom-hargreaves"]  # the click reached the bot
 
-    # The alert as the Safeguarding channel shows it: the reference and category, never the details.
+    # The alert as the Safeguarding channel shows it: the reference and category, never the details or who reported.
     alert = steps["alert"]["text"]
     assert f"Safeguarding report {ref}" in alert and "Cyberbullying or harassment of a pupil" in alert, alert
     assert "Jamie" not in alert and "called names" not in alert, alert
+    assert "Tom Hargreaves" not in alert and "Reported by" not in alert, alert
     # The page typed the details, and the bot kept them with the case.
     cases = list(school.records("cases").values())
     assert len(cases) == 1 and DETAILS in str(cases[0]), cases

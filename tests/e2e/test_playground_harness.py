@@ -17,8 +17,22 @@ async def test_config_is_the_projects_yml(echo_playground: Playground) -> None:
     assert len(config["users"]) == 5
     assert all(u["email"].endswith("@villiers.example.sch.uk") for u in [config["currentUser"], *config["users"]])
     (team,) = config["teams"]
-    assert team["name"] == "Villiers Primary School Staff"
+    assert team["name"] == "Villiers Safeguarding Leads"
     assert [c["name"] for c in team["channels"]] == ["General", "Safeguarding"]
+
+
+async def test_everyone_is_in_every_conversation(echo_playground: Playground) -> None:
+    """The team's roster, its channels and the group chat all hold the current user and the five users.
+
+    ThinkFirst reads these lists to decide whether a conversation is a leads-only space, which is why every person
+    in .m365agentsplayground.yml, the current user included, is cast as a lead.
+    """
+    config = await echo_playground.test_config()
+    ids = await echo_playground.ids()
+    everyone = {config["currentUser"]["id"], *(u["id"] for u in config["users"])}
+    assert len(everyone) == 6
+    for conversation in (ids["team"], ids["channel"], ids["group"]):
+        assert {m["id"] for m in await echo_playground.members(conversation)} == everyone, conversation
 
 
 async def test_install_then_echo_in_personal_chat(echo_playground: Playground) -> None:
