@@ -97,7 +97,8 @@ class Delivery:
     user_id: str = ""  # for people
     fallback: bool = False
     reasons: list[str] = field(default_factory=list)  # why it came here, for the card
-    fallback_note: str = ""  # "Data Protection Lead has no channel: sent to the Head Teacher's channel"
+    fallback_note: str = ""  # FALLBACK_NOTE when the report could not go to its usual lead
+    deputy: bool = False  # a person reached as a deputy (not the role's main holder)
 
     @property
     def target_key(self) -> str:
@@ -135,7 +136,7 @@ class RoutingDecision:
         """The roles that actually receive the alert, as ids ("dsl:deputy" for deputies reached 1:1)."""
         found: list[str] = []
         for d in self.deliveries:
-            name = d.via_role + (DEPUTY_SUFFIX if d.kind == "person" else "")
+            name = d.via_role + (DEPUTY_SUFFIX if d.kind == "person" and d.deputy else "")
             if name not in found:
                 found.append(name)
         return found
@@ -381,7 +382,7 @@ def route(category: str, about: str | None, centrally_employed: bool, school_id:
         people = holders_to_reach(role, deputies_only)
         for h in people:
             add(Delivery(kind="person", roles=[str(target)], via_role=role, user_id=h.person.user_id,
-                         fallback=fallback, fallback_note=note,
+                         fallback=fallback, fallback_note=note, deputy=h.deputy,
                          reasons=[reason, f"Sent to you directly as {'a deputy' if h.deputy else 'the'} "
                                   f"{role_title(role)}."]))
         return bool(people)

@@ -111,6 +111,7 @@ def test_about_dsl_goes_to_deputy_directly_and_head_teacher(world):
     assert channels(decision) == [CHANNELS[Role.HEAD_TEACHER]]
     people = [d.user_id for d in decision.deliveries if d.kind == "person"]
     assert people == [DEP_DSL]
+    assert decision.handling_roles() == ["dsl:deputy", "head_teacher"]
     assert DSL in decision.excluded_people and DEP_DSL not in decision.excluded_people
 
 
@@ -253,6 +254,8 @@ def test_direct_binding_messages_each_holder_and_deputy(world):
     directory.bind_channel(school, Role.DSL, "", "Direct messages", by="test", kind="direct")
     decision = route("cyberbullying_pupil", None, False, school, directory)
     assert [(d.kind, d.user_id) for d in decision.deliveries] == [("person", DSL), ("person", DEP_DSL)]
+    # The DSL is told as the DSL, not as a deputy ("It has gone to the deputy DSL" would be wrong).
+    assert decision.handling_roles() == ["dsl", "dsl:deputy"]
 
 
 @pytest.mark.parametrize("about", ["dsl", "head_teacher", "dpl", None])
