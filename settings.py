@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from store.blobs import parse_evidence_key
+
 PROJECT_DIR = Path(__file__).resolve().parent
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
@@ -51,10 +53,14 @@ class Settings:
     # other closed cases OTHER_CASE_RETENTION_YEARS; then a nightly job replaces them with a stub.
     case_retention_years: int = 25
     other_case_retention_years: int = 6
+    # AES-256 key for evidence files (EVIDENCE_KEY, base64). Unset: a key is made in DATA_DIR the first time evidence
+    # is kept, and the log says to move it into the host's secret store.
+    evidence_key: bytes | None = field(default=None, repr=False)
     log_level: str = "INFO"
     scheduler_enabled: bool = True
     # THINKFIRST_TEST_HOOKS=1 (end-to-end tests only, off by default) enables the admin-only `test reminders`
-    # command, which sends campaign reminders as if it were the morning they fall due.
+    # command, which sends campaign reminders as if it were the morning they fall due, and lets evidence be fetched
+    # over plain http from this machine (the tests' stand-in Bot Connector).
     test_hooks: bool = False
 
     @property
@@ -137,6 +143,7 @@ class Settings:
             school_holidays=_holidays(text("SCHOOL_HOLIDAYS")),
             case_retention_years=_int(values, "CASE_RETENTION_YEARS", 25, 1, 100),
             other_case_retention_years=_int(values, "OTHER_CASE_RETENTION_YEARS", 6, 1, 100),
+            evidence_key=_evidence_key(text("EVIDENCE_KEY")),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
             scheduler_enabled=text("SCHEDULER", "on").lower() not in ("off", "0", "false", "no"),
             test_hooks=text("THINKFIRST_TEST_HOOKS", "0").lower() in ("1", "on", "true", "yes"),
@@ -160,6 +167,16 @@ def _int(values: Mapping[str, str], name: str, default: int, low: int, high: int
     if not low <= number <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, not {number}.")
     return number
+
+
+def _evidence_key(raw: str) -> bytes | None:
+    if not raw:
+        return None
+    key = parse_evidence_key(raw)
+    if key is None:
+        raise SettingsError("EVIDENCE_KEY must be 32 random bytes in base64 (make one with: python -c \"import "
+                            "base64, os; print(base64.b64encode(os.urandom(32)).decode())\").")
+    return key
 
 
 def _holidays(raw: str) -> tuple[date, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,8 @@ def test_app_id_switches_off_local_mode() -> None:
     ({"PORT": "70000"}, "PORT"),
     ({"TIMEZONE": "Mars/Olympus"}, "TIMEZONE"),
     ({"POLICY_FILE": "/nowhere/policy.md"}, "POLICY_FILE"),
+    ({"EVIDENCE_KEY": "too-short"}, "EVIDENCE_KEY"),
+    ({"EVIDENCE_KEY": base64.b64encode(b"k" * 16).decode()}, "EVIDENCE_KEY"),
 ])
 def test_bad_settings_say_what_to_fix(values: dict[str, str], says: str) -> None:
     with pytest.raises(SettingsError, match=says):
@@ -47,6 +50,22 @@ def test_dotenv_fills_gaps_and_environment_wins(tmp_path: Path) -> None:
     env_file.write_text("# comment\nSCHOOL_NAME='Oak Hill Academy'\nexport PORT=4000\n", encoding="utf-8")
     settings = Settings.from_env({"PORT": "5000"}, env_file=env_file)
     assert settings.school_name == "Oak Hill Academy" and settings.port == 5000
+
+
+def test_an_evidence_key_is_read_and_never_shown() -> None:
+    key = bytes(range(32))
+    settings = Settings.from_mapping({"EVIDENCE_KEY": base64.b64encode(key).decode()})
+    assert settings.evidence_key == key and Settings.from_mapping({}).evidence_key is None
+    assert str(key) not in repr(settings) and "evidence_key" not in repr(settings)
+
+
+def test_a_bad_evidence_key_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(PROJECT_DIR / "app.py")], capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "EVIDENCE_KEY": "c2VjcmV0LWJ1dC10b28tc2hvcnQ=",
+                                 "DATA_DIR": str(tmp_path)}, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "EVIDENCE_KEY" in result.stderr
+    assert "c2VjcmV0LWJ1dC10b28tc2hvcnQ=" not in result.stderr
 
 
 def test_the_app_refuses_to_start_with_one_line(tmp_path: Path) -> None:
