@@ -13,6 +13,7 @@ from domain.case_alerts import CaseAlerts
 from domain.cases import CaseService
 from domain.clock import Clock
 from domain.directory import Directory
+from domain.evidence import EvidenceService
 from domain.lead_spaces import LeadSpaces, load_readers
 from domain.matcher import Matcher
 from domain.outbox import Outbox
@@ -23,6 +24,7 @@ from domain.rules import RuleBook
 from settings import Settings
 from store import open_store
 from store.base import RecordStore
+from store.blobs import BlobStore, open_evidence_store
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Services:
     questions: QuestionService
     lead_spaces: LeadSpaces
     case_alerts: CaseAlerts  # the delivery worker's policy for safeguarding messages, and the alert check job
+    evidence: EvidenceService
     # Set by whoever runs the delivery worker: makes newly queued messages go at once rather than at the next poll.
     wake: Callable[[], None] = field(default=lambda: None)
 
@@ -51,10 +54,13 @@ class Services:
         self.store.close()
 
 
-def build_services(settings: Settings, *, store: RecordStore | None = None, clock: Clock | None = None) -> Services:
+def build_services(settings: Settings, *, store: RecordStore | None = None, clock: Clock | None = None,
+                   blobs: BlobStore | None = None) -> Services:
     """Open the store and build every service from the settings."""
     clock = clock or Clock(settings.timezone)
     store = store or open_store(settings.data_dir)
+    # Evidence files: encrypted, in DATA_DIR/evidence (nothing is created until the first file is kept).
+    blobs = blobs or open_evidence_store(settings.data_dir, settings.evidence_key)
     directory = Directory(store, clock, settings.school_name, set(settings.bot_admins))
     policy = PolicyDocument.load(settings.policy_path)
     rulebook = RuleBook.load(settings.rules_path, policy)
@@ -74,4 +80,5 @@ def build_services(settings: Settings, *, store: RecordStore | None = None, cloc
                     rulebook=rulebook, matcher=matcher, outbox=outbox, routing=routing, cases=cases,
                     campaigns=campaigns, questions=QuestionService(store, directory, clock, outbox),
                     lead_spaces=LeadSpaces(directory, clock, outbox, load_readers(settings.readers_path)),
-                    case_alerts=CaseAlerts(cases, outbox, directory, clock))
+                    case_alerts=CaseAlerts(cases, outbox, directory, clock),
+                    evidence=EvidenceService(store, blobs, clock))
