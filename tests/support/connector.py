@@ -2,8 +2,11 @@
 
 It records every request (method, path, query, JSON body, Authorization header) and answers the v3 REST calls the
 SDK makes: send and reply, create conversation, update and delete activity, members and paged members, and Teams
-team details and channels. Responses can be programmed per path (status, body, headers such as Retry-After,
-delay) to test throttling and failures. Point an activity's serviceUrl at `connector.service_url`.
+team details and channels. It also plays the other addresses a report's files come from and go to: the connector's
+own attachment views (``serve_attachment``, answering 401 without the bot's token when ``attachment_token`` is set),
+a file's pre-authorised ``downloadUrl`` (``serve_download``) and a OneDrive upload session (``upload_url``).
+Responses can be programmed per path (status, body, headers such as Retry-After, delay) to test throttling and
+failures. Point an activity's serviceUrl at `connector.service_url`.
 
 It runs on the test's own event loop: the SDK's connector client sends with `requests` in an executor thread, so
 the loop stays free to answer.
@@ -15,6 +18,7 @@ import asyncio
 import itertools
 import json
 import re
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +39,7 @@ class RecordedRequest:
     json: Any
     authorization: str | None
     headers: dict[str, str]
+    raw: bytes = b""  # the body as sent (file uploads)
 
     @property
     def conversation_id(self) -> str | None:
@@ -86,6 +91,9 @@ class StandInConnector:
         self._programmed: dict[tuple[str | None, str], deque[ProgrammedResponse]] = defaultdict(deque)
         self._patterns: list[tuple[str | None, re.Pattern[str], deque[ProgrammedResponse]]] = []
         self._ids = itertools.count(1)
+        self.files: dict[str, tuple[bytes, str]] = {}  # path -> (bytes, content type) served on GET
+        self.uploads: dict[str, bytes] = {}  # upload path -> the bytes PUT there
+        self.attachment_token: str | None = None  # when set, attachment views need "Bearer <this>"
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -154,6 +162,28 @@ class StandInConnector:
             and (conversation_id is None or r.conversation_id == conversation_id)
         ]
 
+    def serve_attachment(self, data: bytes, *, content_type: str = "image/png", tenant: str | None = None,
+                         attachment_id: str | None = None) -> str:
+        """Serve bytes as the connector serves a pasted image; returns the contentUrl Teams would send."""
+        prefix = f"/{tenant}" if tenant else ""
+        path = f"{prefix}/v3/attachments/{attachment_id or '0-weu-d1-' + uuid.uuid4().hex}/views/original"
+        self.files[path] = (data, content_type)
+        return self.service_url.rstrip("/") + path
+
+    def serve_download(self, data: bytes, *, content_type: str = "application/octet-stream") -> str:
+        """Serve bytes as a file's pre-authorised downloadUrl (a SharePoint address in Teams)."""
+        path = f"/personal/teacher/_layouts/15/download-{uuid.uuid4().hex}.aspx"
+        self.files[path] = (data, content_type)
+        return self.service_url.rstrip("/") + path + "?tempauth=stand-in"
+
+    def upload_url(self) -> str:
+        """An upload session address, as Teams gives one when someone accepts a file."""
+        return self.service_url.rstrip("/") + f"/upload/{uuid.uuid4().hex}"
+
+    def fetches(self) -> list[RecordedRequest]:
+        """Every GET of a served file (attachment views and downloads)."""
+        return [r for r in self.requests if r.method == "GET" and r.path in self.files]
+
     def matching(self, method: str, pattern: str) -> list[RecordedRequest]:
         """Recorded requests with this method whose path matches the regex."""
         return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
@@ -192,6 +222,7 @@ class StandInConnector:
             json=body,
             authorization=request.headers.get("Authorization"),
             headers=dict(request.headers),
+            raw=raw,
         )
         self.requests.append(record)
         async with self._changed:
@@ -217,6 +248,15 @@ class StandInConnector:
     def _default(self, r: RecordedRequest) -> web.Response:
         parts = [p for p in r.path.split("/") if p]
         m, n = r.method, len(parts)
+        if m == "GET" and r.path in self.files:
+            data, content_type = self.files[r.path]
+            if "/v3/attachments/" in r.path and self.attachment_token and r.authorization != (
+                    f"Bearer {self.attachment_token}"):
+                return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
+            return web.Response(body=data, content_type=content_type)
+        if m == "PUT" and n == 2 and parts[0] == "upload":
+            self.uploads[r.path] = r.raw
+            return web.json_response({"id": parts[1], "name": "uploaded"}, status=201)
         if n >= 2 and parts[:2] == ["v3", "conversations"]:
             if n == 2 and m == "POST":
                 params = r.json if isinstance(r.json, dict) else {}
