@@ -92,7 +92,9 @@ def test_manifest_values_are_filled_in(package: zipfile.ZipFile) -> None:
     (bot,) = manifest["bots"]
     assert bot["botId"] == BOT_ID
     assert set(bot["scopes"]) == {"personal", "team", "groupChat"}
-    assert bot["supportsFiles"] is False
+    # Files sent in the personal chat reach the bot (as file.download.info), and the bot can offer leads a PDF
+    # through the file consent card: both need supportsFiles.
+    assert bot["supportsFiles"] is True
     titles = {scope: {c["title"] for c in cl["commands"]} for cl in bot["commandLists"] for scope in cl["scopes"]}
     assert {"help", "report", "can I", "policy"} <= titles["personal"]
     assert {"setup", "cases", "campaign"} <= titles["team"]
