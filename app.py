@@ -6,6 +6,7 @@ python app.py check "can I ...?"    ask the policy from the command line (--json
 python app.py manifest --app-id ID  build the Teams app package
 python app.py campaign export --out acks.csv
 python app.py backup --out FILE | restore FILE
+python app.py case export REF --out FILE.zip
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def main(argv: list[str]) -> int:
             from cli.manifest import run_manifest
 
             return run_manifest(args, sys.stdout)
-        if command in ("campaign", "backup", "restore", "export-person", "erase-person"):
+        if command in ("campaign", "backup", "restore", "export-person", "erase-person", "case"):
             from cli.admin import run_admin
 
             return run_admin(command, args, settings, sys.stdout)

@@ -24,7 +24,8 @@ python app.py campaign status [--campaign ID] [--json]
 python app.py backup --out FILE
 python app.py restore FILE [--force]
 python app.py export-person ID [--out FILE]      (ID: Teams user id, Azure AD object id or email)
-python app.py erase-person ID [--yes]"""
+python app.py erase-person ID [--yes]
+python app.py case export REF --out FILE.zip     (summary, audit trail, evidence files and their hashes)"""
 
 OK, CANNOT, USAGE_ERROR = 0, 1, 2
 
@@ -48,7 +49,7 @@ def _fail(message: str, code: int) -> int:
 def run_admin(command: str, args: list[str], settings: Settings, stdout: TextIO) -> int:
     """Run one admin command; returns the exit code."""
     handlers = {"campaign": _campaign, "backup": _backup, "restore": _restore, "export-person": _export_person,
-                "erase-person": _erase_person}
+                "erase-person": _erase_person, "case": _case}
     handler = handlers.get(command)
     if handler is None:
         return _fail(f"Unknown admin command {command!r}.\n{USAGE}", USAGE_ERROR)
@@ -106,6 +107,19 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
+
+
+def _write_private_bytes(path: Path, data: bytes) -> None:
+    """Write a private file beside the target and rename it, so a half-written zip never has the real name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.part")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
 
 
 # campaign -----------------------------------------------------------------------------------------------------
@@ -275,3 +289,48 @@ def _erase_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
         print(f"They held {', '.join(result.lead_roles)}: give those roles to someone else with 'setup assign'.",
               file=stdout)
     return OK
+
+
+# case export -----------------------------------------------------------------------------------------------------
+
+
+def _case(args: list[str], settings: Settings, stdout: TextIO) -> int:
+    from domain.case_export import build_case_export
+    from domain.directory import Person
+    from store import open_store
+    from store.tiny import StoreLockedError
+
+    parser = _Parser(prog="case", add_help=False)
+    parser.add_argument("action", choices=("export",))
+    parser.add_argument("ref")
+    parser.add_argument("--out", type=Path, required=True)
+    options = parser.parse_args(args)
+    if not _has_records(settings.data_dir):
+        return _fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
+    ref = options.ref.strip().upper()
+    try:
+        store, audited = open_store(settings.data_dir), True
+    except StoreLockedError:
+        # The bot is running: read a consistent copy instead (the export cannot be added to the trail then).
+        store, audited = read_only_store(settings.data_dir), False
+    services = _services(settings, store)
+    try:
+        case = services.cases.get(ref)
+        if case is None:
+            return _fail(f"There is no case {ref}.", USAGE_ERROR)
+        if audited:
+            actor = Person(user_id="thinkfirst-admin", name="ThinkFirst administrator (command line)", school_id="")
+            kept = sum(1 for a in case["report"].get("attachments") or [] if a.get("evidence_id"))
+            case = services.cases.add_addendum(ref, actor, "exported", {"format": "zip", "evidence_files": kept})
+        export = build_case_export(services.cases, services.evidence, case)
+    finally:
+        services.close()
+    _write_private_bytes(options.out, export.data)
+    print(f"Case {ref} written to {options.out} (readable by you only): summary, audit trail, {export.files} "
+          f"evidence file{'' if export.files == 1 else 's'} and their SHA-256 hashes.", file=stdout)
+    if not audited:
+        print("ThinkFirst is running, so this export could not be recorded in the case's audit trail; note it in "
+              "the school's own record.", file=stdout)
+    for problem in export.problems:
+        print(f"WARNING: {problem}", file=stdout)
+    return OK if export.complete else CANNOT

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from cards.render import render
 from domain.clock import Clock, iso, parse_iso
 from domain.directory import Directory, Person
+from domain.evidence import describe
 from domain.indecent_images import child_is_known, default_detector
 from domain.messages import OutgoingMessage, safeguarding_meta
 from domain.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, role_title
@@ -172,7 +173,9 @@ class ReportDraft:
     link: str = ""
     when: str = ""  # when it happened or was seen, as the reporter chose it ("Today", "2026-01-12")
     details: str = ""  # what happened, free text, at most MAX_DETAILS_CHARS
-    attachments: list[dict[str, str]] = field(default_factory=list)  # {name, content_type, url}
+    # Kept files: {evidence_id, name, content_type, size, sha256} (domain/evidence.py); older drafts {name,
+    # content_type, url}.
+    attachments: list[dict[str, Any]] = field(default_factory=list)
     immediate_risk: bool = False  # a child is in danger now
     already_told: str = ""  # who has been told already, free text
     draft_id: str = ""  # the dialog's id for this report: pressing Send again files it once, not twice
@@ -221,7 +224,11 @@ class ReportDraft:
             problems.append("The category first chosen could not be read.")
         for item in self.attachments:
             if not isinstance(item, dict) or not all(isinstance(item.get(k, ""), str) for k in
-                                                     ("name", "content_type", "url")):
+                                                     ("name", "content_type", "url", "evidence_id", "sha256")):
+                problems.append("An attachment could not be read.")
+                break
+            if item.get("evidence_id") and (len(str(item.get("sha256", ""))) != 64
+                                            or not isinstance(item.get("size"), int)):
                 problems.append("An attachment could not be read.")
                 break
         return problems
@@ -383,8 +390,7 @@ class CaseService:
         cat = table.category(category_id)
         if cat.id == reported:
             reported = ""
-        attachments = [dict(name=a.get("name", ""), content_type=a.get("content_type", ""), url=a.get("url", ""))
-                       for a in draft.attachments]
+        attachments = [_attachment_record(a) for a in draft.attachments]
         link = draft.link.strip()
         dropped, dropped_link = draft.dropped_files, draft.dropped_link
         if not cat.evidence_allowed:
@@ -421,6 +427,7 @@ class CaseService:
             first = self._entry(doc, reporter.user_id, reporter.name, "submitted", {
                 "record_hash": _record_hash(doc), "routed_to": decision.handling_roles(),
                 "nothing_bound": decision.nothing_bound, "dropped_attachments": dropped,
+                "evidence_sha256": [a["sha256"] for a in attachments if a.get("sha256")],
                 **({"reported_category": reported} if reported else {})})
             doc["audit"] = [first]
             self._cache_state(doc)
@@ -757,6 +764,14 @@ class CaseService:
         if self._entitled(ref, user) is None:
             raise CaseRefused(REFUSAL_TEXT)
         case = self._append(ref, user, "exported", {"format": "text"})
+        log.info("case %s exported by %s", ref, user.user_id)
+        return self.summary_text(case)
+
+    def summary_text(self, case: dict[str, Any]) -> str:
+        """The summary of a stored case as plain text (no permission check, nothing audited: callers do both)."""
+        ref = case["ref"]
+        if "state" not in case:
+            self._cache_state(case)
         report, state = case["report"], case["state"]
         lines = [
             "ThinkFirst safeguarding record",
@@ -774,6 +789,7 @@ class CaseService:
             "What happened:",
             *[f"  {line}" for line in (report["details"] or "").splitlines() or [""]],
             f"Evidence: {_evidence_text(report)}",
+            *_evidence_hash_lines(report),
             f"Sent to: {join_titles(_role_label(r) for r in RoutingDecision.from_dict(case['routing']).handling_roles()) or 'nobody (set-up incomplete)'}",  # noqa: E501
             f"Status: {self._status_line(case)}",
         ]
@@ -790,7 +806,6 @@ class CaseService:
         lines.append(f"Audit trail ({'intact' if self.verify_audit(ref) else 'DOES NOT VERIFY: tell the trust'}):")
         lines += [f"  {e['seq']}. {self._local(e['at'])}  {e['actor_name']}  {_action_words(e)}"
                   for e in case["audit"]]
-        log.info("case %s exported by %s", ref, user.user_id)
         return "\n".join(lines)
 
     def verify_audit(self, ref: str) -> bool:
@@ -943,8 +958,7 @@ class CaseService:
             "immediate_risk": "Yes" if report["immediate_risk"] else "No",
             "already_told": report["already_told"] or "Not given",
             "details": report["details"],
-            "attachments": [{"name": a["name"] or "file", "content_type": a["content_type"], "url": a["url"]}
-                            for a in report["attachments"]],
+            **self._evidence_on_card(case),
             "evidence": _evidence_text(report),
             "files_not_kept": _files_not_kept(report),
             "indecent_images": report["category"] == INDECENT_IMAGES,
@@ -954,6 +968,18 @@ class CaseService:
                              "note": e["note"]} for e in state["escalations"]],
             "routing_notes": " ".join(RoutingDecision.from_dict(case["routing"]).notes),
         })
+
+    def _evidence_on_card(self, case: dict[str, Any]) -> dict[str, Any]:
+        """The details card's evidence list: each file in words; kept files are sent beside the card."""
+        items = [] if case["report"]["category"] == INDECENT_IMAGES else case["report"].get("attachments") or []
+        kept = [a for a in items if a.get("evidence_id")]
+        note = ""
+        if kept:
+            note = ("Each file follows this card in this chat: screenshots as pictures, PDFs and HEIC photos as "
+                    "files to open (accept each one when Teams asks). They are exactly what the reporter sent: "
+                    "the SHA-256 of each is in the case's audit trail.")
+        return {"attachments": [{"text": f"{n}. {_evidence_item_text(a)}"} for n, a in enumerate(items, 1)],
+                "evidence_note": note}
 
     # Internals ----------------------------------------------------------------------------------------------------
 
@@ -1159,6 +1185,13 @@ def _files_not_kept(report: dict[str, Any]) -> str:
     return (" and ".join(parts) + " offered and not kept") if parts else ""
 
 
+def _attachment_record(item: dict[str, Any]) -> dict[str, Any]:
+    """What the case keeps of one attachment: a kept file's id, name, type, size and SHA-256 (never its bytes)."""
+    if item.get("evidence_id"):
+        return {k: item.get(k) for k in ("evidence_id", "name", "content_type", "size", "sha256")}
+    return dict(name=item.get("name", ""), content_type=item.get("content_type", ""), url=item.get("url", ""))
+
+
 def _evidence_text(report: dict[str, Any]) -> str:
     not_kept = _files_not_kept(report)
     if report["category"] == INDECENT_IMAGES:
@@ -1167,8 +1200,20 @@ def _evidence_text(report: dict[str, Any]) -> str:
     items = report.get("attachments") or []
     if not items:
         return "None attached" + (f" ({not_kept})" if not_kept else "")
-    return "; ".join(f"{a['name'] or 'file'} ({a['content_type'] or 'unknown type'}) {a['url']}".strip()
-                     for a in items)
+    return "; ".join(_evidence_item_text(a) for a in items)
+
+
+def _evidence_item_text(item: dict[str, Any]) -> str:
+    """A kept file in words (its type from its bytes, size, hash); a link-only attachment of an older case as it was."""
+    if item.get("evidence_id"):
+        return describe(item)
+    return f"{item.get('name') or 'file'} ({item.get('content_type') or 'unknown type'}) {item.get('url', '')}".strip()
+
+
+def _evidence_hash_lines(report: dict[str, Any]) -> list[str]:
+    """The full SHA-256 of each kept file, for the written summary (so a copy can be checked against it)."""
+    kept = [a for a in report.get("attachments") or [] if a.get("evidence_id")]
+    return [f"  {n}. {a.get('name') or 'file'}: SHA-256 {a.get('sha256', '')}" for n, a in enumerate(kept, 1)]
 
 
 def _status_word(status: str, claimed_by: str) -> str:
