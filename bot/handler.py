@@ -19,10 +19,11 @@ from botbuilder.schema import (
     ChannelAccount,
     InvokeResponse,
 )
-from botbuilder.schema.teams import TeamInfo, TeamsChannelAccount
+from botbuilder.schema.teams import FileConsentCardResponse, TeamInfo, TeamsChannelAccount
 
 from bot.card_actions import CardActions
 from bot.commands import ChannelCommands, CommandContext
+from bot.evidence_delivery import EvidenceFiles
 from bot.services import Services
 from dialogs.can_i_dialog import CanIDialog
 from dialogs.guided import MENU_WORDS, read_input
@@ -140,6 +141,7 @@ class ThinkFirstBot(TeamsActivityHandler):
         self.dialogs.add(PolicyDialog(services))
         self.commands = ChannelCommands(services)
         self.card_actions = CardActions(services)
+        self.evidence_files = EvidenceFiles(services)
         self.locks = ConversationLocks()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -329,6 +331,18 @@ class ThinkFirstBot(TeamsActivityHandler):
         # A model object, not a dict: CloudAdapter 4.17 serialises a dict body twice (see the platform notes).
         return InvokeResponse(status=200, body=AdaptiveCardInvokeResponse(
             status_code=200, type="application/vnd.microsoft.card.adaptive", value=card))
+
+    # Evidence files offered to a lead (the file consent card) ----------------------------------------------
+
+    async def on_teams_file_consent_accept(self, turn_context: TurnContext,
+                                           file_consent_card_response: FileConsentCardResponse) -> None:
+        """A lead accepted an evidence file: upload it to the place Teams gave (after checking they may see it)."""
+        await self.evidence_files.accept(turn_context, file_consent_card_response)
+
+    async def on_teams_file_consent_decline(self, turn_context: TurnContext,
+                                            file_consent_card_response: FileConsentCardResponse) -> None:
+        """A lead declined an evidence file: nothing is sent."""
+        await self.evidence_files.decline(turn_context, file_consent_card_response)
 
     # Installs, members ------------------------------------------------------------------------------------
 

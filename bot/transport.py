@@ -25,7 +25,9 @@ from botbuilder.schema import (
     ConversationReference,
 )
 
+from bot.evidence_delivery import consent_activity, evidence_activity
 from domain.directory import Directory
+from domain.evidence import EvidenceService
 from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,13 @@ def build_activity(message: OutgoingMessage) -> Activity:
     else:
         activity = MessageFactory.text(message.text or message.summary)
     return activity
+
+
+def _status_of(error: BaseException) -> int | None:
+    """The HTTP status a connector error carries, if any."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    return int(status) if status is not None else None
 
 
 def result_from_error(error: BaseException) -> DeliveryResult:
@@ -84,10 +93,12 @@ def result_from_error(error: BaseException) -> DeliveryResult:
 class TeamsTransport:
     """A Transport over the CloudAdapter."""
 
-    def __init__(self, adapter: CloudAdapterBase, directory: Directory, app_id: str) -> None:
+    def __init__(self, adapter: CloudAdapterBase, directory: Directory, app_id: str,
+                 evidence: EvidenceService | None = None) -> None:
         self.adapter = adapter
         self.directory = directory
         self.app_id = app_id
+        self.evidence = evidence  # reads evidence files at the moment they are sent (Show details)
 
     async def __call__(self, message: OutgoingMessage, previous: DeliveryResult | None) -> DeliveryResult:
         """Deliver one message; report what happened."""
@@ -147,8 +158,7 @@ class TeamsTransport:
             self.directory.save_conversation(
                 conversation_id, new_reference.serialize(), kind="personal", tenant_id=tenant,
                 school_id=person.school_id, user_id=person.user_id)
-            sent = await turn_context.send_activity(build_activity(message))
-            return (sent.id if sent else None), conversation_id
+            return await self._send_in_turn(turn_context, message), conversation_id
 
         service_url = reference.get("serviceUrl") or reference.get("service_url")
         activity_id, conversation_id = await _in_turn(
@@ -158,10 +168,22 @@ class TeamsTransport:
 
     async def _send(self, reference_data: dict[str, Any], message: OutgoingMessage) -> str | None:
         async def send(turn_context: TurnContext) -> str | None:
-            sent = await turn_context.send_activity(build_activity(message))
-            return sent.id if sent else None
+            return await self._send_in_turn(turn_context, message)
 
         return await self._continue(reference_data, send)
+
+    async def _send_in_turn(self, turn_context: TurnContext, message: OutgoingMessage) -> str | None:
+        """Send one message; an evidence file is read now, and an image Teams finds too large goes as a file."""
+        if not message.attachment:
+            sent = await turn_context.send_activity(build_activity(message))
+            return sent.id if sent else None
+        try:
+            sent = await turn_context.send_activity(await evidence_activity(message, self.evidence))
+        except Exception as error:
+            if not message.attachment.get("inline") or _status_of(error) != 413:
+                raise
+            sent = await turn_context.send_activity(consent_activity(message))
+        return sent.id if sent else None
 
     async def _update(self, reference_data: dict[str, Any], activity_id: str, message: OutgoingMessage) -> None:
         async def update(turn_context: TurnContext) -> None:

@@ -66,6 +66,10 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
     sdk_fixes.apply()
     sdk_fixes.turn_off_connector_retries(HTTP_TIMEOUT_SECONDS)
     services = build_services(settings, store=store, clock=clock)
+    evidence_key = getattr(services.evidence.blobs, "key", None)
+    if evidence_key is not None:  # where the evidence key lives, and whether it should move (never the key itself)
+        in_data_folder = not evidence_key.from_setting and evidence_key.path.exists()
+        log.log(logging.WARNING if in_data_folder else logging.INFO, "%s", evidence_key.status())
     storage = RecordStoreStorage(services.store)
     conversation_state = ConversationState(storage)
     user_state = UserState(storage)
@@ -75,7 +79,7 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
     stats: dict[str, Any] = {"turn_errors": 0}
     adapter.on_turn_error = make_turn_error_handler(stats)
     bot = ThinkFirstBot(services, conversation_state, user_state)
-    transport = TeamsTransport(adapter, services.directory, settings.app_id)
+    transport = TeamsTransport(adapter, services.directory, settings.app_id, evidence=services.evidence)
     # Safeguarding messages are retried until delivered or their case is closed: the domain's policy says which.
     worker = DeliveryWorker(services.outbox, transport, services.clock, rate_per_second=settings.send_rate_per_second,
                             send_timeout=SEND_TIMEOUT_SECONDS, policy=services.case_alerts)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from cards.render import render
 from domain.clock import Clock, iso, parse_iso
 from domain.directory import Directory, Person
-from domain.evidence import describe
+from domain.evidence import describe, evidence_attachment, kind_of
 from domain.indecent_images import child_is_known, default_detector
 from domain.messages import OutgoingMessage, safeguarding_meta
 from domain.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, role_title
@@ -1091,13 +1091,40 @@ class CaseService:
         return f"the {role_title(role)}" if role else "a lead"
 
     def _send_details(self, case: dict[str, Any], user: Person) -> dict[str, Any]:
-        case = self._append(case["ref"], user, "details_shown", {})
+        case = self._append(case["ref"], user, "details_shown", self._evidence_audit(case))
         card = self.details_card(case)
         self.outbox.enqueue(OutgoingMessage(
             key=f"case:{case['ref']}:details:{user.user_id}:{len(case['audit'])}", to_user=user.user_id, card=card,
             summary=f"Details of {case['ref']}", school_id=case["school_id"],
             meta=safeguarding_meta(case["ref"], "details")))
+        self._send_evidence(case, user)
         return card
+
+    @staticmethod
+    def _kept_evidence(case: dict[str, Any]) -> list[dict[str, Any]]:
+        """The case's kept files (none, ever, for indecent images: such files are never collected or shown)."""
+        if case["report"]["category"] == INDECENT_IMAGES:
+            return []
+        return [a for a in case["report"].get("attachments") or [] if a.get("evidence_id")]
+
+    def _evidence_audit(self, case: dict[str, Any]) -> dict[str, Any]:
+        """What the details_shown entry records about the files sent with the details: their hashes."""
+        kept = self._kept_evidence(case)
+        return {"evidence_sha256": [a["sha256"] for a in kept]} if kept else {}
+
+    def _send_evidence(self, case: dict[str, Any], user: Person) -> None:
+        """Queue each kept file to the person's 1:1 chat, after the details card (the edge reads and sends it)."""
+        ref, kept = case["ref"], self._kept_evidence(case)
+        for number, item in enumerate(kept, 1):
+            kind = kind_of(item)
+            if kind is None:
+                continue
+            self.outbox.enqueue(OutgoingMessage(
+                key=f"case:{ref}:evidence:{user.user_id}:{len(case['audit'])}:{number}", to_user=user.user_id,
+                summary=f"Evidence {number} of {len(kept)} for {ref}",
+                text=f"{ref}, evidence {number} of {len(kept)}: {describe(item)}",
+                attachment=evidence_attachment(ref, number, item), school_id=case["school_id"],
+                meta=safeguarding_meta(ref, "evidence")))
 
     def _push_updates(self, case: dict[str, Any], summary: str) -> None:
         version = case["state"]["version"]

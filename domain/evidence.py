@@ -143,6 +143,24 @@ def size_words(size: int) -> str:
     return f"{max(1, round(size / 1024))} KB"
 
 
+INLINE_IMAGE_MAX_BYTES = 4 * 1024 * 1024  # larger screenshots are offered as a file to open, like PDFs
+
+
+def evidence_attachment(ref: str, number: int, item: dict[str, Any]) -> dict[str, Any]:
+    """What an OutgoingMessage carries to send one kept file: its id and how to show it, never its bytes.
+
+    The file name given to Teams is neutral (the case and the file's number): the name the reporter's file had may
+    name a pupil, and a file sent to a lead lands in their OneDrive under this name.
+    """
+    kind = kind_of(item)
+    size = int(item.get("size") or 0)
+    extension = kind.extension if kind else "bin"
+    return {"evidence_id": item.get("evidence_id", ""), "sha256": item.get("sha256", ""), "size": size,
+            "content_type": kind.content_type if kind else "application/octet-stream",
+            "name": f"{ref}-evidence-{number:02d}.{extension}", "ref": ref, "number": number,
+            "inline": bool(kind and kind.inline_image and size <= INLINE_IMAGE_MAX_BYTES)}
+
+
 class EvidenceService:
     """Keeps, reads, links and removes evidence files (the bytes encrypted in the blob store)."""
 
@@ -276,5 +294,6 @@ def _clean_name(name: str) -> str:
     return cleaned[:120] or "file"
 
 
-__all__ = ["ALLOWED_WORDS", "EVIDENCE", "EvidenceItem", "EvidenceRefused", "EvidenceService", "FileKind", "KINDS",
-           "MAX_FILES", "MAX_FILE_BYTES", "SealedFile", "describe", "kind_of", "size_words", "sniff"]
+__all__ = ["ALLOWED_WORDS", "EVIDENCE", "INLINE_IMAGE_MAX_BYTES", "EvidenceItem", "EvidenceRefused", "EvidenceService",
+           "FileKind", "KINDS", "MAX_FILES", "MAX_FILE_BYTES", "SealedFile", "describe", "evidence_attachment",
+           "kind_of", "size_words", "sniff"]

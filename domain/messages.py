@@ -24,6 +24,9 @@ class OutgoingMessage:
     replaces: str | None = None  # update the message delivered earlier under this key instead of sending anew
     school_id: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. {"case": "VPS-2026-0042"} for bookkeeping
+    # An evidence file to send with the text (domain.evidence.evidence_attachment): the transport reads and decrypts
+    # it when sending, so the outbox never holds a plain copy.
+    attachment: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form for the outbox."""
