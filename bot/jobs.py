@@ -10,7 +10,8 @@ from domain.retention import RetentionPolicy, RetentionService
 
 
 def scheduled_jobs(services: Services, worker: DeliveryWorker) -> list[JobSpec]:
-    """Campaign jobs, case reminders and alert checks, the nightly retention purge; senders wake the worker."""
+    """Campaign jobs, case reminders and alert checks, the nightly retention purge and evidence sweep; senders
+    wake the worker."""
 
     def case_reminders() -> int:
         """Remind lead channels of unclaimed cases (idempotent per reminder slot)."""
@@ -31,7 +32,9 @@ def scheduled_jobs(services: Services, worker: DeliveryWorker) -> list[JobSpec]:
         JobSpec("case-reminders", Interval(seconds=60), case_reminders),
         services.case_alerts.job(worker.wake),
         JobSpec("policy-version-check", Interval(seconds=24 * 3600), policy_version_check),
-        RetentionService(services.store, services.clock, RetentionPolicy.from_settings(services.settings)).job(),
+        RetentionService(services.store, services.clock, RetentionPolicy.from_settings(services.settings),
+                         evidence=services.evidence).job(),
+        services.evidence.job(),
     ]
 
 

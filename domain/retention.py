@@ -17,7 +17,7 @@ keep it longer). Open and claimed cases are never touched, however old.
 Purging writes a stub (reference, category, school, opened, closed and purge dates, why it was kept that long and
 a SHA-256 of the whole record as it was) to ``case_stubs`` and only then deletes the case, so a crash between the
 two leaves the case in place for the next run. Delivery bookkeeping that could still hold the case's text (an
-undelivered details card) is emptied too.
+undelivered details card) is emptied too, and the case's evidence files are deleted (the stub keeps their SHA-256).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.clock import Clock, iso, parse_iso
+from domain.evidence import EvidenceService
 from domain.jobs import Cron, JobSpec
 from store.base import RecordStore
 
@@ -115,10 +116,12 @@ def record_hash(case: dict[str, Any]) -> str:
 class RetentionService:
     """Finds closed cases past their retention period and replaces them with stubs."""
 
-    def __init__(self, store: RecordStore, clock: Clock, policy: RetentionPolicy | None = None) -> None:
+    def __init__(self, store: RecordStore, clock: Clock, policy: RetentionPolicy | None = None,
+                 evidence: EvidenceService | None = None) -> None:
         self.store = store
         self.clock = clock
         self.policy = policy or RetentionPolicy()
+        self.evidence = evidence
 
     def expired(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Closed cases whose retention period has ended."""
@@ -143,6 +146,8 @@ class RetentionService:
             "retention": "safeguarding" if safeguarding else "other",
             "retention_years": self.policy.safeguarding_years if safeguarding else self.policy.other_years,
             "record_sha256": record_hash(case), "audit_head": case.get("audit_head") or {},
+            "evidence_sha256": [a.get("sha256", "") for a in report.get("attachments") or []
+                                if isinstance(a, dict) and a.get("evidence_id")],
         }
 
     def purge_expired(self, now: datetime | None = None) -> list[str]:
@@ -162,6 +167,8 @@ class RetentionService:
                 continue
             self.store.delete(CASES, ref)
             self._forget_bookkeeping(ref)
+            if self.evidence is not None:  # without it, the nightly sweep removes files no case holds
+                self.evidence.remove_for_case(ref, (current.get("report") or {}).get("attachments") or [])
             purged.append(ref)
             log.info("retention: case %s purged (%s, closed %s)", ref, stub["retention"], stub["closed_at"])
         return purged
@@ -173,7 +180,7 @@ class RetentionService:
         prefix = f"case:{ref}:"
         for doc in self.store.find(OUTBOX, lambda d: str(d.get("key", "")).startswith(prefix)):
             message = doc.get("message") or {}
-            if message.get("card") is None and not message.get("text"):
+            if message.get("card") is None and not message.get("text") and not message.get("attachment"):
                 continue
             self.store.update(OUTBOX, doc["key"], _emptied)
 
@@ -190,8 +197,8 @@ def _emptied(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     """An outbox entry with its body gone; one never delivered is given up on rather than sent empty."""
     if doc is None:
         return None
-    changed = {**doc, "message": {**doc["message"], "card": None, "text": None}, "card_dropped": True,
-               "purged": True}
+    changed = {**doc, "message": {**doc["message"], "card": None, "text": None, "attachment": None},
+               "card_dropped": True, "purged": True}
     if doc.get("status") in ("pending", "sending"):
         changed.update(status="failed", detail="case purged under the retention schedule")
     return changed

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.cases import CaseService, ReportDraft
 from domain.clock import FakeClock
+from domain.evidence import EvidenceService
 from domain.jobs import Cron
 from domain.outbox import Outbox
 from domain.retention import (
@@ -18,7 +19,9 @@ from domain.retention import (
     record_hash,
 )
 from store.base import RecordStore
+from store.blobs import MemoryBlobStore
 from tests.domain.case_fixtures import DSL, HEAD, TEACHER, make_world, person
+from tests.support import evidence as files
 
 DETAILS = "A pupil, Jamie Example, is being called names in a group chat."
 
@@ -146,3 +149,30 @@ def test_bot_schedules_the_purge(tmp_path) -> None:
     names = [job.name for job in scheduled_jobs(services, Worker())]  # type: ignore[arg-type]
     assert "retention-purge" in names
     assert services.settings.case_retention_years == 30
+
+
+def test_a_purged_case_takes_its_evidence_files_with_it_and_the_stub_keeps_their_hashes() -> None:
+    store, clock, directory = make_world()
+    outbox = Outbox(store, clock)
+    cases = CaseService(store, directory, clock, outbox)
+    evidence = EvidenceService(store, MemoryBlobStore(), clock)
+    retention = RetentionService(store, clock, RetentionPolicy(safeguarding_years=25, other_years=6), evidence)
+    shot = evidence.keep(files.png(), name="group chat.png", reporter_id=TEACHER, draft_id="d1")
+    kept_longer = evidence.keep(files.pdf(), name="other.pdf", reporter_id=TEACHER, draft_id="d2")
+    phishing = cases.submit(ReportDraft(category="phishing_hacking", school_id=directory.default_school.id,
+                                        details=DETAILS, platform="email", attachments=[shot.to_dict()]),
+                            person(directory, TEACHER)).ref
+    bullying = cases.submit(ReportDraft(category="cyberbullying_pupil", school_id=directory.default_school.id,
+                                        details=DETAILS, platform="email", attachments=[kept_longer.to_dict()]),
+                            person(directory, TEACHER)).ref
+    # Leads viewed the details, so evidence messages sit in the outbox too.
+    for ref, lead in ((phishing, HEAD), (bullying, DSL)):
+        _close(cases, ref, lead)
+    clock.advance(timedelta(days=365 * 6 + 2))
+
+    assert retention.purge_expired() == [phishing]
+
+    assert evidence.blobs.keys() == [kept_longer.evidence_id]
+    assert store.get(STUBS, phishing)["evidence_sha256"] == [shot.sha256]
+    leftovers = [d for d in store.all("outbox") if d["key"].startswith(f"case:{phishing}:evidence:")]
+    assert leftovers and all(d["message"]["attachment"] is None for d in leftovers)
