@@ -227,7 +227,7 @@ def _export_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
     if not _has_records(settings.data_dir):
         return _fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
     services = _services(settings, read_only_store(settings.data_dir))
-    data = PersonalData(services.store, services.clock, services.cases)
+    data = PersonalData(services.store, services.clock, services.cases, services.evidence)
     subject = data.find(options.id)
     if subject is None:
         return _fail(f"ThinkFirst holds nothing about {options.id!r} (tried Teams id, Azure AD object id, email).",
@@ -265,7 +265,7 @@ def _erase_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
                      CANNOT)
     services = _services(settings, store)
     try:
-        data = PersonalData(services.store, services.clock, services.cases)
+        data = PersonalData(services.store, services.clock, services.cases, services.evidence)
         subject = data.find(options.id)
         if subject is None:
             return _fail(f"ThinkFirst holds nothing about {options.id!r} (tried Teams id, Azure AD object id, "

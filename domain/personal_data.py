@@ -8,8 +8,12 @@ A person is found by their Teams user id, Azure AD object id or email. What is d
   routing, who it was about). Cases made by others that concern them are not disclosed here: safeguarding records
   about a person are withheld or reviewed by the Data Protection Lead under the Data Protection Act 2018
   exemptions (third-party data, serious harm, child abuse data);
-* erasure removes roster data, questions they asked, chat state and messages queued to them, and replaces the
-  personal fields of acknowledgements with a pseudonym. Safeguarding case records are kept (a legal obligation:
+* evidence files they sent: listed with each report (name, type, size, SHA-256), and files sent for reports they
+  never finished, as such. The files themselves are not put in the export: they often show other people (pupils),
+  so the Data Protection Lead exports them with ``case export`` and redacts them before disclosure;
+* erasure removes roster data, questions they asked, chat state, messages queued to them and files sent for
+  reports they never finished, and replaces the personal fields of acknowledgements with a pseudonym. Evidence
+  files belonging to a case are kept with it. Safeguarding case records are kept (a legal obligation:
   Keeping Children Safe in Education and the retention schedule in domain/retention.py); each case naming the
   person gets an addendum saying an erasure request was handled. Audit trails are never rewritten.
 """
@@ -24,6 +28,7 @@ from domain.campaigns import ACKS, CAMPAIGNS, EXEMPTIONS, MEMBERS
 from domain.cases import CASES, CaseService
 from domain.clock import Clock, iso
 from domain.directory import CHANNEL_BINDINGS, CONVERSATIONS, PEOPLE, ROLE_ASSIGNMENTS, Person
+from domain.evidence import EVIDENCE, EvidenceService
 from domain.outbox import OUTBOX
 from domain.questions import QUESTIONS
 from store.base import RecordStore
@@ -43,7 +48,9 @@ DISCLOSURE_NOTE = (
     "Records made by other people that concern this person, such as safeguarding cases about them, are not "
     "included: the Data Protection Lead decides on those separately under the exemptions in the Data Protection "
     "Act 2018 (third-party data, serious harm, child abuse data). Their own words may name pupils or other "
-    "people: the Data Protection Lead should redact third-party details before this is sent.")
+    "people: the Data Protection Lead should redact third-party details before this is sent. Evidence files they "
+    "sent are listed, not included: they often show other people, so the Data Protection Lead can export them with "
+    "'python app.py case export REF --out FILE.zip' and redact them before disclosure.")
 
 ERASURE_NOTE = (
     "Safeguarding case records that name this person are kept, as the law requires (Keeping Children Safe in "
@@ -83,10 +90,12 @@ class ErasureResult:
 class PersonalData:
     """Subject access and erasure over the record store."""
 
-    def __init__(self, store: RecordStore, clock: Clock, cases: CaseService | None = None) -> None:
+    def __init__(self, store: RecordStore, clock: Clock, cases: CaseService | None = None,
+                 evidence: EvidenceService | None = None) -> None:
         self.store = store
         self.clock = clock
         self.cases = cases
+        self.evidence = evidence
 
     def find(self, query: str) -> Subject | None:
         """The person with this Teams id, Azure AD object id or email; None if nothing at all is held."""
@@ -162,6 +171,9 @@ class PersonalData:
             "questions_asked": questions,
             "questions_answered": answered,
             "messages_sent_to_them": messages,
+            "evidence_for_reports_never_sent": [
+                {k: d.get(k) for k in ("evidence_id", "content_type", "size", "sha256", "created_at")}
+                for d in self._unsent_evidence(subject)],
             "audit_entries": audit,
             "note": DISCLOSURE_NOTE,
         }
@@ -178,6 +190,7 @@ class PersonalData:
             "acknowledgements (pseudonymised)": len(self.store.find(ACKS, lambda d: named(d.get("user_id")))),
             "campaign memberships (pseudonymised)": len(self.store.find(MEMBERS, lambda d: named(d.get("user_id")))),
             "personal chats": len(self.store.find(CONVERSATIONS, lambda d: named(d.get("user_id")))),
+            "evidence files of reports never sent": len(self._unsent_evidence(subject)),
             "case records kept": len(self._cases_naming(subject)),
         }
 
@@ -210,6 +223,12 @@ class PersonalData:
         drop(OUTBOX, [d["key"] for d in self.store.find(OUTBOX, lambda d: named((d.get("message") or {})
                                                                                    .get("to_user")))],
              "messages to them")
+        unsent = [d["evidence_id"] for d in self._unsent_evidence(subject)]
+        if unsent and self.evidence is not None and (gone := self.evidence.discard(unsent, "erasure")):
+            removed["evidence files of reports never sent"] = gone
+        # Files that belong to a case stay with it; their record no longer names the person.
+        for key in self._keys(EVIDENCE, lambda d: named(d.get("reporter_id"))):
+            self.store.update(EVIDENCE, key, lambda d: {**d, "reporter_id": pseudonym} if d else None)
 
         # Acknowledgements stay as evidence the policy was read, under a pseudonym (their keys name the person).
         for collection, label in ((ACKS, "acknowledgements"), (MEMBERS, "campaign memberships")):
@@ -255,6 +274,12 @@ class PersonalData:
         log.info("erasure %s done: removed=%s pseudonymised=%s cases kept=%d", pseudonym, removed, changed,
                  len(result.cases_kept))
         return result
+
+    def _unsent_evidence(self, subject: Subject) -> list[dict[str, Any]]:
+        """Records of files the person sent for reports they never finished."""
+        if self.evidence is not None:
+            return self.evidence.drafts_of(subject.ids)
+        return []
 
     def _keys(self, collection: str, predicate: Any) -> list[str]:
         """Keys of the documents matching the predicate (the store's keys, which documents do not carry)."""

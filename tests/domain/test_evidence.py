@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.cases import CaseService, ReportDraft
 from domain.clock import FakeClock
 from domain.evidence import (
     DRAFT_EVIDENCE_HOURS,
@@ -26,8 +27,11 @@ from domain.evidence import (
     describe,
     sniff,
 )
+from domain.outbox import Outbox
+from domain.personal_data import PersonalData
 from store.blobs import BlobDamagedError, MemoryBlobStore
 from store.memory import MemoryStore
+from tests.domain.case_fixtures import TEACHER, make_world, person
 from tests.support import evidence as files
 
 
@@ -103,3 +107,31 @@ def test_files_of_a_report_never_sent_are_swept_but_a_cases_files_never_are() ->
     assert store.get(EVIDENCE, unsent.evidence_id) is None
     assert service.discard([sent.evidence_id], "test") == 0  # a case holds it
     assert service.read(sent.to_dict())
+
+
+def test_subject_access_lists_their_files_and_erasure_removes_only_those_no_case_holds() -> None:
+
+    store, clock, directory = make_world()
+    cases = CaseService(store, directory, clock, Outbox(store, clock))
+    service = EvidenceService(store, MemoryBlobStore(), clock)
+    sent = service.keep(files.png(), name="Screenshot_2026.png", reporter_id=TEACHER, draft_id="d1")
+    unsent = service.keep(files.jpeg(), name="half a report.jpg", reporter_id=TEACHER, draft_id="d2")
+    ref = cases.submit(ReportDraft(category="cyberbullying_pupil", school_id=directory.default_school.id,
+                                   involved="pupil", platform="snapchat", details="Snapchat story mocking a yr 4 boy",
+                                   attachments=[sent.to_dict()]), person(directory, TEACHER)).ref
+    data = PersonalData(store, clock, cases, service)
+    subject = data.find(TEACHER)
+    assert subject is not None
+
+    exported = data.export(subject)
+    [report] = exported["reports_made"]
+    assert report["ref"] == ref and report["attachments"][0]["sha256"] == sent.sha256
+    assert [e["evidence_id"] for e in exported["evidence_for_reports_never_sent"]] == [unsent.evidence_id]
+    assert "case export" in exported["note"]
+    assert data.erasure_plan(subject)["evidence files of reports never sent"] == 1
+
+    result = data.erase(subject)
+
+    assert result.removed["evidence files of reports never sent"] == 1 and result.cases_kept == [ref]
+    assert service.blobs.keys() == [sent.evidence_id]  # the case's file is kept with the case
+    assert store.get(EVIDENCE, sent.evidence_id)["reporter_id"] == result.pseudonym
