@@ -184,6 +184,10 @@ def _backup(args: list[str], settings: Settings, stdout: TextIO) -> int:
     os.chmod(options.out, 0o600)
     total = sum(manifest["counts"].values())
     print(f"Backup written to {options.out}: {total} records, sha256 {manifest['sha256'][:12]}.", file=stdout)
+    if manifest.get("evidence"):
+        print(f"It holds {len(manifest['evidence'])} evidence files, still encrypted: restoring them needs the "
+              "evidence key (EVIDENCE_KEY, or evidence.key in DATA_DIR), which is not in the backup. Keep the key "
+              "safe and apart from the backups.", file=stdout)
     return OK
 
 
@@ -209,12 +213,28 @@ def _restore(args: list[str], settings: Settings, stdout: TextIO) -> int:
         return _fail(f"ThinkFirst: {error}", CANNOT)
     total = sum(manifest["counts"].values())
     print(f"Restored {total} records (backup made {manifest['created']}) into {settings.data_dir}.", file=stdout)
+    if manifest.get("evidence_restored"):
+        print(f"Restored {manifest['evidence_restored']} evidence files. {_evidence_key_check(settings)}",
+              file=stdout)
     if had_records:
         print("The records that were there are kept in a replaced-<date> folder beside them.", file=stdout)
     return OK
 
 
 # subject access and erasure -----------------------------------------------------------------------------------
+
+
+def _evidence_key_check(settings: Settings) -> str:
+    """Whether the evidence key in use opens the restored evidence (it is not in backups)."""
+    from store.blobs import open_evidence_store
+
+    store = open_evidence_store(settings.data_dir, settings.evidence_key)
+    keys = store.keys()
+    try:
+        store.get(keys[0])
+    except StoreError as error:
+        return f"WARNING: they cannot be opened yet: {error}."
+    return "The evidence key in use opens them."
 
 
 def _export_person(args: list[str], settings: Settings, stdout: TextIO) -> int:

@@ -1,13 +1,14 @@
 """Single-file backups of the record store, and restoring them.
 
-A backup is a zip holding ``records.json`` (a TinyDB file: open it with ``TinyDB("records.json")``) and
-``manifest.json`` (format, schema version, created time, documents per collection, sha256 of records.json).
+A backup is a zip holding ``records.json`` (a TinyDB file: open it with ``TinyDB("records.json")``),
+``evidence/*.bin`` (the evidence files exactly as kept: still encrypted, so the backup alone cannot show them;
+restoring them needs the same evidence key) and ``manifest.json`` (format, schema version, created time, documents
+per collection, sha256 of records.json and of each evidence file).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from typing import Any
 
 from domain.clock import Clock, iso
 from store.base import SCHEMA_VERSION, RecordStore, StoreError
+from store.blobs import EVIDENCE_DIR_NAME, FolderBlobStore
 from store.tiny import (
     JOURNAL_NAME,
     LOCK_NAME,
@@ -34,6 +36,8 @@ from store.tiny import (
 BACKUP_FORMAT = "thinkfirst-backup"
 BACKUP_FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
+EVIDENCE_PREFIX = f"{EVIDENCE_DIR_NAME}/"
+_COPY_CHUNK = 1024 * 1024
 
 
 class BackupError(StoreError):
@@ -57,12 +61,14 @@ def backup(source: RecordStore | Path, out: Path, clock: Clock | None = None) ->
     """Write a consistent one-file backup of a TinyStore or a data directory (even one in use); return the manifest."""
     if isinstance(source, TinyStore):
         data = source.storage.snapshot_bytes()
+        data_dir = Path(source.storage.data_dir)
     elif isinstance(source, (str, Path)):
         # Reading the journal before the snapshot gives a consistent state even while the bot writes.
         tables, _, _ = load_tables(Path(source))
         if not tables:
             raise BackupError(f"{source} holds no ThinkFirst records")
         data = _tables_bytes(tables)
+        data_dir = Path(source)
     else:
         raise TypeError(f"cannot back up a {type(source).__name__}; give a TinyStore or a data directory")
     tables = json.loads(data)
@@ -73,22 +79,41 @@ def backup(source: RecordStore | Path, out: Path, clock: Clock | None = None) ->
         "created": iso((clock or Clock()).now()),
         "counts": {name: len(docs) for name, docs in tables.items() if name != META_TABLE},
         "sha256": hashlib.sha256(data).hexdigest(),
+        "evidence": {},
     }
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2))
-        archive.writestr(SNAPSHOT_NAME, data)
-    # Write beside the target and rename, so a crash never leaves half a backup under the real name.
+    # Write beside the target and rename, so a crash never leaves half a backup under the real name. Evidence files
+    # are streamed from disk (stored, not compressed: encrypted bytes do not compress).
     temp = out.with_name(out.name + ".tmp")
     with open(temp, "wb") as handle:
-        handle.write(buffer.getvalue())
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(SNAPSHOT_NAME, data)
+            manifest["evidence"] = _add_evidence(archive, data_dir / EVIDENCE_DIR_NAME)
+            archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, out)
     _fsync_dir(out.parent)
     return manifest
+
+
+def _add_evidence(archive: zipfile.ZipFile, folder: Path) -> dict[str, str]:
+    """Copy every evidence file (as stored, encrypted) into the zip; returns name -> sha256."""
+    hashes: dict[str, str] = {}
+    for key in FolderBlobStore(folder).keys():
+        path = folder / f"{key}{FolderBlobStore.SUFFIX}"
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as source, archive.open(
+                    zipfile.ZipInfo(f"{EVIDENCE_PREFIX}{path.name}", date_time=(1980, 1, 1, 0, 0, 0)), "w") as target:
+                while chunk := source.read(_COPY_CHUNK):
+                    digest.update(chunk)
+                    target.write(chunk)
+        except FileNotFoundError:
+            continue  # removed (retention, a cancelled report) after the records were read: nothing refers to it
+        hashes[path.name] = digest.hexdigest()
+    return hashes
 
 
 def read_backup(backup_file: Path) -> tuple[dict[str, Any], bytes]:
@@ -112,7 +137,42 @@ def read_backup(backup_file: Path) -> tuple[dict[str, Any], bytes]:
     counts = {name: len(docs) for name, docs in tables.items() if name != META_TABLE}
     if counts != manifest.get("counts") or _schema_of(tables) != schema:
         raise BackupError(f"{backup_file} does not match its own manifest")
+    evidence = manifest.get("evidence") or {}
+    if not isinstance(evidence, dict) or not all(
+            isinstance(name, str) and "/" not in name and name.endswith(FolderBlobStore.SUFFIX)
+            and not name.startswith(".") for name in evidence):
+        raise BackupError(f"{backup_file} lists evidence files it cannot hold")
     return manifest, data
+
+
+def _restore_evidence(backup_file: Path, manifest: dict[str, Any], folder: Path) -> int:
+    """Write the backup's evidence files into ``folder``, each checked against the manifest; returns how many."""
+    wanted: dict[str, str] = manifest.get("evidence") or {}
+    if not wanted:
+        return 0
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+    with zipfile.ZipFile(backup_file) as archive:
+        for name, expected in wanted.items():
+            temp = folder / f".{name}.restoring"
+            digest = hashlib.sha256()
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with archive.open(f"{EVIDENCE_PREFIX}{name}") as source, os.fdopen(fd, "wb") as target:
+                    while chunk := source.read(_COPY_CHUNK):
+                        digest.update(chunk)
+                        target.write(chunk)
+                    target.flush()
+                    os.fsync(target.fileno())
+            except KeyError as error:
+                temp.unlink(missing_ok=True)
+                raise BackupError(f"{backup_file} is damaged: evidence file {name} is missing") from error
+            if digest.hexdigest() != expected:
+                temp.unlink(missing_ok=True)
+                raise BackupError(f"{backup_file} is damaged: evidence file {name} does not match its checksum")
+            os.replace(temp, folder / name)
+    _fsync_dir(folder)
+    return len(wanted)
 
 
 def restore(backup_file: Path, data_dir: Path, force: bool = False) -> dict[str, Any]:
@@ -130,9 +190,11 @@ def restore(backup_file: Path, data_dir: Path, force: bool = False) -> dict[str,
             # Never delete records: move the old ones into a dated folder beside them.
             aside = data_dir / f"replaced-{time.strftime('%Y%m%dT%H%M%S')}"
             aside.mkdir()
-            for path in (data_dir / SNAPSHOT_NAME, data_dir / JOURNAL_NAME):
+            for path in (data_dir / SNAPSHOT_NAME, data_dir / JOURNAL_NAME, data_dir / EVIDENCE_DIR_NAME):
                 if path.exists():
                     shutil.move(str(path), aside / path.name)
+        # Evidence first: the records that refer to it only appear once it is all in place.
+        manifest["evidence_restored"] = _restore_evidence(Path(backup_file), manifest, data_dir / EVIDENCE_DIR_NAME)
         temp = data_dir / f"{SNAPSHOT_NAME}.tmp"
         with open(temp, "wb") as handle:
             handle.write(data)

@@ -124,3 +124,23 @@ def test_an_unknown_case_is_a_clear_usage_error(monkeypatch: pytest.MonkeyPatch,
     code, _, err = _run(monkeypatch, capsys, data_dir, "case", "export", "VPS-1999-0001", "--out",
                         str(tmp_path / "x.zip"))
     assert code == 2 and "no case VPS-1999-0001" in err and not (tmp_path / "x.zip").exists()
+
+
+def test_backup_and_restore_carry_the_evidence_and_say_when_the_key_is_missing(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    ref, sent = _populate(data_dir)
+    backup_file = tmp_path / "backup.zip"
+    code, stdout, _ = _run(monkeypatch, capsys, data_dir, "backup", "--out", str(backup_file))
+    assert code == 0 and "3 evidence files" in stdout and "not in the backup" in stdout
+
+    fresh = tmp_path / "fresh"
+    code, stdout, _ = _run(monkeypatch, capsys, fresh, "restore", str(backup_file))
+    assert code == 0 and "Restored 3 evidence files" in stdout and "WARNING" in stdout and "EVIDENCE_KEY" in stdout
+
+    # With the key moved into the host's secret store (EVIDENCE_KEY), the restored evidence exports whole.
+    monkeypatch.setenv("EVIDENCE_KEY", (data_dir / "evidence.key").read_text().strip())
+    code, stdout, _ = _run(monkeypatch, capsys, fresh, "case", "export", ref, "--out", str(tmp_path / "x.zip"))
+    assert code == 0
+    with zipfile.ZipFile(tmp_path / "x.zip") as archive:
+        assert archive.read("evidence/01.png") == sent[0]

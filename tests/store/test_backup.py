@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,9 @@ import pytest
 from domain.clock import FakeClock
 from store import SCHEMA_VERSION, MemoryStore, TinyStore
 from store.backup import BackupError, backup, read_backup, restore
+from store.blobs import FolderBlobStore, open_evidence_store
 from store.tiny import SchemaTooNewError
+from tests.support.evidence import marker, png
 
 CLOCK = FakeClock(datetime(2025, 9, 1, 9, 0, tzinfo=UTC))
 
@@ -113,3 +116,38 @@ def test_newer_schema_backup_is_refused(tmp_path: Path) -> None:
 def test_memory_store_cannot_be_backed_up(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         backup(MemoryStore(), tmp_path / "b.zip")
+
+
+def test_evidence_files_go_into_the_backup_still_encrypted_and_come_back_checked(tmp_path: Path) -> None:
+    key = os.urandom(32)
+    mark = marker()
+    shot = png(mark)
+    store = _filled(tmp_path / "live")
+    open_evidence_store(tmp_path / "live", key).put("ev-1", shot)
+    manifest = backup(store, tmp_path / "b.zip", clock=CLOCK)
+    store.close()
+    assert list(manifest["evidence"]) == ["ev-1.bin"]
+    raw = (tmp_path / "b.zip").read_bytes()
+    assert shot not in raw and mark not in raw  # the backup holds ciphertext only
+
+    restored = restore(tmp_path / "b.zip", tmp_path / "restored")
+    assert restored["evidence_restored"] == 1
+    assert open_evidence_store(tmp_path / "restored", key).get("ev-1") == shot
+
+    # A backup whose evidence was altered is refused before anything is written.
+    with zipfile.ZipFile(tmp_path / "b.zip") as source, zipfile.ZipFile(tmp_path / "bad.zip", "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            target.writestr(item, data[:-1] + b"\x00" if item.filename.startswith("evidence/") else data)
+    with pytest.raises(BackupError, match="evidence file ev-1.bin"):
+        restore(tmp_path / "bad.zip", tmp_path / "other")
+    assert not (tmp_path / "other" / "records.json").exists()
+
+
+def test_restoring_over_data_moves_old_evidence_aside_too(tmp_path: Path) -> None:
+    with _filled(tmp_path / "live") as store:
+        backup(store, tmp_path / "b.zip", clock=CLOCK)
+    FolderBlobStore(tmp_path / "live" / "evidence").put("ev-old", b"ciphertext")
+    restore(tmp_path / "b.zip", tmp_path / "live", force=True)
+    [aside] = list(tmp_path.glob("live/replaced-*"))
+    assert (aside / "evidence" / "ev-old.bin").read_bytes() == b"ciphertext"
