@@ -39,6 +39,8 @@ class UserInput:
     user_id: str = ""
     user_name: str = ""
     aad_object_id: str = ""
+    service_url: str = ""  # the Bot Connector this message came through (files are fetched only from there)
+    turn: Any = field(default=None, repr=False, compare=False)  # the TurnContext, for steps that act on the turn
 
     @property
     def choice(self) -> str:
@@ -152,6 +154,7 @@ class GuidedDialog(Dialog, Generic[StateT]):
         flow = dialog_context.active_dialog.state["flow"]
         state = self.load_state(flow["data"])
         user_input = read_input(dialog_context.context.activity)
+        user_input.turn = dialog_context.context
         step = self.steps.get(flow["step"]) or self.steps[self.first_step]
         word = user_input.word
         if len(user_input.text) > MAX_INPUT_CHARS:
@@ -160,6 +163,7 @@ class GuidedDialog(Dialog, Generic[StateT]):
                 f"{MAX_INPUT_CHARS:,}, or say what matters most.")
             return Dialog.end_of_turn
         if word in CANCEL_WORDS:
+            await self.on_cancel(state)
             await dialog_context.context.send_activity(
                 f"Cancelled. Nothing from this {self.title.lower()} was saved or sent. Type **menu** to start "
                 "something else.")
@@ -211,6 +215,9 @@ class GuidedDialog(Dialog, Generic[StateT]):
     async def on_begin(self, dialog_context: DialogContext, state: StateT) -> StepOutcome | None:
         """Run before the first question; return an outcome to jump somewhere else."""
         return None
+
+    async def on_cancel(self, state: StateT) -> None:
+        """Run when the person cancels, before the dialog ends (e.g. remove files kept for it)."""
 
     def screen_input(self, state: StateT, step_name: str, user_input: UserInput) -> list[str]:
         """Check the input before the step sees it (e.g. drop files that must not be kept); say why."""
@@ -265,9 +272,15 @@ def read_input(activity: Activity) -> UserInput:
         if not isinstance(attachment, Attachment) or attachment.content_type in ("text/html", "text/plain"):
             # [null] in the JSON arrives as None: not a file either.
             continue
+        # A file sent through the compose box carries a pre-authorised downloadUrl in its content (Teams' file
+        # download info); nothing else of the content is kept.
+        content = attachment.content if isinstance(attachment.content, dict) else {}
+        download_url = content.get("downloadUrl")
         attachments.append({"name": attachment.name or "", "content_type": attachment.content_type or "",
-                            "url": attachment.content_url or ""})
+                            "url": attachment.content_url or "",
+                            "download_url": download_url if isinstance(download_url, str) else ""})
     sender = activity.from_property
     return UserInput(text=(activity.text or "").strip(), value=value, attachments=attachments,
                      user_id=sender.id if sender else "", user_name=(sender.name or "") if sender else "",
-                     aad_object_id=(getattr(sender, "aad_object_id", "") or "") if sender else "")
+                     aad_object_id=(getattr(sender, "aad_object_id", "") or "") if sender else "",
+                     service_url=activity.service_url or "")
