@@ -128,7 +128,8 @@ class EvidenceFiles:
             return
         person, item = found
         upload = response.upload_info
-        if upload is None or not is_download_url(str(upload.upload_url or ""), self.policy):
+        if upload is None or not is_download_url(str(upload.upload_url or ""), self.policy,
+                                                 turn_context.activity.service_url or ""):
             await turn_context.send_activity("Teams did not give me a place to put the file. Please press Show "
                                              "details again.")
             return

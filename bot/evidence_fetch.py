@@ -9,17 +9,17 @@ Two kinds of attachment carry a file (Microsoft's "Receiving inline images" and 
   is never requested at all, and a redirect away from it is not followed;
 * a file sent through the compose box (``supportsFiles`` in the app package) arrives as
   ``application/vnd.microsoft.teams.file.download.info`` whose ``content.downloadUrl`` is a short-lived
-  pre-authorised address: it is fetched **without** the bot's token, over https, never from a private address.
+  pre-authorised address on SharePoint (the sender's OneDrive): it is fetched **without** the bot's token, over
+  https, and only from SharePoint.
 
 Each download is bounded (MAX_FILE_BYTES, checked before and while reading), timed (FetchPolicy.timeout_seconds),
-follows at most a few redirects (a file's, between public https hosts; never a pasted image's off the connector)
+follows at most a few redirects (a file's, within SharePoint; never a pasted image's off the connector)
 and runs on aiohttp, so the event loop is never blocked. Logs carry counts and reasons, never names or addresses.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 from collections import Counter
@@ -55,6 +55,8 @@ _TRAILING_GUID = re.compile(_GUID_SEGMENT + r"$")
 _ATTACHMENT_PATH = re.compile(rf"^({_GUID_SEGMENT})?/v3/attachments/[A-Za-z0-9_~:-][A-Za-z0-9._~:-]*"
                               r"/views/[A-Za-z0-9_-]+$")
 _REDIRECTS = {301, 302, 303, 307, 308}
+# Where Teams keeps files sent in chats: SharePoint (OneDrive for work) in the public and government clouds.
+SHAREPOINT_SUFFIXES = (".sharepoint.com", ".sharepoint.us", ".sharepoint-mil.us", ".sharepoint.de")
 _CHUNK = 64 * 1024
 
 
@@ -117,19 +119,20 @@ def is_connector_attachment_url(url: str, service_url: str, policy: FetchPolicy)
     return bool(_ATTACHMENT_PATH.match(rest))
 
 
-def is_download_url(url: str, policy: FetchPolicy) -> bool:
-    """A pre-authorised file address we may fetch without a token: https, on a public host."""
+def is_download_url(url: str, policy: FetchPolicy, service_url: str = "") -> bool:
+    """A pre-authorised file address we may use without a token: https on SharePoint (OneDrive for work), where Teams
+    keeps files sent in a chat. Local mode and tests also allow the stand-in on the activity's own origin."""
     target = _split(url)
-    if target is None or not _scheme_allowed(target, policy):
+    if target is None:
+        return False
+    service = _split(service_url) if service_url else None
+    if (policy.allow_loopback_http and service is not None and _scheme_allowed(target, policy)
+            and _origin(target) == _origin(service) and _is_loopback(service.hostname or "")):
+        return True
+    if target.scheme != "https" or _origin(target)[2] != 443:
         return False
     host = (target.hostname or "").lower()
-    if _is_loopback(host):
-        return policy.allow_loopback_http
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return "." in host  # a name, not a bare machine name on the local network
-    return address.is_global
+    return any(host.endswith(suffix) and len(host) > len(suffix) for suffix in SHAREPOINT_SUFFIXES)
 
 
 def plan_fetch(attachment: dict[str, Any], service_url: str, policy: FetchPolicy) -> tuple[str, str] | None:
@@ -137,7 +140,7 @@ def plan_fetch(attachment: dict[str, Any], service_url: str, policy: FetchPolicy
     content_type = str(attachment.get("content_type") or "").lower()
     if content_type == FILE_DOWNLOAD_INFO:
         url = str(attachment.get("download_url") or "")
-        return (url, DOWNLOAD) if is_download_url(url, policy) else None
+        return (url, DOWNLOAD) if is_download_url(url, policy, service_url) else None
     if content_type.startswith("image/"):
         for url in (str(attachment.get("url") or ""), str(attachment.get("download_url") or "")):
             if url and is_connector_attachment_url(url, service_url, policy):
@@ -168,7 +171,7 @@ async def fetch_bytes(session: aiohttp.ClientSession, url: str, kind: str, *, se
                     # A pasted image stays on the connector's attachment addresses; a file may move between
                     # public https hosts (SharePoint's download page redirects) but never to a private one.
                     allowed = (is_connector_attachment_url(following, service_url, policy) if kind == CONNECTOR
-                               else is_download_url(following, policy))
+                               else is_download_url(following, policy, service_url))
                     if not allowed:
                         raise FetchFailed(REASON_SOURCE, "redirected elsewhere")
                     url = following
@@ -281,6 +284,6 @@ def refusal_text(refused: Counter[str]) -> str:
     return f"I haven't kept {'one file' if total == 1 else f'{total} files'} you sent: {reasons}."
 
 
-__all__ = ["CONNECTOR", "DOWNLOAD", "FILE_DOWNLOAD_INFO", "FetchFailed", "FetchPolicy", "Intake", "bot_token",
-           "fetch_bytes", "is_connector_attachment_url", "is_download_url", "plan_fetch", "refusal_text",
-           "take_evidence"]
+__all__ = ["CONNECTOR", "DOWNLOAD", "FILE_DOWNLOAD_INFO", "SHAREPOINT_SUFFIXES", "FetchFailed", "FetchPolicy",
+           "Intake", "bot_token", "fetch_bytes", "is_connector_attachment_url", "is_download_url", "plan_fetch",
+           "refusal_text", "take_evidence"]

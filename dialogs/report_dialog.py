@@ -11,6 +11,7 @@ from typing import Any
 from botbuilder.dialogs import DialogContext, DialogTurnResult
 from botbuilder.schema import Activity
 
+from bot.evidence_fetch import FetchPolicy, bot_token, refusal_text, take_evidence
 from bot.services import Services
 from bot.state_storage import DEFAULT_COLLECTION
 from dialogs.guided import (
@@ -26,6 +27,7 @@ from dialogs.guided import (
     choice_card,
 )
 from domain.cases import INVOLVED, MAX_DETAILS_CHARS, MAX_LINK_CHARS, PLATFORMS, STAFF_ROLES, DraftError, ReportDraft
+from domain.evidence import ALLOWED_WORDS, MAX_FILE_BYTES, MAX_FILES
 from domain.indecent_images import child_is_known, default_detector
 from domain.routing import INDECENT_IMAGES, join_titles
 
@@ -60,7 +62,9 @@ class ReportState:
     link: str = ""
     when: str = ""
     details: str = ""
-    attachments: list[dict[str, str]] = field(default_factory=list)
+    # Files kept at the evidence step: {evidence_id, name, content_type, size, sha256} (the bytes are encrypted in
+    # the evidence store; no address to fetch them from is ever kept).
+    attachments: list[dict[str, Any]] = field(default_factory=list)
     immediate_risk: bool = False
     already_told: str = ""
     dropped_files: int = 0
@@ -78,6 +82,7 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.fetch_policy = FetchPolicy.from_settings(services.settings)
         super().__init__(self.ID, ReportState, [
             Step("category", self.ask_category, self.on_category,
                  help="Pick what best describes what happened. If nothing fits, choose Anything else."),
@@ -95,7 +100,8 @@ class ReportDialog(GuidedDialog[ReportState]):
                  help=f"Describe what happened in your own words, in up to {MAX_DETAILS_CHARS:,} characters. Only "
                       "the leads handling the report will see this."),
             Step("evidence", self.ask_evidence, self.on_evidence,
-                 help="Attach screenshots showing the time, date and web address, then type done. Or type skip."),
+                 help=f"Attach screenshots showing the time, date and web address ({ALLOWED_WORDS}, up to "
+                      f"{MAX_FILE_BYTES // (1024 * 1024)} MB each), then type done. Or type skip."),
             Step("risk", self.ask_risk, self.on_risk,
                  help="If a child could be harmed right now, say Yes: the report becomes urgent."),
             Step("told", self.ask_told, self.on_told, help="For example: I told the DSL in person this morning."),
@@ -176,6 +182,9 @@ class ReportDialog(GuidedDialog[ReportState]):
         state.category, state.moved_by_words = INDECENT_IMAGES, True
         files = len(state.attachments) + sent_now
         had_link = bool(state.link)
+        if state.attachments:  # kept (encrypted) at the evidence step before the words showed what they are
+            self.services.evidence.discard([str(a.get("evidence_id", "")) for a in state.attachments],
+                                           "moved to the indecent-images path")
         state.attachments, state.link = [], ""
         state.dropped_files += files
         state.dropped_link = state.dropped_link or had_link
@@ -200,6 +209,17 @@ class ReportDialog(GuidedDialog[ReportState]):
         message += (" If I have misunderstood, please carry on anyway: the Designated Safeguarding Lead will look at "
                     "it straight away and can talk to you.")
         return [message, INDECENT_IMAGES_WARNING]
+
+    async def on_cancel(self, state: ReportState) -> None:
+        """Cancelled: nothing from the report is kept, its files included."""
+        self._drop_kept_files(state, why="report cancelled")
+
+    def _drop_kept_files(self, state: ReportState, why: str = "not to be kept for this report") -> None:
+        """Remove files kept so far for this report (they belong to no case yet) and forget them."""
+        if state.attachments:
+            self.services.evidence.discard([str(a.get("evidence_id", "")) for a in state.attachments], why)
+            state.dropped_files += len(state.attachments)
+            state.attachments = []
 
     def _categories(self) -> list[Any]:
         return self.services.cases.routing.for_school(self.services.directory.default_school.id).choices()
@@ -232,6 +252,7 @@ class ReportDialog(GuidedDialog[ReportState]):
     def _after_category(self, state: ReportState) -> StepOutcome:
         say: list[Activity | str] = []
         if state.category == INDECENT_IMAGES:
+            self._drop_kept_files(state)  # kept earlier, before the category was changed to this one
             say.append(INDECENT_IMAGES_WARNING)
         return Next("involved", say)
 
@@ -359,21 +380,33 @@ class ReportDialog(GuidedDialog[ReportState]):
     def ask_evidence(self, state: ReportState) -> list[Activity | str]:
         """Screenshots, as the policy advises."""
         return [choice_card("Do you have evidence? The policy asks you to keep records: screenshots showing the "
-                            "time, date and web address. Attach them here and then press Done, or press Skip.",
+                            "time, date and web address. Attach them here (pictures or PDFs, up to "
+                            f"{MAX_FILES}) and then press Done, or press Skip.",
                             [("done", "Done"), ("skip", "Skip")], summary="Any evidence?")]
 
-    def on_evidence(self, state: ReportState, user_input: UserInput) -> StepOutcome:
-        """Collect files until done."""
+    async def on_evidence(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """Fetch and keep (encrypted) what was sent, at once; say clearly what was not kept and why."""
         if state.category == INDECENT_IMAGES:
             return Next("risk")  # the report's words moved it to indecent images: no evidence is ever collected
         if user_input.attachments:
-            room = 10 - len(state.attachments)
-            state.attachments.extend(user_input.attachments[:max(room, 0)])
-            kept = min(len(user_input.attachments), max(room, 0))
-            note = f"Got it: {kept} file{'s' if kept != 1 else ''} added ({len(state.attachments)} in all)."
-            if kept < len(user_input.attachments):
-                note += " That's the most I can take (10); the leads can ask you for more."
-            return Retry(note + " Attach more, or press Done.", reask=False)
+            intake = await take_evidence(
+                user_input.attachments, service_url=user_input.service_url, evidence=self.services.evidence,
+                policy=self.fetch_policy, reporter_id=user_input.user_id, draft_id=state.draft_id,
+                room=max(MAX_FILES - len(state.attachments), 0), token_source=lambda: bot_token(user_input.turn))
+            state.attachments.extend(item.to_dict() for item in intake.kept)
+            parts = []
+            if intake.kept:
+                kept = len(intake.kept)
+                parts.append(f"Got it: {kept} file{'s' if kept != 1 else ''} kept safely "
+                             f"({len(state.attachments)} in all). Only the leads handling your report will see them.")
+            if intake.refused:
+                parts.append(f"{refusal_text(intake.refused)} I can keep {ALLOWED_WORDS}, up to "
+                             f"{MAX_FILE_BYTES // (1024 * 1024)} MB each.")
+            if len(state.attachments) >= MAX_FILES:
+                parts.append(f"That's the most I can take ({MAX_FILES}); the leads can ask you for more. Press Done.")
+            else:
+                parts.append("Attach more, or press Done.")
+            return Retry(" ".join(parts), reask=False)
         if user_input.word in SKIP or user_input.word in ("done", "finished", "that's all"):
             return Next("risk")
         return Retry("Attach a screenshot, or press Done or Skip.", reask=False)
@@ -453,6 +486,10 @@ class ReportDialog(GuidedDialog[ReportState]):
             result = self.services.cases.submit(draft, reporter)
         except DraftError as error:
             return Retry("I can't send this yet: " + "; ".join(error.problems))
+        if result.dropped_attachments:
+            self._drop_kept_files(state)  # the case kept none of them (indecent images): remove them now
+        else:
+            self.services.evidence.link(result.ref, state.attachments)
         log.info("report submitted: %s (category %s)", result.ref, state.category)
         # "sent" only when its alerts are queued; otherwise the card says so and the alert check keeps trying.
         preview = f"Report {result.ref} {'sent' if result.alerts_queued else 'saved, not sent yet'}"

@@ -71,23 +71,26 @@ def test_anything_else_is_not_the_connector(url: str) -> None:
 
 @pytest.mark.parametrize("url,ok", [
     ("https://villiers-my.sharepoint.com/personal/t_villiers/_layouts/15/download.aspx?UniqueId=1&tempauth=x", True),
+    ("https://shineacademies.sharepoint.com/sites/staff/_layouts/15/download.aspx?tempauth=x", True),
     ("http://villiers-my.sharepoint.com/personal/t/_layouts/15/download.aspx", False),
-    ("https://127.0.0.1/secret", False), ("https://localhost:3978/api/messages", False),
-    ("https://10.0.0.5/share/file.pdf", False), ("https://169.254.169.254/latest/meta-data/", False),
-    ("https://[::1]/x", False), ("https://fileserver/x.pdf", False), ("ftp://files.example/x.pdf", False),
+    ("https://villiers-my.sharepoint.com:8443/x", False), ("https://sharepoint.com/x", False),
+    ("https://sharepoint.com.evil.example/x.pdf", False), ("https://evil-sharepoint.com/x.pdf", False),
+    ("https://files.example/x.pdf", False), ("https://127.0.0.1/secret", False),
+    ("https://localhost:3978/api/messages", False), ("https://169.254.169.254/latest/meta-data/", False),
+    ("ftp://villiers-my.sharepoint.com/x.pdf", False),
 ])
-def test_download_addresses_must_be_https_on_a_public_host(url: str, ok: bool) -> None:
-    assert is_download_url(url, PRODUCTION) is ok
+def test_download_addresses_must_be_https_on_sharepoint(url: str, ok: bool) -> None:
+    assert is_download_url(url, PRODUCTION, SERVICE) is ok
 
 
-def test_loopback_http_only_when_the_policy_allows_it() -> None:
+def test_loopback_http_only_when_the_policy_allows_it_and_only_on_the_stand_ins_origin() -> None:
     local = FetchPolicy(allow_loopback_http=True)
-    assert is_download_url("http://127.0.0.1:5000/file", local)
-    assert not is_download_url("http://10.0.0.5/file", local)
-    assert is_connector_attachment_url("http://127.0.0.1:5000/v3/attachments/a/views/original",
-                                       "http://127.0.0.1:5000/", local)
-    assert not is_connector_attachment_url("http://127.0.0.1:5001/v3/attachments/a/views/original",
-                                           "http://127.0.0.1:5000/", local)
+    stand_in = "http://127.0.0.1:5000/"
+    assert is_download_url("http://127.0.0.1:5000/file", local, stand_in)
+    assert not is_download_url("http://127.0.0.1:5001/file", local, stand_in)
+    assert not is_download_url("http://127.0.0.1:5000/file", PRODUCTION, stand_in)
+    assert is_connector_attachment_url("http://127.0.0.1:5000/v3/attachments/a/views/original", stand_in, local)
+    assert not is_connector_attachment_url("http://127.0.0.1:5001/v3/attachments/a/views/original", stand_in, local)
 
 
 @pytest.fixture
@@ -140,8 +143,9 @@ async def test_images_are_fetched_with_the_token_and_files_without(connector: St
 async def test_a_foreign_host_is_never_requested_and_never_sees_a_token(connector: StandInConnector) -> None:
     async with StandInConnector() as foreign:
         url = foreign.serve_attachment(files.png())  # the right path shape, on someone else's server
-        intake, asked = await _take(connector, [image(url), upload("https://10.1.2.3/x.pdf")])
-    assert intake.kept == [] and intake.refused == {REASON_SOURCE: 2}
+        intake, asked = await _take(connector, [image(url), upload(foreign.serve_download(files.pdf())),
+                                                upload("https://10.1.2.3/x.pdf")])
+    assert intake.kept == [] and intake.refused == {REASON_SOURCE: 3}
     assert foreign.requests == [] and asked == []
 
 
