@@ -22,7 +22,7 @@ from bot.auth import FixedTokenCredentialsFactory
 from bot.evidence_fetch import FILE_DOWNLOAD_INFO
 from domain.evidence import MAX_FILE_BYTES
 from tests.support import evidence as files
-from tests.support.connector import StandInConnector
+from tests.support.connector import ProgrammedResponse, StandInConnector
 from tests.support.flows import DETAILS, say, set_up_school
 from tests.support.teams import (
     DSL,
@@ -180,7 +180,10 @@ async def test_two_screenshots_and_a_pdf_are_kept_shown_to_the_dsl_and_exported_
     dsl_chat = personal_conversation(DSL)["id"]
     sent = bot.sent(dsl_chat)
     assert "Each file follows this card" in card_text(bot.cards(dsl_chat)[0])
-    images = [a for s in sent for a in s.get("attachments") or [] if a["contentType"] == "image/png"]
+    # (The delivery worker sends concurrently, so they may arrive in any order: each is named by its number.)
+    images = sorted((a for s in sent for a in s.get("attachments") or [] if a["contentType"] == "image/png"),
+                    key=lambda a: a["name"])
+    assert [a["name"] for a in images] == [f"{ref}-evidence-01.png", f"{ref}-evidence-02.png"]
     assert [base64.b64decode(a["contentUrl"].split(",", 1)[1]) for a in images] == shots
     [offer] = [a for s in sent for a in s.get("attachments") or [] if a["contentType"] == CONSENT]
     assert offer["name"] == f"{ref}-evidence-03.pdf" and offer["content"]["sizeInBytes"] == len(pdf)
@@ -293,3 +296,39 @@ async def test_cancelling_a_report_removes_the_files_kept_for_it(bot: SignedHarn
     await say(bot, TEACHER, text="cancel")
     assert_nothing_kept(bot)
 
+
+
+async def _report_with_one_screenshot(bot: SignedHarness) -> tuple[str, bytes, dict[str, Any]]:
+    shot = files.png()
+    await to_evidence_step(bot)
+    await send_files(bot, [pasted(bot.connector.serve_attachment(shot))])
+    ref = await finish(bot)
+    return ref, shot, button_data(bot.cards(SAFEGUARDING)[0], "Show details")
+
+
+async def test_a_screenshot_teams_finds_too_large_inline_is_offered_as_a_file(bot: SignedHarness) -> None:
+    ref, _, data = await _report_with_one_screenshot(bot)
+    dsl_chat = personal_conversation(DSL)["id"]
+    bot.connector.clear()
+    too_big = ProgrammedResponse(status=413, body={"error": {"code": "MessageSizeTooBig"}})
+    bot.connector.responder = lambda r: too_big if (
+        r.method == "POST" and r.path.startswith(f"/v3/conversations/{dsl_chat}/activities")
+        and "data:image/png;base64," in json.dumps(r.json)) else None
+    await bot.post(invoke_execute(DSL, bot.connector.service_url, channel_conversation(SAFEGUARDING),
+                                  "showDetails", data, channel=(SAFEGUARDING, "Safeguarding")))
+    await bot.flush()
+    kinds = [a["contentType"] for s in bot.sent(dsl_chat) for a in s.get("attachments") or []]
+    # The inline try was refused (413), then the same file came as a file to open.
+    assert sorted(kinds) == sorted(["application/vnd.microsoft.card.adaptive", "image/png", CONSENT])
+    assert kinds.index("image/png") < kinds.index(CONSENT)
+
+
+async def test_a_missing_file_is_reported_to_the_lead_not_silently_left_out(bot: SignedHarness) -> None:
+    ref, _, data = await _report_with_one_screenshot(bot)
+    for key in bot.services.evidence.blobs.keys():
+        bot.services.evidence.blobs.delete(key)
+    await bot.post(invoke_execute(DSL, bot.connector.service_url, channel_conversation(SAFEGUARDING),
+                                  "showDetails", data, channel=(SAFEGUARDING, "Safeguarding")))
+    await bot.flush()
+    said = " ".join(bot.texts(personal_conversation(DSL)["id"]))
+    assert f"{ref}: evidence 1 could not be opened" in said
