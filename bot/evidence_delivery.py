@@ -3,7 +3,7 @@ consent card (Microsoft's "Send and receive files" guide; needs ``supportsFiles`
 
 * An image Teams can draw (PNG, JPEG, GIF, WebP, up to INLINE_IMAGE_MAX_BYTES) goes as an ``image/*`` attachment
   whose contentUrl is a base64 data URI, read and decrypted only at the moment of sending (the outbox holds the
-  file's id, never its bytes). Should Teams refuse it as too large (413), the file is offered as below instead.
+  file's id, never its bytes). Should Teams refuse it (413 too large, or 400), the file is offered as below instead.
 * A PDF, a HEIC photo or a large image goes as a FileConsentCard. When the lead accepts, Teams sends a
   ``fileConsent/invoke`` with an upload address in their OneDrive; the bot checks again that they may see the case,
   uploads the exact bytes (no bot token: the address is pre-authorised), sends a file card they can open, and

@@ -180,7 +180,8 @@ class TeamsTransport:
         try:
             sent = await turn_context.send_activity(await evidence_activity(message, self.evidence))
         except Exception as error:
-            if not message.attachment.get("inline") or _status_of(error) != 413:
+            # Teams refused the picture itself (too large, or a format it will not take inline): offer it as a file.
+            if not message.attachment.get("inline") or _status_of(error) not in (400, 413):
                 raise
             sent = await turn_context.send_activity(consent_activity(message))
         return sent.id if sent else None
