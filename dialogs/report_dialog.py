@@ -221,6 +221,14 @@ class ReportDialog(GuidedDialog[ReportState]):
             state.dropped_files += len(state.attachments)
             state.attachments = []
 
+    def _settle_kept_files(self, state: ReportState, ref: str) -> None:
+        """After sending: files the case holds belong to it now; any it did not keep (indecent images) go."""
+        case = self.services.cases.get(ref)
+        held = {a.get("evidence_id") for a in (case or {}).get("report", {}).get("attachments") or []}
+        self.services.evidence.link(ref, [a for a in state.attachments if a.get("evidence_id") in held])
+        self.services.evidence.discard([str(a.get("evidence_id", "")) for a in state.attachments
+                                        if a.get("evidence_id") not in held], "not kept by the case")
+
     def _categories(self) -> list[Any]:
         return self.services.cases.routing.for_school(self.services.directory.default_school.id).choices()
 
@@ -486,10 +494,7 @@ class ReportDialog(GuidedDialog[ReportState]):
             result = self.services.cases.submit(draft, reporter)
         except DraftError as error:
             return Retry("I can't send this yet: " + "; ".join(error.problems))
-        if result.dropped_attachments:
-            self._drop_kept_files(state)  # the case kept none of them (indecent images): remove them now
-        else:
-            self.services.evidence.link(result.ref, state.attachments)
+        self._settle_kept_files(state, result.ref)
         log.info("report submitted: %s (category %s)", result.ref, state.category)
         # "sent" only when its alerts are queued; otherwise the card says so and the alert check keeps trying.
         preview = f"Report {result.ref} {'sent' if result.alerts_queued else 'saved, not sent yet'}"
