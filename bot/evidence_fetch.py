@@ -209,9 +209,14 @@ class Intake:
     refused: Counter[str] = field(default_factory=Counter)
 
 
+# Downloads one file: (address, CONNECTOR or DOWNLOAD, the bot's token or None) -> bytes, or FetchFailed. The
+# default is fetch_bytes over aiohttp; dialog tests, which have no web server, hand in their own.
+Download = Callable[[str, str, str | None], Awaitable[bytes]]
+
+
 async def take_evidence(attachments: list[dict[str, Any]], *, service_url: str, evidence: EvidenceService,
                         policy: FetchPolicy, reporter_id: str, draft_id: str, room: int,
-                        token_source: Callable[[], Awaitable[str | None]]) -> Intake:
+                        token_source: Callable[[], Awaitable[str | None]], download: Download | None = None) -> Intake:
     """Fetch, check and keep (encrypted) the files of one message, at most ``room`` of them, all at once."""
     intake = Intake()
     planned: list[tuple[dict[str, Any], str, str]] = []
@@ -227,10 +232,14 @@ async def take_evidence(attachments: list[dict[str, Any]], *, service_url: str, 
         _log_intake(intake)
         return intake
     token = await token_source() if any(kind == CONNECTOR for _, _, kind in planned) else None
-    timeout = aiohttp.ClientTimeout(total=policy.timeout_seconds, sock_connect=min(10.0, policy.timeout_seconds))
-    async with aiohttp.ClientSession(timeout=timeout, trust_env=True) as session:
-        results = await asyncio.gather(*(_fetch_one(session, url, kind, service_url, policy, token)
-                                         for _, url, kind in planned))
+    if download is not None:
+        results = await asyncio.gather(*(_guarded(download(url, kind, token), kind) for _, url, kind in planned))
+    else:
+        timeout = aiohttp.ClientTimeout(total=policy.timeout_seconds, sock_connect=min(10.0, policy.timeout_seconds))
+        async with aiohttp.ClientSession(timeout=timeout, trust_env=True) as session:
+            results = await asyncio.gather(*(_guarded(fetch_bytes(
+                session, url, kind, service_url=service_url, policy=policy, token=token), kind)
+                for _, url, kind in planned))
     for (attachment, _, _), result in zip(planned, results, strict=True):
         if isinstance(result, str):
             intake.refused[result] += 1
@@ -246,11 +255,10 @@ async def take_evidence(attachments: list[dict[str, Any]], *, service_url: str, 
     return intake
 
 
-async def _fetch_one(session: aiohttp.ClientSession, url: str, kind: str, service_url: str, policy: FetchPolicy,
-                     token: str | None) -> bytes | str:
+async def _guarded(fetching: Awaitable[bytes], kind: str) -> bytes | str:
     """The bytes, or the refusal reason (never an exception: one bad file must not lose the others)."""
     try:
-        return await fetch_bytes(session, url, kind, service_url=service_url, policy=policy, token=token)
+        return await fetching
     except FetchFailed as failure:
         log.info("evidence fetch (%s) refused: %s", kind, failure.detail or failure.reason)
         return failure.reason
@@ -284,6 +292,6 @@ def refusal_text(refused: Counter[str]) -> str:
     return f"I haven't kept {'one file' if total == 1 else f'{total} files'} you sent: {reasons}."
 
 
-__all__ = ["CONNECTOR", "DOWNLOAD", "FILE_DOWNLOAD_INFO", "SHAREPOINT_SUFFIXES", "FetchFailed", "FetchPolicy",
-           "Intake", "bot_token", "fetch_bytes", "is_connector_attachment_url", "is_download_url", "plan_fetch",
-           "refusal_text", "take_evidence"]
+__all__ = ["CONNECTOR", "DOWNLOAD", "FILE_DOWNLOAD_INFO", "SHAREPOINT_SUFFIXES", "Download", "FetchFailed",
+           "FetchPolicy", "Intake", "bot_token", "fetch_bytes", "is_connector_attachment_url", "is_download_url",
+           "plan_fetch", "refusal_text", "take_evidence"]

@@ -11,7 +11,7 @@ from typing import Any
 from botbuilder.dialogs import DialogContext, DialogTurnResult
 from botbuilder.schema import Activity
 
-from bot.evidence_fetch import FetchPolicy, bot_token, refusal_text, take_evidence
+from bot.evidence_fetch import Download, FetchPolicy, bot_token, refusal_text, take_evidence
 from bot.services import Services
 from bot.state_storage import DEFAULT_COLLECTION
 from dialogs.guided import (
@@ -80,9 +80,10 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     ID = "report"
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, download: Download | None = None) -> None:
         self.services = services
         self.fetch_policy = FetchPolicy.from_settings(services.settings)
+        self.download = download  # how files are downloaded (None: over the network; dialog tests give their own)
         super().__init__(self.ID, ReportState, [
             Step("category", self.ask_category, self.on_category,
                  help="Pick what best describes what happened. If nothing fits, choose Anything else."),
@@ -400,7 +401,8 @@ class ReportDialog(GuidedDialog[ReportState]):
             intake = await take_evidence(
                 user_input.attachments, service_url=user_input.service_url, evidence=self.services.evidence,
                 policy=self.fetch_policy, reporter_id=user_input.user_id, draft_id=state.draft_id,
-                room=max(MAX_FILES - len(state.attachments), 0), token_source=lambda: bot_token(user_input.turn))
+                room=max(MAX_FILES - len(state.attachments), 0), token_source=lambda: bot_token(user_input.turn),
+                download=self.download)
             state.attachments.extend(item.to_dict() for item in intake.kept)
             parts = []
             if intake.kept:

@@ -17,11 +17,13 @@ from bot.state_storage import RecordStoreStorage
 from dialogs.report_dialog import ReportDialog
 from domain.roles import Role
 from domain.routing import RoutingDecision
+from tests.support import evidence as files
 from tests.support.dialogs import exchange, memory_services, message, personal_template, reply_text
 
 USER = ChannelAccount(id="29:reporter", name="Rita Reporter", aad_object_id="aad-reporter")
 DETAILS = "A pupil is being called names in a class group chat."
-EVIDENCE_URL = "https://files.example/secret-image.png"
+# A pasted image's address: the Bot Connector's own attachment view, on the serviceUrl of personal_template.
+EVIDENCE_URL = "https://smba.example/teams/v3/attachments/0-weu-d1-secret-image/views/original"
 ROUTING = json.loads((Path(__file__).resolve().parents[2] / "domain" / "data" / "routing.json").read_text())
 # Answers per step for a pupil report; the steps asked depend on the category.
 ANSWERS: dict[str, dict[str, Any]] = {
@@ -45,10 +47,16 @@ class ReportChat:
             directory.bind_channel(school.id, role, f"19:{role}@thread.tacv2", str(role), by="test")
         self.conversation_state = ConversationState(RecordStoreStorage(self.store))
         self.dialogs = DialogSet(self.conversation_state.create_property("DialogState"))
-        self.dialogs.add(ReportDialog(self.services))
+        self.downloads: list[str] = []  # addresses the dialog downloaded from (no network: see _download)
+        self.dialogs.add(ReportDialog(self.services, download=self._download))
         self.started = False
         self.step = ""
         self.adapter = TestAdapter(self._turn, personal_template(USER, "a:personal-report"))
+
+    async def _download(self, url: str, kind: str, token: str | None) -> bytes:
+        """Stands in for Teams serving a pasted screenshot."""
+        self.downloads.append(url)
+        return files.png()
 
     async def _turn(self, turn_context: TurnContext) -> None:
         dialog_context = await self.dialogs.create_context(turn_context)

@@ -53,6 +53,8 @@ def assert_on_the_indecent_path(chat: ReportChat, said: str, *, reported: str, d
     persisted = chat.persisted()
     for secret in (EVIDENCE_URL, "photo1.png", "photo2.png", "image/png", "instagram.com/p", "nude-leak"):
         assert secret not in persisted
+    # Files kept (encrypted) at the evidence step before the words showed what they were are deleted too.
+    assert chat.services.evidence.blobs.keys() == [] and chat.store.all("evidence") == []
     assert "this report is about nude or sexual images of a child" in said
     assert "it is an offence to save, send, or alter an image" in said  # the policy's warning
     assert "You have done the right thing" in said
@@ -119,6 +121,7 @@ async def test_files_sent_later_are_dropped_and_counted(tmp_path: Path) -> None:
     assert said.count("I have not opened or kept what you sent") == 2
     assert_on_the_indecent_path(chat, said, reported="pupil_images", dropped=3)
     assert "3 files not kept, never opened" in said  # on the summary before Send
+    assert chat.downloads == []  # never downloaded, not even to look at them
 
 
 async def test_back_skips_the_link_and_evidence_and_the_category_stays(tmp_path: Path) -> None:
@@ -160,7 +163,8 @@ async def test_near_misses_keep_their_category_and_evidence(tmp_path: Path, turn
     said, asked = await run(chat, "pupil_images", turns)
     report = the_case(chat)["report"]
     assert report["category"] == "pupil_images" and report["reported_category"] == ""
-    assert [a["url"] for a in report["attachments"]] == [EVIDENCE_URL] and report["dropped_attachments"] == 0
+    assert [a["name"] for a in report["attachments"]] == ["photo1.png"] and report["dropped_attachments"] == 0
+    assert chat.services.evidence.read(report["attachments"][0])  # kept, encrypted, and it reads back
     assert "evidence" in asked and "nude or sexual images" not in said
 
 
@@ -171,7 +175,9 @@ async def test_the_stored_dialog_state_never_holds_a_file_after_the_move(tmp_pat
     while chat.step != "evidence":
         await chat.answer(chat.step)
     await chat.say(**TWO_FILES)
-    assert EVIDENCE_URL in json.dumps(chat.store.all("bot_state"))  # kept as evidence, for now
+    assert "photo1.png" in json.dumps(chat.store.all("bot_state"))  # kept as evidence, for now
+    assert len(chat.services.evidence.blobs.keys()) == 2
     await chat.say("sorry, the photo is of her private parts")
     assert EVIDENCE_URL not in chat.persisted() and "photo1.png" not in chat.persisted()
+    assert chat.services.evidence.blobs.keys() == []  # the kept files are deleted as well
     assert chat.step == "risk"
