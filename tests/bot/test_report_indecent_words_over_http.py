@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.evidence import jpeg
 from tests.support.flows import say, set_up_school
 from tests.support.teams import (
     HEAD_CHANNEL,
@@ -19,19 +20,21 @@ from tests.support.teams import (
     personal_message,
 )
 
-FILE_URL = "https://teams-files.example/evidence/IMG_2291.jpg"
 LINK = "https://www.instagram.com/p/CxYz123/"
+MARK = b"IMG_2291-exif-marker"  # in every picture's bytes, to look for on disk
 
 
-def files(*names: str) -> list[dict[str, Any]]:
-    """Files as Teams sends them in a message."""
-    return [{"contentType": "image/jpeg", "contentUrl": FILE_URL.replace("IMG_2291", n), "name": f"{n}.jpg"}
+def files(harness: BotHarness, *names: str) -> list[dict[str, Any]]:
+    """Pictures as Teams sends them in a message, served (with the bot's token) by the stand-in connector."""
+    return [{"contentType": "image/jpeg", "name": f"{n}.jpg",
+             "contentUrl": harness.connector.serve_attachment(jpeg(MARK + n.encode()), content_type="image/jpeg",
+                                                              attachment_id=f"0-weu-d1-{n}")}
             for n in names]
 
 
 async def send_files(harness: BotHarness, names: tuple[str, ...], text: str | None = None) -> None:
     status, _ = await harness.post(personal_message(TEACHER, harness.connector.service_url, text=text,
-                                                    attachments=files(*names)))
+                                                    attachments=files(harness, *names)))
     assert status == 200
 
 
@@ -86,14 +89,17 @@ async def test_words_at_any_step_move_the_report_and_no_file_reaches_the_disk(
     expected = 1 if trigger_step == "details" else 2
     assert report["dropped_attachments"] == expected
     disk = on_disk(harness.data_dir)
-    for secret in ("teams-files.example", "IMG_", "first.jpg", "late1", "instagram.com/p"):
+    for secret in ("/v3/attachments/", "IMG_", "first.jpg", "late1", "instagram.com/p"):
         assert secret not in disk
+    # Files kept (encrypted) before the words showed what they were are deleted; later ones never downloaded.
+    assert harness.services.evidence.blobs.keys() == [] and harness.services.store.all("evidence") == []
+    assert not any("late1" in r.path for r in harness.connector.fetches())
     for channel in (SAFEGUARDING, HEAD_CHANNEL):
         [alert] = harness.cards(channel)
         text = card_text(alert)
         assert "URGENT" in text and "police" in text and "Indecent or nude images of a child" in text
         assert f"{expected} file{'s' if expected > 1 else ''} and a link offered and not kept" in text
-        assert "teams-files" not in text and words not in text
+        assert "/v3/attachments/" not in text and words not in text
     told = said_to_teacher(harness)
     assert "this report is about nude or sexual images of a child" in told
     assert "it is an offence to save, send, or alter an image" in told
@@ -135,4 +141,5 @@ async def test_a_near_miss_keeps_its_category_and_evidence(harness: BotHarness) 
     report = harness.services.cases.get("VPS-2026-0001")["report"]
     assert report["category"] == "pupil_images" and report["link"] == LINK
     assert [a["name"] for a in report["attachments"]] == ["screenshot.jpg"] and not report["urgent"]
+    assert harness.services.evidence.read(report["attachments"][0]) == jpeg(MARK + b"screenshot")
     assert "nude or sexual images" not in said_to_teacher(harness)
