@@ -86,7 +86,7 @@ def backup(source: RecordStore | Path, out: Path, clock: Clock | None = None) ->
     # Write beside the target and rename, so a crash never leaves half a backup under the real name. Evidence files
     # are streamed from disk (stored, not compressed: encrypted bytes do not compress).
     temp = out.with_name(out.name + ".tmp")
-    with open(temp, "wb") as handle:
+    with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
         with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(SNAPSHOT_NAME, data)
             manifest["evidence"] = _add_evidence(archive, data_dir / EVIDENCE_DIR_NAME)
