@@ -86,14 +86,18 @@ def backup(source: RecordStore | Path, out: Path, clock: Clock | None = None) ->
     # Write beside the target and rename, so a crash never leaves half a backup under the real name. Evidence files
     # are streamed from disk (stored, not compressed: encrypted bytes do not compress).
     temp = out.with_name(out.name + ".tmp")
-    with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(SNAPSHOT_NAME, data)
-            manifest["evidence"] = _add_evidence(archive, data_dir / EVIDENCE_DIR_NAME)
-            archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, out)
+    try:
+        with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(SNAPSHOT_NAME, data)
+                manifest["evidence"] = _add_evidence(archive, data_dir / EVIDENCE_DIR_NAME)
+                archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, out)
+    except BaseException:
+        temp.unlink(missing_ok=True)  # half a copy of the records must not be left lying about
+        raise
     _fsync_dir(out.parent)
     return manifest
 
