@@ -49,6 +49,10 @@ class Settings:
     campaign_max_reminders: int = 3
     send_rate_per_second: float = 30.0
     school_holidays: tuple[date, ...] = ()
+    # TERM_DATES: each term's first and last day ("2026-09-03..2026-12-18, 2027-01-05..2027-03-26, ..."); a school
+    # year with none listed uses the default in domain/terms.py (autumn to about 20 December, spring to Easter,
+    # summer to about 22 July). The termly summary is posted on each term's last day.
+    term_dates: tuple[tuple[date, date], ...] = ()
     # Closed safeguarding cases are kept this many years from closure (see domain/retention.py for why),
     # other closed cases OTHER_CASE_RETENTION_YEARS; then a nightly job replaces them with a stub.
     case_retention_years: int = 25
@@ -141,6 +145,7 @@ class Settings:
             campaign_max_reminders=_int(values, "CAMPAIGN_MAX_REMINDERS", 3, 0, 50),
             send_rate_per_second=float(_int(values, "SEND_RATE_PER_SECOND", 30, 1, 50)),
             school_holidays=_holidays(text("SCHOOL_HOLIDAYS")),
+            term_dates=_term_dates(text("TERM_DATES")),
             case_retention_years=_int(values, "CASE_RETENTION_YEARS", 25, 1, 100),
             other_case_retention_years=_int(values, "OTHER_CASE_RETENTION_YEARS", 6, 1, 100),
             evidence_key=_evidence_key(text("EVIDENCE_KEY")),
@@ -187,6 +192,16 @@ def _holidays(raw: str) -> tuple[date, ...]:
     except ValueError as exc:
         raise SettingsError(f"SCHOOL_HOLIDAYS must be dates like 2026-12-25 or ranges like 2026-10-26..2026-10-30 "
                             f"({exc}).") from exc
+
+
+def _term_dates(raw: str) -> tuple[tuple[date, date], ...]:
+    from domain.terms import TermDatesError, parse_term_dates
+
+    try:
+        return tuple(parse_term_dates(raw)) if raw else ()
+    except TermDatesError as exc:
+        raise SettingsError(f"TERM_DATES must list each term as FIRST..LAST, comma-separated, like "
+                            f"2026-09-03..2026-12-18, 2027-01-05..2027-03-26 ({exc}).") from exc
 
 
 def _id_set(raw: str, name: str) -> frozenset[str]:

@@ -18,6 +18,9 @@ from domain.roles import Role, role_title
 from store.base import RecordStore
 
 QUESTIONS = "questions"
+# One record per question the policy answered: which rule, when, which school. No words, no asker: the policy
+# review counts the clauses most asked about.
+ANSWERED = "questions_answered"
 MAX_QUESTION_CHARS = 1000
 MAX_ANSWER_CHARS = 2000
 
@@ -60,6 +63,13 @@ class QuestionService:
             "policy_version": policy_version, "status": "unanswered", "handed_off": False,
             "answer": "", "answered_by": "", "answered_at": ""})
         return question_id
+
+    def record_answered(self, rule: Any, asker: Person | None, *, policy_hash: str) -> None:
+        """Count a question the policy answered, by rule (no words, no name), for the policy review."""
+        seq = self.store.next_sequence(ANSWERED)
+        self.store.put(ANSWERED, f"A{seq:07d}", {
+            "rule_id": rule.id, "topic": rule.topic, "section": rule.section, "answered_at": iso(self.clock.now()),
+            "school_id": asker.school_id if asker else self.directory.default_school.id, "policy_hash": policy_hash})
 
     def hand_off(self, question_id: str) -> HandOff:
         """Send the question 1:1 to the head teacher (the chair if nobody holds that role).

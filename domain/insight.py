@@ -1,0 +1,849 @@
+"""Insight for the head teacher and governors: the figures behind the termly summary and the policy review.
+
+Plain Python over the records: cases (with their audit trails), acknowledgements, questions. It returns data, never
+cards (cards/insight.py draws them). Everything a governor may see is counts only: no names, no free text, no case
+references; and every count goes through the small-number rule (domain/disclosure.py) before it leaves here.
+
+Definitions, so the figures can be checked by hand:
+
+- A report belongs to the period it was *made* in (the school's local date). The state of a case is read from its
+  audit trail as at the end of the period (or now, for a period still running).
+- *Picked up*: claimed, or resolved without a claim (either stops the reminders). The target is the first reminder:
+  the urgent interval (15 minutes by default) for urgent reports, 09:00 on the next school day for others.
+- *Outcomes* and *time to resolve* count cases resolved in the period, whenever they were reported.
+- *Open cases by age*: every case still open at the end of the period, by how long ago it was reported.
+- *Passed to the police or the LADO*: cases passed on in the period (a case passed to both counts in each).
+- *Data breaches*: reports in a category with an ICO deadline (72 hours). A breach is *decided* when it is passed to
+  the ICO or resolved (which records that it did not need reporting); decided within the deadline or not, and the
+  undecided ones either still within it or overdue.
+- *Acknowledgement*: active, non-exempt staff who have acknowledged the current policy version, by school.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import statistics
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from domain.campaigns import ACKS, CAMPAIGNS, EXEMPTIONS, PENDING_VERSIONS, long_date
+from domain.cases import CASES, OUTCOMES, CaseConfig
+from domain.clock import Clock, iso, parse_iso
+from domain.directory import Directory
+from domain.disclosure import Shown, Table, add_ranges, range_text, shown_exactly
+from domain.jobs import Cron, JobSpec
+from domain.messages import OutgoingMessage
+from domain.questions import ANSWERED, QUESTIONS
+from domain.roles import Role
+from domain.routing import RoutingBook
+from domain.terms import Term, TermCalendar, school_year_bounds, school_year_of
+from store.base import RecordStore
+
+log = logging.getLogger(__name__)
+
+AUDIT = "insight_audit"  # who asked for which summary, when and where (no figures)
+AGE_BANDS: tuple[tuple[str, str, int, int | None], ...] = (
+    ("week", "Under a week", 0, 7), ("month", "1 to 4 weeks", 7, 28), ("quarter", "1 to 3 months", 28, 91),
+    ("older", "Over 3 months", 91, None))
+PICKUP = (("in_time", "Picked up within the target"), ("late", "Picked up after the target"),
+          ("waiting", "Not picked up yet"))
+URGENCY = (("urgent", "Urgent"), ("normal", "Normal"))
+ESCALATED = (("police", "Passed to the police"), ("lado", "Passed to the LADO"))
+BREACH = (("in_time", "Decided within 72 hours"), ("late", "Decided after 72 hours"),
+          ("overdue", "Not decided, past 72 hours"), ("pending", "Not decided, still within 72 hours"))
+SUMMARY_ROLES = (Role.HEAD_TEACHER, Role.CHAIR)
+TERM_POST_HOUR = 16  # the termly summary goes after school on the last day of term
+TERM_POST_WINDOW_DAYS = 14  # a bot that was down at the end of term still posts within a fortnight, never later
+MAX_RANGE_DAYS = 3 * 366
+TOP_CLAUSES = 5
+NOT_SOCIAL_MEDIA = "Not about social media or messaging"
+NO_CLOSE_TOPIC = "Not close to any topic in the policy"
+
+_MONTHS = {name: number for number, names in enumerate(
+    ["jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july", "aug august",
+     "sep sept september", "oct october", "nov november", "dec december"], start=1) for name in names.split()}
+
+
+class PeriodError(ValueError):
+    """The period asked for could not be read; the message says how to ask, in plain words."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """The dates a summary covers (local dates, both included)."""
+
+    start: date
+    end: date
+    label: str
+    kind: str  # "term", "year" or "range"
+    key: str = ""  # the term's or year's id, for the termly post
+
+    @property
+    def dates_text(self) -> str:
+        """"3 September to 18 December 2026"."""
+        if self.start.year == self.end.year:
+            return f"{self.start.day} {self.start:%B} to {long_date(self.end)}"
+        return f"{long_date(self.start)} to {long_date(self.end)}"
+
+
+def term_period(term: Term) -> Period:
+    """A term as a period."""
+    return Period(term.start, term.end, term.name, "term", term.key)
+
+
+def year_period(year: int) -> Period:
+    """A school year (1 September to 31 August) as a period."""
+    start, end = school_year_bounds(year)
+    return Period(start, end, f"School year {year} to {year + 1}", "year", f"{year}-{(year + 1) % 100:02d}")
+
+
+def parse_date(text: str, today: date) -> date:
+    """A date as staff type it: 2026-09-01, 1/9/2026, 1/9/26, 1 Sep 2026, 1st September 2026, 1 September."""
+    cleaned = " ".join(text.lower().replace(",", " ").split())
+    try:
+        return date.fromisoformat(cleaned)
+    except ValueError:
+        pass
+    found = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})", cleaned)
+    if found:
+        day, month, year = (int(x) for x in found.groups())
+        year += 2000 if year < 100 else 0
+        return _checked_date(year, month, day, text)
+    found = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)? ([a-z]+)(?: (\d{4}))?", cleaned)
+    if found and found.group(2) in _MONTHS:
+        year = int(found.group(3)) if found.group(3) else today.year
+        return _checked_date(year, _MONTHS[found.group(2)], int(found.group(1)), text)
+    raise PeriodError(f"I couldn't read the date \"{text[:40]}\". Write it like 1/9/2026 or 1 September 2026.")
+
+
+def _checked_date(year: int, month: int, day: int, text: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise PeriodError(f"\"{text[:40]}\" is not a real date.") from exc
+
+
+def parse_period(words: list[str], today: date, terms: TermCalendar) -> Period:
+    """`term` (this term so far, or the last one in the holidays), `year`, or `from DATE to DATE`."""
+    lowered = [w.lower() for w in words]
+    if not lowered or lowered == ["term"]:
+        return term_period(terms.current_or_last(today))
+    if lowered == ["year"]:
+        return year_period(school_year_of(today))
+    if lowered[0] == "from" and "to" in lowered[1:]:
+        split = lowered.index("to", 1)
+        first, last = " ".join(words[1:split]), " ".join(words[split + 1:])
+        if not first or not last:
+            raise PeriodError(_PERIOD_HELP)
+        start, end = parse_date(first, today), parse_date(last, today)
+        if end < start:
+            raise PeriodError("The second date is before the first. Try **summary from 1/9/2026 to 18/12/2026**.")
+        if (end - start).days > MAX_RANGE_DAYS:
+            raise PeriodError("Please ask for three years or less at a time.")
+        return Period(start, end, f"{long_date(start)} to {long_date(end)}", "range")
+    raise PeriodError(_PERIOD_HELP)
+
+
+_PERIOD_HELP = ("Type **summary** (this term), **summary term**, **summary year**, or **summary from 1/9/2026 to "
+                "18/12/2026**.")
+
+
+# The exact figures ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AckCoverage:
+    """Acknowledgement of the current policy version at one school."""
+
+    school_id: str
+    school: str
+    staff: int
+    acknowledged: int
+    last_acknowledged_at: str = ""  # when the most recent of them acknowledged (for "everyone by")
+
+    @property
+    def outstanding(self) -> int:
+        """Staff who have not acknowledged yet."""
+        return self.staff - self.acknowledged
+
+
+@dataclass
+class Figures:
+    """The exact counts and times for one period and one school (or the trust); never shown as they are."""
+
+    period: Period
+    scope: str
+    school_ids: list[str]
+    trust: bool
+    as_at: datetime
+    policy_version: str
+    reports: int = 0
+    categories: list[tuple[str, str, int]] = field(default_factory=list)  # (id, label, reports)
+    ico_categories: list[str] = field(default_factory=list)
+    months: list[tuple[str, str, int]] = field(default_factory=list)  # ("2026-09", "Sep 2026", reports)
+    urgency: dict[str, int] = field(default_factory=dict)
+    pickup: dict[str, int] = field(default_factory=dict)
+    pickup_minutes: dict[str, list[float]] = field(default_factory=dict)  # urgent/normal: minutes to pick up
+    targets: dict[str, str] = field(default_factory=dict)  # urgent/normal: the target in words
+    resolved: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    resolve_minutes: list[float] = field(default_factory=list)
+    open_cases: int = 0
+    open_ages: dict[str, int] = field(default_factory=dict)
+    escalations: dict[str, int] = field(default_factory=dict)
+    breaches: dict[str, int] = field(default_factory=dict)
+    schools: list[tuple[str, str, int]] = field(default_factory=list)  # trust view: (id, name, reports)
+    acknowledgements: list[AckCoverage] = field(default_factory=list)
+    campaign_for_version: bool = False
+    unanswered: list[tuple[str, int]] = field(default_factory=list)  # (group, questions)
+
+
+# What a governor may see -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Count:
+    """One count as shown: its label and the small-number rule's verdict."""
+
+    key: str
+    label: str
+    shown: Shown
+
+    @property
+    def text(self) -> str:
+        """What the card and the CSV say."""
+        return self.shown.text
+
+
+@dataclass
+class Breakdown:
+    """A breakdown of a total, as shown."""
+
+    key: str
+    title: str
+    total: Count | None
+    rows: list[Count]
+
+    @property
+    def others(self) -> int:
+        """The hidden rows added up, when the total is shown exactly (a reader can work that out anyway)."""
+        if self.total is None or self.total.shown.hidden:
+            return 0
+        return (self.total.shown.exact or 0) - sum(r.shown.exact or 0 for r in self.rows if not r.shown.hidden)
+
+    @property
+    def any_hidden(self) -> bool:
+        """True if a row is hidden."""
+        return any(r.shown.hidden for r in self.rows)
+
+
+@dataclass
+class AckRow:
+    """One school's acknowledgement line as shown."""
+
+    school: str
+    staff: Shown
+    acknowledged: Shown
+    outstanding: Shown
+    percent: str  # "95%", "at least 93%", "between 40% and 60%"
+    percent_value: int | None  # for a chart: only when exact
+
+
+@dataclass
+class Summary:
+    """The termly (or any period's) summary as a governor may see it."""
+
+    period: Period
+    scope: str
+    trust: bool
+    as_at_text: str
+    policy_version: str
+    reports: Count
+    breakdowns: dict[str, Breakdown]
+    times: dict[str, str]
+    acknowledgements: list[AckRow]
+    ack_total: AckRow | None
+    campaign_for_version: bool
+    suppressed: bool  # anything hidden (the card then explains the rule)
+
+
+@dataclass
+class PolicyReview:
+    """The agenda for the governors' review of the policy (counts only)."""
+
+    title: str
+    policy_date: str
+    version_label: str
+    short_hash: str
+    version_began: str  # "1 September 2026", or "" if the records do not say
+    acknowledgements: list[AckRow]
+    ack_total: AckRow | None
+    everyone_text: str
+    unanswered: Breakdown
+    clauses: Breakdown
+    scope: str
+
+
+class InsightService:
+    """Works out the figures, protects them for governors, and posts the termly summary."""
+
+    def __init__(self, store: RecordStore, directory: Directory, clock: Clock, policy: Any, *,
+                 outbox: Any = None, routing: RoutingBook | None = None, case_config: Any = None,
+                 terms: TermCalendar | None = None, matcher: Any = None, trust_name: str = "the trust") -> None:
+        self.store = store
+        self.directory = directory
+        self.clock = clock
+        self.policy = policy
+        self.outbox = outbox
+        self.routing = routing or RoutingBook()
+        self.case_config = CaseConfig.from_settings(case_config)
+        self.terms = terms or TermCalendar()
+        self.matcher = matcher
+        self.trust_name = trust_name
+
+    @classmethod
+    def from_services(cls, services: Any) -> InsightService:
+        """Build from the bot's Services (settings give the term dates and holidays)."""
+        settings = services.settings
+        return cls(services.store, services.directory, services.clock, services.policy, outbox=services.outbox,
+                   routing=services.routing,
+                   case_config=settings, matcher=services.matcher, trust_name=settings.trust_name,
+                   terms=TermCalendar(getattr(settings, "term_dates", ()), settings.school_holidays))
+
+    # Periods --------------------------------------------------------------------------------------------------
+
+    def today(self) -> date:
+        """The school's local date now."""
+        return self.clock.now().astimezone(self.clock.tz).date()
+
+    def period(self, words: list[str]) -> Period:
+        """Read the period from a command's words (PeriodError says how to ask)."""
+        return parse_period(words, self.today(), self.terms)
+
+    def _as_at(self, period: Period) -> datetime:
+        end = datetime.combine(period.end + timedelta(days=1), time(0), tzinfo=self.clock.tz)
+        return min(self.clock.now(), end)
+
+    def _local_date(self, stamp: str) -> date:
+        return parse_iso(stamp).astimezone(self.clock.tz).date()
+
+    # Figures --------------------------------------------------------------------------------------------------
+
+    def figures(self, period: Period, school_id: str | None) -> Figures:
+        """The exact figures for a school (None: every school of the trust)."""
+        schools = self.directory.schools() if school_id is None else [self.directory.school(school_id)]
+        ids = [s.id for s in schools]
+        as_at = self._as_at(period)
+        figures = Figures(period=period, scope=self.trust_name if school_id is None else schools[0].name,
+                          school_ids=ids, trust=school_id is None, as_at=as_at,
+                          policy_version=self.policy.version_label)
+        cases = [c for c in self.store.all(CASES) if c.get("school_id") in ids and isinstance(c.get("report"), dict)]
+        table = self.routing.for_school(ids[0] if len(ids) == 1 else "")
+        in_period = [c for c in cases if period.start <= self._local_date(c["report"]["created_at"]) <= period.end
+                     and parse_iso(c["report"]["created_at"]) < as_at]
+        self._reports(figures, in_period, table, as_at)
+        self._resolutions(figures, cases, period, as_at)
+        self._open(figures, cases, as_at)
+        if figures.trust:
+            per_school = Counter(c["school_id"] for c in in_period)
+            figures.schools = [(s.id, s.name, per_school.get(s.id, 0)) for s in sorted(schools, key=lambda s: s.name)]
+        figures.acknowledgements = [self._coverage(s.id, s.name) for s in sorted(schools, key=lambda s: s.name)]
+        figures.campaign_for_version = any(c.get("version_hash") == self.policy.content_hash
+                                           for c in self.store.all(CAMPAIGNS))
+        questions = [q for q in self.store.all(QUESTIONS) if q.get("school_id") in ids
+                     and period.start <= self._local_date(q["asked_at"]) <= period.end
+                     and parse_iso(q["asked_at"]) < as_at]
+        figures.unanswered = self._groups(questions)
+        return figures
+
+    def _reports(self, figures: Figures, cases: list[dict[str, Any]], table: Any, as_at: datetime) -> None:
+        figures.reports = len(cases)
+        by_category = Counter(c["report"]["category"] for c in cases)
+        labels = {cat.id: cat.label for cat in table.choices()}
+        ico = [cat.id for cat in table.choices() if cat.ico_deadline_hours]
+        for case in cases:  # a category since removed from the routing table still counts, under its own label
+            report = case["report"]
+            labels.setdefault(report["category"], report.get("category_label") or report["category"])
+            if report.get("ico_deadline_hours") and report["category"] not in ico:
+                ico.append(report["category"])
+        figures.categories = [(cid, label, by_category.get(cid, 0)) for cid, label in labels.items()]
+        figures.ico_categories = ico
+        months = Counter(self._local_date(c["report"]["created_at"]).strftime("%Y-%m") for c in cases)
+        figures.months = [(key, label, months.get(key, 0)) for key, label in _months(figures.period)]
+        figures.urgency = {"urgent": sum(bool(c["report"]["urgent"]) for c in cases)}
+        figures.urgency["normal"] = len(cases) - figures.urgency["urgent"]
+        figures.pickup = {key: 0 for key, _ in PICKUP}
+        figures.pickup_minutes = {"urgent": [], "normal": []}
+        figures.targets = {"urgent": _duration(self.case_config.urgent_reminder_minutes),
+                           "normal": f"{self.case_config.normal_time():%H:%M} on the next school day"}
+        figures.escalations = {key: 0 for key, _ in ESCALATED}
+        figures.breaches = {key: 0 for key, _ in BREACH}
+        for case in cases:
+            report = case["report"]
+            created = parse_iso(report["created_at"])
+            story = _timeline(case, as_at)
+            if story.picked_up is None:
+                figures.pickup["waiting"] += 1
+            else:
+                figures.pickup["in_time" if story.picked_up <= self._target(case) else "late"] += 1
+                figures.pickup_minutes["urgent" if report["urgent"] else "normal"].append(
+                    (story.picked_up - created).total_seconds() / 60)
+            if report["category"] in ico:
+                hours = report.get("ico_deadline_hours") or 72
+                deadline = created + timedelta(hours=hours)
+                decided = story.ico_decided
+                if decided is not None:
+                    figures.breaches["in_time" if decided <= deadline else "late"] += 1
+                else:
+                    figures.breaches["overdue" if as_at > deadline else "pending"] += 1
+        figures.escalations = self._escalations(figures.school_ids, figures.period, as_at)
+
+    def _escalations(self, school_ids: list[str], period: Period, as_at: datetime) -> dict[str, int]:
+        counts = {key: 0 for key, _ in ESCALATED}
+        for case in self.store.all(CASES):
+            if case.get("school_id") not in school_ids or not isinstance(case.get("report"), dict):
+                continue
+            passed = {e["detail"].get("to") for e in case.get("audit") or [] if e["action"] == "escalated"
+                      and period.start <= self._local_date(e["at"]) <= period.end and parse_iso(e["at"]) < as_at}
+            for key in counts:
+                counts[key] += key in passed
+        return counts
+
+    def _target(self, case: dict[str, Any]) -> datetime:
+        """When the first reminder falls due: the target for picking a report up."""
+        created = parse_iso(case["report"]["created_at"])
+        if case["report"]["urgent"]:
+            return created + timedelta(minutes=self.case_config.urgent_reminder_minutes)
+        day = created.astimezone(self.clock.tz).date() + timedelta(days=1)
+        while day.weekday() not in self.case_config.school_days:
+            day += timedelta(days=1)
+        return datetime.combine(day, self.case_config.normal_time(), tzinfo=self.clock.tz)
+
+    def _resolutions(self, figures: Figures, cases: list[dict[str, Any]], period: Period, as_at: datetime) -> None:
+        figures.outcomes = {key: 0 for key in OUTCOMES}
+        for case in cases:
+            story = _timeline(case, as_at)
+            if story.resolved is None or not period.start <= story.resolved.astimezone(self.clock.tz).date() \
+                    <= period.end:
+                continue
+            figures.resolved += 1
+            figures.outcomes[story.outcome if story.outcome in OUTCOMES else "no_further_action"] += 1
+            figures.resolve_minutes.append(
+                (story.resolved - parse_iso(case["report"]["created_at"])).total_seconds() / 60)
+
+    def _open(self, figures: Figures, cases: list[dict[str, Any]], as_at: datetime) -> None:
+        figures.open_ages = {key: 0 for key, *_ in AGE_BANDS}
+        end_day = (as_at - timedelta(microseconds=1)).astimezone(self.clock.tz).date()
+        for case in cases:
+            created = parse_iso(case["report"]["created_at"])
+            if created >= as_at or _timeline(case, as_at).resolved is not None:
+                continue
+            figures.open_cases += 1
+            age = (end_day - created.astimezone(self.clock.tz).date()).days
+            band = next(key for key, _, low, high in AGE_BANDS if age >= low and (high is None or age < high))
+            figures.open_ages[band] += 1
+
+    def _coverage(self, school_id: str, name: str) -> AckCoverage:
+        """Active, non-exempt staff and how many have acknowledged the current version."""
+        exempt = set(self.store.keys(EXEMPTIONS))
+        staff = {p.user_id for p in self.directory.staff(school_id) if p.user_id not in exempt}
+        acks = [a for a in self.store.all(ACKS) if a.get("version_hash") == self.policy.content_hash
+                and a.get("user_id") in staff]
+        done = {a["user_id"] for a in acks}
+        last = max((a["acknowledged_at"] for a in acks), default="")
+        return AckCoverage(school_id, name, len(staff), len(done), last)
+
+    def _groups(self, questions: list[dict[str, Any]]) -> list[tuple[str, int]]:
+        """Unanswered questions by the policy topic they come nearest to (never their words)."""
+        counts = Counter(self.topic_of(q.get("question", "")) for q in questions)
+        order = list(self.matcher.rulebook.topics()) if self.matcher is not None else []
+        order += sorted(t for t in counts if t not in order and t not in (NOT_SOCIAL_MEDIA, NO_CLOSE_TOPIC))
+        order += [NO_CLOSE_TOPIC, NOT_SOCIAL_MEDIA]
+        return [(topic, counts[topic]) for topic in order if counts.get(topic)]
+
+    def topic_of(self, question: str) -> str:
+        """The policy topic a question comes nearest to, for grouping questions the policy did not answer."""
+        if self.matcher is None:
+            return NO_CLOSE_TOPIC
+        answer = self.matcher.answer(question)
+        if answer.rule is not None:
+            return answer.rule.topic
+        if answer.candidates:
+            return answer.candidates[0].topic
+        return NOT_SOCIAL_MEDIA if "not about social media" in answer.reason else NO_CLOSE_TOPIC
+
+    # What a governor may see ----------------------------------------------------------------------------------
+
+    def summary(self, period: Period, school_id: str | None) -> Summary:
+        """The figures with the small-number rule applied: what a card, a CSV or a governor may see."""
+        return protect(self.figures(period, school_id), self.clock)
+
+    def csv_text(self, summary: Summary) -> str:
+        """The summary as CSV: scope, period, section, item, value (counts as shown: 1 to 4 as "fewer than 5")."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        head = (summary.scope, summary.period.label, summary.period.start.isoformat(), summary.period.end.isoformat())
+        rows: list[tuple[str, ...]] = [("scope", "period", "from", "to", "section", "item", "value"),
+                                       (*head, "Reports", "Reports made", summary.reports.text)]
+        for breakdown in summary.breakdowns.values():
+            if breakdown.total is not None and breakdown.total.key != "reports":
+                rows.append((*head, breakdown.title, breakdown.total.label, breakdown.total.text))
+            rows += [(*head, breakdown.title, row.label, row.text) for row in breakdown.rows]
+        rows += [(*head, "Times", _TIME_LABELS.get(key, key), words) for key, words in summary.times.items()]
+        for row in [*summary.acknowledgements, *([summary.ack_total] if summary.ack_total else [])]:
+            section = "Acknowledgement of the current policy version"
+            rows += [(*head, section, f"{row.school}: staff", row.staff.text),
+                     (*head, section, f"{row.school}: acknowledged", row.acknowledged.text),
+                     (*head, section, f"{row.school}: outstanding", row.outstanding.text),
+                     (*head, section, f"{row.school}: share acknowledged", row.percent)]
+        writer.writerows([[_csv_safe(cell) for cell in row] for row in rows])
+        return out.getvalue()
+
+    def record_request(self, *, user_id: str, where: str, what: str, period: Period | None, scope: str) -> None:
+        """Keep who asked for a summary or review, where and for which period (the figures are not kept)."""
+        seq = self.store.next_sequence(AUDIT)
+        self.store.put(AUDIT, f"{seq:08d}", {
+            "seq": seq, "at": iso(self.clock.now()), "user_id": user_id, "where": where, "what": what,
+            "scope": scope, "from": period.start.isoformat() if period else "",
+            "to": period.end.isoformat() if period else ""})
+
+    # Policy review --------------------------------------------------------------------------------------------
+
+    def policy_review(self, school_id: str) -> PolicyReview:
+        """The policy's version and date, acknowledgement, unanswered questions and most-asked clauses."""
+        school = self.directory.school(school_id)
+        began = self._version_began()
+        coverage = [self._coverage(school.id, school.name)]
+        rows, total = protect_acknowledgements(coverage)
+        since = parse_iso(began) if began else None
+        questions = [q for q in self.store.all(QUESTIONS) if q.get("school_id") == school.id
+                     and (q.get("policy_version") == self.policy.version_label
+                          or (since is not None and parse_iso(q["asked_at"]) >= since))]
+        answered = [a for a in self.store.all(ANSWERED) if a.get("school_id") == school.id
+                    and a.get("policy_hash") == self.policy.content_hash]
+        row = coverage[0]
+        if row.staff and row.outstanding == 0:
+            everyone = f"Everyone has acknowledged this version (the last on {long_date(self._local_date(row.last_acknowledged_at))})."  # noqa: E501
+        elif row.staff == 0:
+            everyone = "ThinkFirst does not know the school's staff yet."
+        else:
+            everyone = f"Not everyone yet: {rows[0].outstanding.text} outstanding."
+        groups = self._groups(questions)
+        rule_counts = Counter(a["rule_id"] for a in answered)
+        top = rule_counts.most_common()
+        named = top[:TOP_CLAUSES]
+        clause_rows = {}
+        for rule_id, count in named:
+            rule = self.matcher.rulebook.get(rule_id) if self.matcher is not None else None
+            label = f"{rule.situation} ({rule.section})" if rule else rule_id
+            clause_rows[label] = count
+        others = sum(count for _, count in top[TOP_CLAUSES:])
+        unanswered = protect_breakdown("unanswered", "Questions the policy did not answer", "Questions",
+                                       len(questions), groups)
+        clauses = protect_breakdown("clauses", "Clauses most asked about", "Questions answered by the policy",
+                                    len(answered), [*clause_rows.items(), *([("All other clauses", others)]
+                                                                            if others else [])])
+        return PolicyReview(
+            title=self.policy.title, policy_date=self.policy.date, version_label=self.policy.version_label,
+            short_hash=self.policy.short_hash, version_began=long_date(self._local_date(began)) if began else "",
+            acknowledgements=rows, ack_total=total, everyone_text=everyone, unanswered=unanswered,
+            clauses=clauses, scope=school.name)
+
+    def _version_began(self) -> str:
+        """When the current version came into use: its first campaign, else when it was first seen."""
+        stamps = [c["started_at"] for c in self.store.all(CAMPAIGNS) if c.get("version_hash") ==
+                  self.policy.content_hash]
+        pending = self.store.get(PENDING_VERSIONS, self.policy.content_hash)
+        if pending and pending.get("detected_at"):
+            stamps.append(pending["detected_at"])
+        return min(stamps) if stamps else ""
+
+    # The termly post ------------------------------------------------------------------------------------------
+
+    def term_to_post(self, now: datetime | None = None) -> Term | None:
+        """The term whose summary is due now: from 16:00 on its last day, for a fortnight."""
+        local = (now or self.clock.now()).astimezone(self.clock.tz)
+        term = self.terms.last_ended(local.date())
+        if term is None or (local.date() - term.end).days > TERM_POST_WINDOW_DAYS:
+            return None
+        if local.date() == term.end and local.hour < TERM_POST_HOUR:
+            return None
+        return term
+
+    def post_term_summaries(self, present: Callable[[Summary], dict[str, Any]],
+                            now: datetime | None = None) -> int:
+        """Queue each school's termly summary for its head teacher and chair (once: keyed by term and place)."""
+        term = self.term_to_post(now)
+        if term is None:
+            return 0
+        period = term_period(term)
+        queued = 0
+        for school in self.directory.schools():
+            summary = self.summary(period, school.id)
+            card = present(summary)
+            text = f"{period.label} summary for {school.name}: {summary.reports.text} reports"
+            for message in self._destinations(school.id, f"insight:term:{term.key}:{school.id}", card, text):
+                queued += self.outbox.enqueue(message)
+        if queued:
+            log.info("termly summary for %s queued (%d messages)", term.key, queued)
+        return queued
+
+    def _destinations(self, school_id: str, key: str, card: dict[str, Any], text: str) -> list[OutgoingMessage]:
+        """The head teacher's and the chair's lead spaces; 1:1 to the role's holders where there is none."""
+        messages: list[OutgoingMessage] = []
+        spaces: set[str] = set()
+        people: set[str] = set()
+        for role in SUMMARY_ROLES:
+            binding = self.directory.lead_space(school_id, role)
+            if binding is not None:
+                if binding.conversation_id not in spaces:
+                    spaces.add(binding.conversation_id)
+                    messages.append(OutgoingMessage(key=f"{key}:{role}", summary=text, card=card, text=text,
+                                                    to_conversation=binding.conversation_id, school_id=school_id,
+                                                    meta={"kind": "insight"}))
+                continue
+            holders = self.directory.holders(school_id, role, deputies=False)
+            if not holders:
+                log.warning("termly summary for %s: no %s lead space or holder", school_id, role)
+            for holder in holders:
+                if holder.person.user_id in people:
+                    continue
+                people.add(holder.person.user_id)
+                messages.append(OutgoingMessage(key=f"{key}:{role}:{holder.person.user_id}", summary=text, card=card,
+                                                text=text, to_user=holder.person.user_id, school_id=school_id,
+                                                meta={"kind": "insight"}))
+        return messages
+
+    def job(self, present: Callable[[Summary], dict[str, Any]], wake: Callable[[], None] | None = None) -> JobSpec:
+        """The named job that posts the termly summary (it runs daily; only the last day of term sends)."""
+
+        def run() -> int:
+            queued = self.post_term_summaries(present)
+            if queued and wake is not None:
+                wake()
+            return queued
+
+        return JobSpec("termly-summary", Cron(hour=TERM_POST_HOUR, minute=5), run)
+
+
+# Protecting the figures -----------------------------------------------------------------------------------------
+
+
+def protect(figures: Figures, clock: Clock) -> Summary:
+    """Apply the small-number rule to a whole summary at once (every sum on the card is in one table)."""
+    table = Table()
+    table.count("reports", figures.reports)
+    ico = set(figures.ico_categories)
+    plain = {f"cat:{cid}": n for cid, _, n in figures.categories if cid not in ico}
+    breaches_total = sum(n for cid, _, n in figures.categories if cid in ico)
+    if ico:
+        # Breach categories sit under one "breaches" count, which the ICO breakdown also adds up to: a tree.
+        table.breakdown("reports", {**plain, "breaches": breaches_total})
+        table.breakdown("breaches", {f"cat:{cid}": n for cid, _, n in figures.categories if cid in ico})
+        table.breakdown("breaches", {f"ico:{k}": figures.breaches[k] for k, _ in BREACH})
+    else:
+        table.breakdown("reports", plain)
+    table.breakdown("reports", {f"month:{key}": n for key, _, n in figures.months})
+    table.breakdown("reports", {f"urgency:{k}": figures.urgency[k] for k, _ in URGENCY})
+    table.breakdown("reports", {f"pickup:{k}": figures.pickup[k] for k, _ in PICKUP})
+    if figures.trust:
+        table.breakdown("reports", {f"school:{sid}": n for sid, _, n in figures.schools})
+    table.count("resolved", figures.resolved)
+    table.breakdown("resolved", {f"outcome:{k}": n for k, n in figures.outcomes.items()})
+    table.count("open", figures.open_cases)
+    table.breakdown("open", {f"age:{k}": figures.open_ages[k] for k, *_ in AGE_BANDS})
+    for key, _ in ESCALATED:
+        table.count(f"escalated:{key}", figures.escalations[key])
+    table.count("unanswered", sum(n for _, n in figures.unanswered))
+    table.breakdown("unanswered", {f"question:{group}": n for group, n in figures.unanswered})
+    shown = table.protect()
+
+    def count(key: str, label: str) -> Count:
+        return Count(key, label, shown[key])
+
+    reports = count("reports", "Reports made")
+    breakdowns = {
+        "categories": Breakdown("categories", "Reports by category", reports,
+                                [count(f"cat:{cid}", label) for cid, label, _ in figures.categories]),
+        "months": Breakdown("months", "Reports by month", reports,
+                            [count(f"month:{key}", label) for key, label, _ in figures.months]),
+        "urgency": Breakdown("urgency", "Urgent and normal reports", reports,
+                             [count(f"urgency:{k}", label) for k, label in URGENCY]),
+        "pickup": Breakdown("pickup", "Picking reports up", reports,
+                            [count(f"pickup:{k}", label) for k, label in PICKUP]),
+        "outcomes": Breakdown("outcomes", "Outcomes of cases closed", count("resolved", "Cases closed"),
+                              [count(f"outcome:{k}", OUTCOMES[k][0]) for k in figures.outcomes]),
+        "open": Breakdown("open", "Open cases by age", count("open", "Open cases"),
+                          [count(f"age:{k}", label) for k, label, *_ in AGE_BANDS]),
+        "escalations": Breakdown("escalations", "Passed to the police or the LADO", None,
+                                 [count(f"escalated:{k}", label) for k, label in ESCALATED]),
+        "unanswered": Breakdown("unanswered", "Questions the policy did not answer",
+                                count("unanswered", "Questions"),
+                                [count(f"question:{g}", g) for g, _ in figures.unanswered]),
+    }
+    if ico:
+        breakdowns["breaches"] = Breakdown("breaches", "Data breaches and the ICO's 72 hours",
+                                           count("breaches", "Data breaches reported"),
+                                           [count(f"ico:{k}", label) for k, label in BREACH])
+    if figures.trust:
+        breakdowns["schools"] = Breakdown("schools", "Reports by school", reports,
+                                          [count(f"school:{sid}", name) for sid, name, _ in figures.schools])
+    rows, total = protect_acknowledgements(figures.acknowledgements)
+    times = {
+        "pickup_urgent": _times(figures.pickup_minutes.get("urgent", []), figures.targets.get("urgent", "")),
+        "pickup_normal": _times(figures.pickup_minutes.get("normal", []), figures.targets.get("normal", "")),
+        "resolve": _times(figures.resolve_minutes, ""),
+        "target_urgent": figures.targets.get("urgent", ""),
+        "target_normal": figures.targets.get("normal", ""),
+    }
+    local = figures.as_at.astimezone(clock.tz)
+    return Summary(
+        period=figures.period, scope=figures.scope, trust=figures.trust,
+        as_at_text=f"{long_date(local.date())}, {local:%H:%M}", policy_version=figures.policy_version,
+        reports=reports, breakdowns=breakdowns, times=times, acknowledgements=rows,
+        ack_total=total if figures.trust else None, campaign_for_version=figures.campaign_for_version,
+        suppressed=any(s.hidden for s in shown.values()) or any(r.acknowledged.hidden or r.outstanding.hidden
+                                                                  for r in rows))
+
+
+def protect_breakdown(key: str, title: str, total_label: str, total: int,
+                      parts: list[tuple[str, int]]) -> Breakdown:
+    """One breakdown on its own (the policy review), protected."""
+    table = Table()
+    table.count("total", total)
+    table.breakdown("total", {f"part:{label}": n for label, n in parts})
+    shown = table.protect()
+    return Breakdown(key, title, Count("total", total_label, shown["total"]),
+                     [Count(label, label, shown[f"part:{label}"]) for label, _ in parts])
+
+
+def protect_acknowledgements(coverage: list[AckCoverage]) -> tuple[list[AckRow], AckRow | None]:
+    """Each school's staff = acknowledged + outstanding, protected; the trust line adds up what is shown."""
+    rows: list[AckRow] = []
+    worked_out: list[dict[str, tuple[float, float]]] = []
+    for item in coverage:
+        table = Table()
+        table.count("staff", item.staff)
+        table.breakdown("staff", {"acknowledged": item.acknowledged, "outstanding": item.outstanding})
+        shown = table.protect()
+        ranges = table.ranges(shown)
+        worked_out.append(ranges)
+        rows.append(AckRow(item.school, shown["staff"], shown["acknowledged"], shown["outstanding"],
+                           _percent_text(ranges["acknowledged"], ranges["staff"]),
+                           _percent_value(shown["acknowledged"], shown["staff"])))
+    if len(rows) < 2:
+        return rows, None
+    # Added up from what each school's line lets a reader work out, never from the records: it tells nothing more.
+    sums = {key: add_ranges([getattr(r, key) for r in rows], [w[key] for w in worked_out])
+            for key in ("staff", "acknowledged", "outstanding")}
+    total = AckRow("All schools", sums["staff"], sums["acknowledged"], sums["outstanding"],
+                   _percent_text((sums["acknowledged"].low, sums["acknowledged"].high),
+                                 (sums["staff"].low, sums["staff"].high)),
+                   _percent_value(sums["acknowledged"], sums["staff"]))
+    return rows, total
+
+
+def _percent_value(acknowledged: Shown, staff: Shown) -> int | None:
+    if acknowledged.hidden or staff.hidden or not staff.exact:
+        return None
+    return round(100 * (acknowledged.exact or 0) / staff.exact)
+
+
+def _percent_text(acknowledged: tuple[float, float], staff: tuple[float, float]) -> str:
+    """The share acknowledged, as exact as what is shown allows."""
+    (a_low, a_high), (s_low, s_high) = acknowledged, staff
+    if s_high == 0:
+        return "no staff known"
+    if a_low == a_high and s_low == s_high:
+        return f"{round(100 * a_low / s_low)}%"
+    low = 100 * a_low / s_high if s_high != float("inf") else 0.0
+    high = 100 * min(a_high, s_low) / s_low if s_low else 100.0
+    low_text, high_text = int(low), min(100, -int(-high // 1))
+    if high_text >= 100:
+        return f"at least {low_text}%"
+    if low_text <= 0:
+        return f"under {high_text}%"
+    return f"between {low_text}% and {high_text}%"
+
+
+# Small helpers -------------------------------------------------------------------------------------------------
+
+
+_TIME_LABELS = {"pickup_urgent": "Time to pick up urgent reports", "pickup_normal": "Time to pick up other reports",
+                "resolve": "Time to close a case", "target_urgent": "Target for picking up urgent reports",
+                "target_normal": "Target for picking up other reports"}
+
+
+@dataclass
+class _Story:
+    picked_up: datetime | None = None
+    resolved: datetime | None = None
+    outcome: str = ""
+    ico_decided: datetime | None = None
+
+
+def _timeline(case: dict[str, Any], as_at: datetime) -> _Story:
+    """What had happened to a case by a moment, from its audit trail."""
+    story = _Story()
+    for entry in case.get("audit") or []:
+        at = parse_iso(entry["at"])
+        if at >= as_at:
+            break
+        action, detail = entry["action"], entry.get("detail") or {}
+        if action == "claimed" and story.picked_up is None:
+            story.picked_up = at
+        elif action == "resolved" and story.resolved is None:
+            story.resolved = at
+            story.outcome = detail.get("outcome", "")
+            story.picked_up = story.picked_up or at
+            story.ico_decided = story.ico_decided or at
+        elif action == "escalated" and detail.get("to") == "ico" and story.ico_decided is None:
+            story.ico_decided = at
+    return story
+
+
+def _months(period: Period) -> list[tuple[str, str]]:
+    """Each calendar month the period touches: ("2026-09", "Sep 2026")."""
+    found: list[tuple[str, str]] = []
+    day = period.start.replace(day=1)
+    while day <= period.end:
+        found.append((day.strftime("%Y-%m"), day.strftime("%b %Y")))
+        day = (day + timedelta(days=32)).replace(day=1)
+    return found
+
+
+def _duration(minutes: float) -> str:
+    """Minutes in plain words: "12 minutes", "3 hours 5 minutes", "2 days 4 hours"."""
+    minutes = int(round(minutes))
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours, mins = divmod(minutes, 60)
+    if hours < 48:
+        text = f"{hours} hour{'s' if hours != 1 else ''}"
+        return text + (f" {mins} minute{'s' if mins != 1 else ''}" if mins and hours < 10 else "")
+    days, hours = divmod(hours, 24)
+    return f"{days} days" + (f" {hours} hour{'s' if hours != 1 else ''}" if hours else "")
+
+
+def _times(minutes: list[float], target: str) -> str:
+    """"Median 12 minutes, slowest 2 hours (target 15 minutes)", or "None in this period"."""
+    if not minutes:
+        return "None in this period"
+    text = f"Median {_duration(statistics.median(minutes))}, slowest {_duration(max(minutes))}"
+    return text + (f" (target: {target})" if target else "")
+
+
+def _csv_safe(value: str) -> str:
+    """Stop a spreadsheet reading a cell as a formula (a school's own category labels come from its file)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+__all__ = ["AckCoverage", "AckRow", "Breakdown", "Count", "Figures", "InsightService", "Period", "PeriodError",
+           "PolicyReview", "Summary", "parse_date", "parse_period", "protect", "range_text", "shown_exactly",
+           "term_period", "year_period"]
