@@ -96,7 +96,7 @@ class CanIDialog(GuidedDialog[CanIState]):
         """A situation button gives its verdict; typed text is matched instead."""
         rule = self._picked_rule(user_input)
         if rule is not None:
-            return Done([self.verdict_card(rule, state.question)])
+            return Done([self.verdict_card(rule, state.question, user_input)])
         if user_input.choice.strip():
             return self.answer(state, user_input.choice.strip(), user_input)
         return Retry("Please pick one of the situations, or type your question.")
@@ -114,7 +114,7 @@ class CanIDialog(GuidedDialog[CanIState]):
         """Answer the chosen one, or treat the question as not covered."""
         rule = self._picked_rule(user_input)
         if rule is not None:
-            return Done([self.verdict_card(rule, state.question)])
+            return Done([self.verdict_card(rule, state.question, user_input)])
         if user_input.word in ("none", "none of these", "no"):
             return self.not_covered(state, user_input)
         return Retry("Please pick one of the buttons, or type **back** to ask again.")
@@ -147,7 +147,7 @@ class CanIDialog(GuidedDialog[CanIState]):
         state.question = question[:MAX_QUESTION_CHARS]
         result = self.services.matcher.answer(question)
         if result.status == "answered" and result.rule is not None:
-            return Done([self.verdict_card(result.rule, state.question)])
+            return Done([self.verdict_card(result.rule, state.question, sender)])
         if result.status == "ambiguous" and result.candidates:
             state.candidates = [r.id for r in result.candidates[:3]]
             state.prompt = result.prompt
@@ -166,8 +166,12 @@ class CanIDialog(GuidedDialog[CanIState]):
             state.question, person, policy_version=self.services.policy.version_label)
         return Next("handoff")
 
-    def verdict_card(self, rule: Rule, asked: str) -> Activity:
-        """The verdict with the exact clause, its section and the policy version."""
+    def verdict_card(self, rule: Rule, asked: str, sender: Any = None) -> Activity:
+        """The verdict with the exact clause, its section and the policy version (counted for the policy review)."""
+        user_id = getattr(sender, "user_id", "") or getattr(sender, "id", "") or ""
+        self.services.questions.record_answered(
+            rule, self.services.directory.person(user_id) if user_id else None,
+            policy_hash=self.services.policy.content_hash)
         headline, colour = VERDICT_HEADLINES.get(rule.verdict, ("See what the policy says", "Default"))
         return card_activity("verdict", {
             "headline": headline, "colour": colour, "situation": rule.situation, "condition": rule.condition or "",
