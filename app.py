@@ -7,6 +7,8 @@ python app.py manifest --app-id ID  build the Teams app package
 python app.py campaign export --out acks.csv
 python app.py backup --out FILE | restore FILE
 python app.py case export REF --out FILE.zip
+python app.py summary [term|year|from DATE to DATE] [--trust] --out FILE.csv
+python app.py policy-review
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def main(argv: list[str]) -> int:
             from cli.manifest import run_manifest
 
             return run_manifest(args, sys.stdout)
-        if command in ("campaign", "backup", "restore", "export-person", "erase-person", "case"):
+        if command in ("campaign", "backup", "restore", "export-person", "erase-person", "case", "summary",
+                       "policy-review"):
             from cli.admin import run_admin
 
             return run_admin(command, args, settings, sys.stdout)

@@ -13,6 +13,7 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
+from bot.insight_commands import InsightCommands
 from bot.services import Services
 from cards.render import escape_text
 from dialogs.guided import card_activity, card_message
@@ -62,7 +63,10 @@ HELP_TEXT = (
     "- **cases**: open cases for the leads this channel serves; **case export VPS-2026-0042** sends you the "
     "summary to paste into CPOMS or MyConcern\n"
     "- **campaign start [days]**, **campaign status**, **campaign export**, **campaign resend**, "
-    "**campaign exempt @name reason** (admins and the head teacher)"
+    "**campaign exempt @name reason** (admins and the head teacher)\n"
+    "- **summary** (or **summary year**, **summary from 1/9/2026 to 18/12/2026**): reports, acknowledgement and "
+    "questions as counts, in the head teacher's or the chair's lead space; **policy review**: the agenda for the "
+    "governors' review of the policy (head teacher)"
 )
 
 
@@ -78,6 +82,8 @@ class ChannelCommands:
             "case": self.case,
             "campaign": self.campaign,
         }
+        insight = InsightCommands(services)
+        self.commands.update({"summary": insight.summary, "policy": insight.policy})
         if services.settings.test_hooks:
             # End-to-end tests only (THINKFIRST_TEST_HOOKS=1, off by default): never there in a normal start.
             self.commands["test"] = self.test_hook
@@ -102,7 +108,10 @@ class ChannelCommands:
 
     def is_command(self, text: str) -> bool:
         """True if the text starts with one of the commands (used by personal chat)."""
-        first = text.strip().split(" ", 1)[0].lower() if text.strip() else ""
+        words = text.strip().lower().split()
+        first = words[0] if words else ""
+        if first == "policy":  # "policy" alone opens the policy and acknowledgement dialog
+            return words[1:] == ["review"]
         return first in self.commands and first != "help"
 
     # help ----------------------------------------------------------------------------------------------------

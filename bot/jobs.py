@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from bot.services import Services
+from cards.insight import summary_card
 from domain.delivery import DeliveryWorker
+from domain.insight import InsightService
 from domain.jobs import Interval, JobSpec
 from domain.messages import OutgoingMessage
 from domain.retention import RetentionPolicy, RetentionService
 
 
 def scheduled_jobs(services: Services, worker: DeliveryWorker) -> list[JobSpec]:
-    """Campaign jobs, case reminders and alert checks, the nightly retention purge and evidence sweep; senders
-    wake the worker."""
+    """Campaign jobs, case reminders and alert checks, the nightly retention purge and evidence sweep, the termly
+    summary; senders wake the worker."""
 
     def case_reminders() -> int:
         """Remind lead channels of unclaimed cases (idempotent per reminder slot)."""
@@ -35,6 +37,7 @@ def scheduled_jobs(services: Services, worker: DeliveryWorker) -> list[JobSpec]:
         RetentionService(services.store, services.clock, RetentionPolicy.from_settings(services.settings),
                          evidence=services.evidence).job(),
         services.evidence.job(),
+        InsightService.from_services(services).job(summary_card, worker.wake),  # the termly summary
     ]
 
 

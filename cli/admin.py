@@ -25,7 +25,9 @@ python app.py backup --out FILE
 python app.py restore FILE [--force]
 python app.py export-person ID [--out FILE]      (ID: Teams user id, Azure AD object id or email)
 python app.py erase-person ID [--yes]
-python app.py case export REF --out FILE.zip     (summary, audit trail, evidence files and their hashes)"""
+python app.py case export REF --out FILE.zip     (summary, audit trail, evidence files and their hashes)
+python app.py summary [term|year|from DATE to DATE] [--school NAME | --trust] [--out FILE.csv] [--card FILE.json]
+python app.py policy-review [--school NAME] [--card FILE.json]"""
 
 OK, CANNOT, USAGE_ERROR = 0, 1, 2
 
@@ -49,7 +51,8 @@ def _fail(message: str, code: int) -> int:
 def run_admin(command: str, args: list[str], settings: Settings, stdout: TextIO) -> int:
     """Run one admin command; returns the exit code."""
     handlers = {"campaign": _campaign, "backup": _backup, "restore": _restore, "export-person": _export_person,
-                "erase-person": _erase_person, "case": _case}
+                "erase-person": _erase_person, "case": _case, "summary": _summary,
+                "policy-review": _policy_review}
     handler = handlers.get(command)
     if handler is None:
         return _fail(f"Unknown admin command {command!r}.\n{USAGE}", USAGE_ERROR)
@@ -354,3 +357,83 @@ def _case(args: list[str], settings: Settings, stdout: TextIO) -> int:
     for problem in export.problems:
         print(f"WARNING: {problem}", file=stdout)
     return OK if export.complete else CANNOT
+
+
+# summary and policy review ------------------------------------------------------------------------------------
+
+
+def _insight_for(settings: Settings, school_name: str | None) -> tuple[Any, str | None]:
+    """The insight service over a read-only copy of the records, and the school asked for (None: the trust)."""
+    from domain.insight import InsightService
+
+    services = _services(settings, read_only_store(settings.data_dir))
+    if school_name is None:
+        return InsightService.from_services(services), services.directory.default_school.id
+    wanted = school_name.strip().lower()
+    for school in services.directory.schools():
+        if wanted in (school.name.lower(), school.id, school.code.lower()):
+            return InsightService.from_services(services), school.id
+    known = ", ".join(s.name for s in services.directory.schools())
+    raise _NotFound(f"There is no school {school_name!r} (schools: {known}).")
+
+
+def _summary(args: list[str], settings: Settings, stdout: TextIO) -> int:
+    from cards.insight import summary_card
+    from domain.insight import PeriodError
+
+    parser = _Parser(prog="summary", add_help=False)
+    parser.add_argument("period", nargs="*")
+    parser.add_argument("--school")
+    parser.add_argument("--trust", action="store_true")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--card", type=Path)
+    options = parser.parse_args(args)
+    if options.trust and options.school:
+        raise UsageError("summary: give --school or --trust, not both")
+    try:
+        _need_records(settings)
+        insight, school_id = _insight_for(settings, options.school)
+    except _NotFound as error:
+        return _fail(str(error), USAGE_ERROR)
+    try:
+        period = insight.period(options.period)
+    except PeriodError as error:
+        return _fail(str(error).replace("**", "").replace("Type summary", "Use python app.py summary"),
+                     USAGE_ERROR)
+    summary = insight.summary(period, None if options.trust else school_id)
+    if options.card:
+        _write_private(options.card, json.dumps(summary_card(summary), indent=2, ensure_ascii=False) + "\n")
+        print(f"Card written to {options.card} (paste it into the Adaptive Cards Designer to see it).", file=stdout)
+    text = insight.csv_text(summary)
+    if options.card and not options.out:
+        return OK
+    return _emit(text, options.out, stdout, f"{period.label} summary for {summary.scope}: {summary.reports.text} "
+                 f"reports; written to {options.out} (counts only, 1 to 4 shown as \"fewer than 5\").")
+
+
+def _policy_review(args: list[str], settings: Settings, stdout: TextIO) -> int:
+    from cards.insight import policy_review_card
+
+    parser = _Parser(prog="policy-review", add_help=False)
+    parser.add_argument("--school")
+    parser.add_argument("--card", type=Path)
+    options = parser.parse_args(args)
+    try:
+        _need_records(settings)
+        insight, school_id = _insight_for(settings, options.school)
+    except _NotFound as error:
+        return _fail(str(error), USAGE_ERROR)
+    review = insight.policy_review(school_id)
+    if options.card:
+        _write_private(options.card, json.dumps(policy_review_card(review), indent=2, ensure_ascii=False) + "\n")
+        print(f"Card written to {options.card}.", file=stdout)
+        return OK
+    print(f"Policy review for {review.scope}: {review.version_label}", file=stdout)
+    print(f"  In use since: {review.version_began or 'not recorded'}", file=stdout)
+    print(f"  {review.everyone_text}", file=stdout)
+    for breakdown in (review.unanswered, review.clauses):
+        total = breakdown.total.text if breakdown.total else "0"
+        print(f"  {breakdown.title}: {total}", file=stdout)
+        for row in breakdown.rows:
+            print(f"    {row.label}: {row.text}", file=stdout)
+    return OK

@@ -90,6 +90,8 @@ def card_lines(card: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]], l
                 lines.append(f"{indent}  [{_plain(str(label))}]")
             elif kind == "ActionSet":
                 pass
+            elif isinstance(element.get("fallback"), dict):
+                walk([element["fallback"]], indent)  # a chart (Teams draws it): show what other clients show
 
     walk(card.get("body", []))
     return lines, inputs, list(card.get("actions", []))
