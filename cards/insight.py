@@ -70,10 +70,10 @@ def _facts(breakdown: Breakdown, *, with_total: bool = False) -> list[dict[str, 
 def _ack_facts(rows: list[AckRow], total: AckRow | None) -> list[dict[str, str]]:
     facts = []
     for row in [*rows, *([total] if total else [])]:
-        prefix = f"{row.school}: " if len(rows) > 1 else ""
-        facts += [{"label": f"{prefix}acknowledged", "value": f"{row.acknowledged.text} of {row.staff.text} staff "
-                   f"({row.percent})"},
-                  {"label": f"{prefix}outstanding", "value": row.outstanding.text}]
+        many = len(rows) > 1
+        facts += [{"label": f"{row.school}: acknowledged" if many else "Acknowledged",
+                   "value": f"{row.acknowledged.text} of {row.staff.text} staff ({row.percent})"},
+                  {"label": f"{row.school}: outstanding" if many else "Outstanding", "value": row.outstanding.text}]
     return facts
 
 
@@ -82,14 +82,14 @@ def summary_card(summary: Summary) -> dict[str, Any]:
     b = summary.breakdowns
     kind = {"term": "Termly summary", "year": "Yearly summary"}.get(summary.period.kind, "Summary")
     heading = f"{kind}: {summary.period.label}" if summary.period.kind != "range" else "Summary of reports"
-    categories = _xy(b["categories"])
+    categories = _xy(b["categories"], skip_zero=True)
     months = _xy(b["months"], others=False)
     hidden_months = [r.label for r in b["months"].rows if r.shown.hidden]
     urgency = _donut(b["urgency"], {"urgency:urgent": "attention", "urgency:normal": "categoricalBlue"})
     outcomes = _donut(b["outcomes"])
     open_ages = _xy(b["open"], others=False)
     hidden_ages = [r.label for r in b["open"].rows if r.shown.hidden]
-    schools = _xy(b["schools"]) if "schools" in b else []
+    schools = _xy(b["schools"], skip_zero=True) if "schools" in b else []
     acks, ack_total = summary.acknowledgements, summary.ack_total
     single = acks[0] if len(acks) == 1 else None
     gauge = single.percent_value if single is not None else None
@@ -133,6 +133,7 @@ def summary_card(summary: Summary) -> dict[str, Any]:
                     "bars": _bars(_breakdown_rows(b["schools"])) if "schools" in b else []},
         "ack_note": ack_note,
         "ack": {"gauge": gauge is not None, "facts": _ack_facts(acks, ack_total),
+                "headline": f"{single.percent} of staff have acknowledged" if single is not None else "",
                 "bars_chart": len(acks) > 1 and bool(ack_chart),
                 "chart": ack_chart, "bars": _bars([(r.school, r.percent, r.percent_value) for r in acks])},
         "ack_gauge": gauge or 0, "ack_gauge_rest": 100 - (gauge or 0),

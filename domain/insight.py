@@ -327,8 +327,9 @@ class InsightService:
         return parse_period(words, self.today(), self.terms)
 
     def _as_at(self, period: Period) -> datetime:
+        """The moment the figures are read at (exclusive): the end of the period, or now (to the second) if sooner."""
         end = datetime.combine(period.end + timedelta(days=1), time(0), tzinfo=self.clock.tz)
-        return min(self.clock.now(), end)
+        return min(self.clock.now() + timedelta(seconds=1), end)
 
     def _local_date(self, stamp: str) -> date:
         return parse_iso(stamp).astimezone(self.clock.tz).date()
@@ -703,9 +704,11 @@ def protect(figures: Figures, clock: Clock) -> Summary:
         "target_normal": figures.targets.get("normal", ""),
     }
     local = figures.as_at.astimezone(clock.tz)
+    as_at_text = (f"the end of {long_date(figures.period.end)}" if local.date() > figures.period.end
+                  else f"{long_date(local.date())}, {local:%H:%M}")
     return Summary(
         period=figures.period, scope=figures.scope, trust=figures.trust,
-        as_at_text=f"{long_date(local.date())}, {local:%H:%M}", policy_version=figures.policy_version,
+        as_at_text=as_at_text, policy_version=figures.policy_version,
         reports=reports, breakdowns=breakdowns, times=times, acknowledgements=rows,
         ack_total=total if figures.trust else None, campaign_for_version=figures.campaign_for_version,
         suppressed=any(s.hidden for s in shown.values()) or any(r.acknowledged.hidden or r.outstanding.hidden
