@@ -5,7 +5,8 @@
 // stdin:  a JSON list of {"name": "...", "card": {...}}
 // stdout: {"renderer": "<version>", "maxVersion": "1.5",
 //          "elementTypes": [...], "actionTypes": [...],   // what the renderer knows at card version 1.5
-//          "results": [{"name", "version", "events": [{"phase", "event", "message", "source"}]}]}
+//          "results": [{"name", "version", "events": [{"phase", "event", "message", "source"}],
+//                       "parsedTypes": [...]}]}   // every element the renderer would draw (fallbacks in place)
 //
 // Run from the repo root (node resolves `adaptivecards` from ./node_modules).
 "use strict";
@@ -60,6 +61,9 @@ function validate(card) {
         adaptiveCard.hostConfig = TEAMS_HOST_CONFIG;
         adaptiveCard.maxVersion = MAX_VERSION;
         const context = new AC.SerializationContext(MAX_VERSION);
+        // What the renderer will draw: an element it does not know (a Teams chart) is replaced by its fallback.
+        const parsedTypes = [];
+        context.onParseElement = (element) => parsedTypes.push(element.getJsonTypeName());
         adaptiveCard.parse(card, context);
         for (let i = 0; i < context.eventCount; i++) {
             record(context.getEventAt(i));
@@ -67,10 +71,10 @@ function validate(card) {
         for (const event of adaptiveCard.validateProperties().validationEvents) {
             record(event);
         }
-        return { version: adaptiveCard.version ? adaptiveCard.version.toString() : null, events };
+        return { version: adaptiveCard.version ? adaptiveCard.version.toString() : null, events, parsedTypes };
     } catch (error) {
         events.push({ phase: "Exception", event: "Exception", message: String(error && error.stack), source: null });
-        return { version: null, events };
+        return { version: null, events, parsedTypes: [] };
     }
 }
 
