@@ -759,20 +759,21 @@ def _percent_value(acknowledged: Shown, staff: Shown) -> int | None:
 
 
 def _percent_text(acknowledged: tuple[float, float], staff: tuple[float, float]) -> str:
-    """The share acknowledged, as exact as what is shown allows."""
+    """The share acknowledged, as exact as what is shown allows ("95%", "at least 93%", "between 40% and 60%")."""
     (a_low, a_high), (s_low, s_high) = acknowledged, staff
     if s_high == 0:
         return "no staff known"
     if a_low == a_high and s_low == s_high:
         return f"{round(100 * a_low / s_low)}%"
-    low = 100 * a_low / s_high if s_high != float("inf") else 0.0
-    high = 100 * min(a_high, s_low) / s_low if s_low else 100.0
-    low_text, high_text = int(low), min(100, -int(-high // 1))
-    if high_text >= 100:
-        return f"at least {low_text}%"
-    if low_text <= 0:
-        return f"under {high_text}%"
-    return f"between {low_text}% and {high_text}%"
+    if a_high == 0:
+        return "0%"
+    low = int(100 * a_low / s_high) if s_high != float("inf") else 0
+    high = 100 if a_high >= s_low else -int(-100 * a_high // s_low)
+    if low >= 100:
+        return "100%"
+    if high >= 100:
+        return f"at least {low}%"
+    return f"under {high}%" if low <= 0 else f"between {low}% and {high}%"
 
 
 # Small helpers -------------------------------------------------------------------------------------------------
