@@ -36,3 +36,10 @@ def test_unknown_text_gets_help_and_menu(tmp_path: Path) -> None:
     printed = run(tmp_path, ["asdfghjkl"])
     assert "Sorry, I didn't understand that" in printed
     assert "Report a concern" in printed
+
+
+def test_the_head_teacher_sees_the_summary_as_text_in_their_channel(tmp_path: Path) -> None:
+    printed = run(tmp_path, ["#head_teacher summary"], "--as", "head_teacher")
+    assert "Termly summary" in printed and "Reports made: 0" in printed
+    assert "Acknowledgement of the current policy version" in printed
+    assert "Under a week |  | 0" in printed  # a chart's fallback, drawn as text
