@@ -94,8 +94,9 @@ def summary_card(summary: Summary) -> dict[str, Any]:
     single = acks[0] if len(acks) == 1 else None
     gauge = single.percent_value if single is not None else None
     ack_chart = [{"x": r.school, "y": r.percent_value} for r in acks if r.percent_value is not None]
-    ack_note = "" if summary.campaign_for_version else (
-        "No acknowledgement campaign has been run for this version yet: type **campaign start**.")
+    ack_note = summary.policy_version if summary.campaign_for_version else (
+        f"{summary.policy_version}. No acknowledgement campaign has been run for this version yet: type "
+        "**campaign start**.")
     pickup = _facts(b["pickup"]) + [
         {"label": "Urgent reports", "value": summary.times["pickup_urgent"]},
         {"label": "Other reports", "value": summary.times["pickup_normal"]}]
