@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import tempfile
 from datetime import datetime, timedelta
@@ -93,9 +94,9 @@ def head_teacher_config(folder: Path) -> Path:
     for old, new in (("29:user-tom-hargreaves", "29:user-SWAP"), ("29:user-ruth-pemberton", "29:user-tom-hargreaves"),
                      ("29:user-SWAP", "29:user-ruth-pemberton"), ("name: Tom Hargreaves", "name: SWAP"),
                      ("name: Ruth Pemberton", "name: Tom Hargreaves"), ("name: SWAP", "name: Ruth Pemberton"),
-                     ("19:villiers-safeguarding@thread.tacv2", HEAD_CHANNEL),
-                     ("name: Safeguarding", "name: Head and governors")):
+                     ("19:villiers-safeguarding@thread.tacv2", HEAD_CHANNEL)):
         text = text.replace(old, new)
+    text = re.sub(r"(?m)^(\s+)name: Safeguarding$", r"\1name: Head and governors", text)  # the channel only
     path = folder / ".m365agentsplayground.yml"
     path.write_text(text, encoding="utf-8")
     return path
