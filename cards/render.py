@@ -12,6 +12,10 @@ language:
 Every string value that comes from data is escaped for the card's markdown and stripped of control characters,
 so anything a user typed shows as typed and cannot add links, formatting or card structure. A value wrapped in
 ``Trusted`` (our own fixed wording) goes in unescaped.
+
+What a person reads is always text: a TextBlock's or TextRun's text, a fact's title and value, a choice's title (and
+value), an input's label and placeholder and an action's title are turned into strings after filling (a number there
+parses but Teams' renderer shows it blank), wherever the value came from.
 """
 
 from __future__ import annotations
@@ -160,12 +164,62 @@ def _load_template(name: str) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _display_text(value: Any) -> Any:
+    """A value shown to a person, as text: numbers as digits, True/False as Yes/No, None as nothing."""
+    if isinstance(value, str) or isinstance(value, (dict, list)):
+        return value  # strings are already filled and escaped; structures are the card author's mistake to see
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value)
+
+
+# Where each element type keeps what a person reads (besides "title" on actions, handled below).
+_SHOWN_FIELDS = {"TextBlock": ("text",), "TextRun": ("text",), "Input.Text": ("label", "placeholder"),
+                 "Input.ChoiceSet": ("label", "placeholder"), "Input.Number": ("label", "placeholder"),
+                 "Input.Date": ("label",), "Input.Time": ("label",), "Input.Toggle": ("label", "title"),
+                 "Image": ("altText",)}
+
+
+def _as_shown(node: Any) -> None:
+    """Turn every value a person reads into a string, in place, at any depth (inline cards of ShowCard too)."""
+    if isinstance(node, list):
+        for item in node:
+            _as_shown(item)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("type")
+    for name in _SHOWN_FIELDS.get(kind, ()) if isinstance(kind, str) else ():
+        if name in node:
+            node[name] = _display_text(node[name])
+    if isinstance(kind, str) and kind.startswith("Action.") and "title" in node:
+        node["title"] = _display_text(node["title"])
+    if kind == "FactSet":
+        for fact in node.get("facts") or []:
+            if isinstance(fact, dict):
+                for name in ("title", "value"):
+                    fact[name] = _display_text(fact.get(name))
+    if kind == "Input.ChoiceSet":
+        for choice in node.get("choices") or []:
+            if isinstance(choice, dict):
+                # A choice's value is text too: Teams drops a choice whose value is a number.
+                for name in ("title", "value"):
+                    if name in choice:
+                        choice[name] = _display_text(choice[name])
+    for key, value in node.items():
+        if key != "data":  # an action's payload keeps its types (a case's version number, say)
+            _as_shown(value)
+
+
 def render(template: str, data: dict[str, Any]) -> dict[str, Any]:
     """Fill the named template (``cards/templates/<template>.json``) with data and return the card."""
     node = _load_template(template)
     scope = dict(data)
     scope["$root"] = data
     card = _render(node, scope)
+    _as_shown(card)
     card.setdefault("$schema", SCHEMA)
     card.setdefault("type", "AdaptiveCard")
     card.setdefault("version", CARD_VERSION)

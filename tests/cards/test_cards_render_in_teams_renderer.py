@@ -1,10 +1,12 @@
-"""Every card we send parses cleanly in Microsoft's own Adaptive Card renderer, not just as JSON.
+"""Every card we send parses cleanly in Microsoft's own Adaptive Card renderer, and shows what it says.
 
 The cards are built the way the bot builds them (services over a MemoryStore: reports submitted and acted on, a
 campaign started, acknowledged and digested, a question handed off and answered), plus direct renders of the dialog
-cards with the data the dialogs pass. They all go, in one batch, to ``validate_cards.cjs``, which parses each with the
-``adaptivecards`` npm package (the JS SDK Teams' clients use) at a maximum card version of 1.5 with Teams' host
-config, and reports every parse and validation event.
+cards with the data the dialogs pass, plus every template filled with numbers. They all go, in one batch, to
+``validate_cards.cjs``, which parses each with the ``adaptivecards`` npm package (the JS SDK Teams' clients use) at a
+maximum card version of 1.5 with Teams' host config, reports every parse and validation event, then draws each card
+with the same renderer in Chromium and reads back what a person would see (every Action.ShowCard opened in turn).
+A card that parses can still show nothing: a number as a fact's value is drawn blank.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from domain.insight import InsightService
 from domain.roles import CHANNEL_ROLES, Role, role_title
 from settings import Settings
 from store.memory import MemoryStore
+from tests.support.cards import filled_with_numbers, said, visible
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDERER = ROOT / "node_modules" / "adaptivecards"
@@ -227,6 +230,12 @@ def _outbox_cards(services: Services) -> Iterator[tuple[str, dict[str, Any]]]:
             yield f"outbox[{entry.key}]", entry.message.card
 
 
+def _number_cards() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every template with a number wherever it shows a value: a number must still be drawn as its digits."""
+    for name in template_names():
+        yield f"numbers[{name}]", filled_with_numbers(name)
+
+
 @pytest.fixture(scope="module")
 def cards(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[str, Any]]]:
     """Every card, named by where it came from."""
@@ -235,7 +244,7 @@ def cards(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[str,
         school = _set_up_school(services, staff=80)
         built = [*_case_cards(services, school), *_campaign_cards(services, school),
                  *_question_cards(services), *_dialog_cards(services, school), *_insight_cards(services, school),
-                 *_outbox_cards(services)]
+                 *_outbox_cards(services), *_number_cards()]
     finally:
         services.close()
     assert all(isinstance(card, dict) for _, card in built), [name for name, card in built if not card]
@@ -294,7 +303,7 @@ def _walk(node: Any, path: str = "$") -> Iterator[tuple[str, str, dict[str, Any]
 
 def test_every_template_is_covered(cards: list[tuple[str, dict[str, Any]]]) -> None:
     """Each template in cards/templates is among the cards checked, so a new template cannot slip past."""
-    names = {name.split("[")[0] for name, _ in cards if not name.startswith("outbox[")}
+    names = {name.split("[")[0] for name, _ in cards if not name.startswith(("outbox[", "numbers["))}
     assert set(template_names()) <= names, set(template_names()) - names
 
 
@@ -365,3 +374,36 @@ def test_every_card_is_small(cards: list[tuple[str, dict[str, Any]]]) -> None:
     sizes = {name: len(json.dumps(card, ensure_ascii=False).encode("utf-8")) for name, card in cards}
     too_big = {name: size for name, size in sizes.items() if size >= MAX_CARD_BYTES}
     assert not too_big, too_big
+
+
+def test_what_people_read_is_text(cards: list[tuple[str, dict[str, Any]]]) -> None:
+    """Each TextBlock's text, fact's title and value, button's and choice's title is a string, in every card and
+    every template filled with numbers (Teams draws a number there as nothing)."""
+    assert {name for name, _ in cards if name.startswith("numbers[")} == {f"numbers[{t}]" for t in template_names()}
+    wrong = [f"{name}: {what} {value!r}" for name, card in cards for what, value in said(card).everything()
+             if not isinstance(value, str)]
+    assert not wrong, "\n".join(wrong[:40])
+
+
+def test_what_each_card_says_is_drawn(cards: list[tuple[str, dict[str, Any]]], verdicts: dict[str, Any]) -> None:
+    """Drawn in Chromium by Microsoft's renderer, each card shows every fact (title beside its value), every TextBlock's
+    text, every button's title and every choice's title: what it says is what a person sees."""
+    if verdicts["drawError"]:
+        message = f"no browser to draw the cards in: {verdicts['drawError']}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    missing: list[str] = []
+    for (name, card), result in zip(cards, verdicts["results"], strict=True):
+        shown = result["shown"]
+        facts = {(visible(t), visible(v)) for t, v in shown["facts"]}
+        texts = {visible(t) for t in shown["texts"]}
+        buttons = {visible(b) for b in shown["buttons"]}
+        choices = {visible(c) for c in shown["choices"]}
+        card_said = said(card)
+        missing += [f"{name}: fact {t!r}: {v!r}" for t, v in card_said.facts
+                    if (visible(str(t)), visible(str(v))) not in facts]
+        missing += [f"{name}: text {t!r}" for t in card_said.texts if t and visible(str(t)) not in texts]
+        missing += [f"{name}: button {b!r}" for b in card_said.buttons if visible(str(b)) not in buttons]
+        missing += [f"{name}: choice {c!r}" for c in card_said.choices if visible(str(c)) not in choices]
+    assert not missing, f"{len(missing)} things a card says are not drawn:\n" + "\n".join(missing[:40])

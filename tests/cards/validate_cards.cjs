@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 // Parse Adaptive Cards with Microsoft's own JavaScript renderer (the `adaptivecards` npm package) and report
-// every parse and validation event, the way a Teams client would meet them.
+// every parse and validation event, the way a Teams client would meet them; then draw each card with the same
+// renderer in a real browser (Debian's Chromium through playwright-core) and report what a person would read.
 //
 // stdin:  a JSON list of {"name": "...", "card": {...}}
 // stdout: {"renderer": "<version>", "maxVersion": "1.5",
 //          "elementTypes": [...], "actionTypes": [...],   // what the renderer knows at card version 1.5
 //          "results": [{"name", "version", "events": [{"phase", "event", "message", "source"}],
-//                       "parsedTypes": [...]}]}   // every element the renderer would draw (fallbacks in place)
+//                       "parsedTypes": [...],   // every element the renderer would draw (fallbacks in place)
+//                       "shown": {"texts": [...], "facts": [[title, value], ...], "buttons": [...],
+//                                 "choices": [...]}}],   // drawn text, with every Action.ShowCard opened in turn
+//          "drawError": "..."}                            // set (and "shown" null) when no browser could start
 //
-// Run from the repo root (node resolves `adaptivecards` from ./node_modules).
+// Run from the repo root (node resolves `adaptivecards` and `playwright-core` from ./node_modules). CHROMIUM names
+// the browser (default /usr/bin/chromium).
 "use strict";
 
 // The package's "main" (lib/) is ES modules without file extensions, which Node cannot load; the UMD bundle in
@@ -78,9 +83,78 @@ function validate(card) {
     }
 }
 
-function main(input) {
+// Runs in the page: draw each card and read back, element by element, the text a person sees.
+function drawInPage(cards) {
+    const AC = window.AdaptiveCards;
+    const hostConfig = new AC.HostConfig({
+        supportsInteractivity: true,
+        actions: { maxActions: 6 },
+        adaptiveCard: { allowCustomStyle: false },
+    });
+    const textOf = (node) => (node ? node.textContent : "");
+    function read(root, shown) {
+        for (const row of root.querySelectorAll("table.ac-factset tr")) {
+            shown.facts.push([textOf(row.querySelector(".ac-fact-title")), textOf(row.querySelector(".ac-fact-value"))]);
+        }
+        for (const block of root.querySelectorAll(".ac-textBlock")) {
+            shown.texts.push(textOf(block));
+        }
+        for (const button of root.querySelectorAll("button.ac-pushButton")) {
+            shown.buttons.push(textOf(button));
+        }
+        for (const label of root.querySelectorAll(".ac-choiceSetInput-expanded label, select option")) {
+            shown.choices.push(textOf(label));
+        }
+    }
+    return cards.map((card) => {
+        const shown = { texts: [], facts: [], buttons: [], choices: [] };
+        const adaptiveCard = new AC.AdaptiveCard();
+        adaptiveCard.hostConfig = hostConfig;
+        adaptiveCard.parse(card, new AC.SerializationContext(AC.Versions.v1_5));
+        const element = adaptiveCard.render();
+        if (!element) {
+            return shown;
+        }
+        document.body.appendChild(element);
+        read(element, shown);
+        // An Action.ShowCard's card is drawn only once its button is pressed: press each, as a person would.
+        for (const toggle of Array.from(element.querySelectorAll("button[aria-expanded]"))) {
+            toggle.click();
+            read(element, shown);
+        }
+        element.remove();
+        return shown;
+    });
+}
+
+async function draw(cards) {
+    const path = require("path");
+    const { chromium } = require("playwright-core");
+    const browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+    });
+    try {
+        const page = await browser.newPage();
+        await page.setContent("<!doctype html><html><body></body></html>");
+        await page.addScriptTag({ path: path.join(path.dirname(require.resolve("adaptivecards/package.json")),
+                                                  "dist", "adaptivecards.js") });
+        return await page.evaluate(drawInPage, cards);
+    } finally {
+        await browser.close();
+    }
+}
+
+async function main(input) {
     const cards = JSON.parse(input);
-    const results = cards.map(({ name, card }) => ({ name, ...validate(card) }));
+    const results = cards.map(({ name, card }) => ({ name, ...validate(card), shown: null }));
+    let drawError = null;
+    try {
+        const shown = await draw(cards.map(({ card }) => card));
+        shown.forEach((item, i) => (results[i].shown = item));
+    } catch (error) {
+        drawError = String(error && error.message ? error.message : error);
+    }
     process.stdout.write(
         JSON.stringify({
             renderer: rendererVersion,
@@ -88,6 +162,7 @@ function main(input) {
             elementTypes: knownTypes(AC.GlobalRegistry.elements),
             actionTypes: knownTypes(AC.GlobalRegistry.actions),
             results,
+            drawError,
         })
     );
 }
@@ -95,4 +170,9 @@ function main(input) {
 let input = "";
 process.stdin.setEncoding("utf8");
 process.stdin.on("data", (chunk) => (input += chunk));
-process.stdin.on("end", () => main(input));
+process.stdin.on("end", () =>
+    main(input).catch((error) => {
+        process.stderr.write(String(error && error.stack));
+        process.exit(1);
+    })
+);
