@@ -18,6 +18,7 @@ from dialogs.guided import UserInput
 from dialogs.policy_dialog import PolicyDialog
 from dialogs.report_dialog import ReportDialog
 from domain.directory import Person
+from domain.roles import Role
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class CardActions:
         person = self.services.directory.person(context.user_id)
         if person is None and context.aad_object_id:
             person = self.services.directory.person(context.aad_object_id)
-        return person or Person(user_id=context.user_id, name=context.user_name or "Unknown",
+        return person or Person(user_id=context.user_id, name=context.user_name,
                                 school_id=context.school_id, aad_object_id=context.aad_object_id, active=False)
 
     async def handle_execute(self, turn_context: TurnContext, verb: str, data: dict[str, Any],
@@ -52,6 +53,8 @@ class CardActions:
         if verb == "refreshQuestion":
             card = self.services.questions.card_for(str(data.get("question_id", "")), context.user_id)
             return card or self._notice_card("Sorry, only the head teacher a question was sent to can see it.")
+        if verb == "yearlyCampaign":
+            return self._yearly_campaign(data, context)
         if verb == "acknowledge":
             result = self.services.campaigns.acknowledge(str(data.get("campaign_id", "")),
                                                          str(data.get("version", "")), self._clicker(context).user_id)
@@ -59,6 +62,17 @@ class CardActions:
             return self._with_notice(result.card, result.message, ok=result.recorded)
         return self._notice_card("This button belongs to an older card that I can no longer act on. Type **menu** "
                                  "in a chat with me to start again.")
+
+    def _yearly_campaign(self, data: dict[str, Any], context: CommandContext) -> dict[str, Any]:
+        """Start or Not now on the "start this year's campaign?" card: admins and the head teacher only."""
+        directory = self.services.directory
+        clicker = self._clicker(context)
+        if not (directory.is_admin(context.user_id, context.aad_object_id)
+                or directory.has_role(clicker.user_id, clicker.school_id, Role.HEAD_TEACHER)):
+            return self._notice_card("Sorry, only a ThinkFirst admin or the Head Teacher can start campaigns.")
+        answer = self.services.campaigns.answer_yearly(str(data.get("answer", "")), data.get("year", ""), clicker)
+        log.info("yearly campaign question answered by %s: %s", context.user_id, answer.outcome)
+        return answer.card
 
     def _with_notice(self, card: dict[str, Any] | None, message: str, *, ok: bool) -> dict[str, Any]:
         """The refreshed card, with the outcome for the clicker on top when it was refused or out of date."""

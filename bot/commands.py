@@ -163,7 +163,7 @@ class ChannelCommands:
         if not holders:
             return (f"Done: the {title}'s alerts will go by direct message to each {title} and deputy. Nobody holds "
                     f"the role yet: type **setup assign {role} @name**.")
-        names = ", ".join(_plain(h.person.name) + (" (deputy)" if h.deputy else "") for h in holders)
+        names = ", ".join(_plain(h.person.display_name) + (" (deputy)" if h.deputy else "") for h in holders)
         return f"Done: the {title}'s alerts now go by direct message to {names}, and to nobody else."
 
     async def _bind_space(self, role: Role, context: CommandContext, *, confirm_visible: bool) -> str:

@@ -165,7 +165,9 @@ class ThinkFirstBot(TeamsActivityHandler):
 
     async def _personal_message(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        self._ensure_person(turn_context, source="personal")
+        person, is_new = await self._ensure_person(turn_context, source="personal")
+        if is_new:
+            await self._after_join(person)  # met here first: a running campaign's card comes now, not in 10 minutes
         dialog_context = await self.dialogs.create_context(turn_context)
         user_input = read_input(activity)
         if dialog_context.active_dialog is not None:
@@ -211,9 +213,12 @@ class ThinkFirstBot(TeamsActivityHandler):
                 "Sorry, I didn't understand that. Here is what I can do:")
             await turn_context.send_activity(self._menu(turn_context))
 
-    def _menu(self, turn_context: TurnContext) -> Activity:
+    def _menu(self, turn_context: TurnContext, person: Any = None) -> Activity:
         sender = turn_context.activity.from_property
-        first_name = (sender.name or "").split()[0] if sender and sender.name else ""
+        name = (sender.name or "") if sender else ""
+        if not name.strip() and person is not None:
+            name = person.name  # an install event carries no name: the one looked up, if Teams gave it
+        first_name = name.split()[0] if name.strip() else ""
         return menu_activity(self.services.directory.default_school.name, first_name)
 
     async def _channel_message(self, turn_context: TurnContext) -> None:
@@ -451,8 +456,8 @@ class ThinkFirstBot(TeamsActivityHandler):
 
     async def _personal_install(self, turn_context: TurnContext) -> None:
         """Someone added the bot: record them as staff, welcome them once, send any acknowledgement due."""
-        person, _ = self._ensure_person(turn_context, source="personal")
-        await self._welcome_once(turn_context, self._menu(turn_context))
+        person, _ = await self._ensure_person(turn_context, source="personal")
+        await self._welcome_once(turn_context, self._menu(turn_context, person))
         await self._after_join(person)
 
     async def _welcome_once(self, turn_context: TurnContext, welcome: Activity | str) -> None:
@@ -488,16 +493,39 @@ class ThinkFirstBot(TeamsActivityHandler):
             school_id=school.id, user_id=(sender.id if sender and kind == "personal" else ""), team_id=team_id,
             name=channel_name_of(activity) if kind == "channel" else "")
 
-    def _ensure_person(self, turn_context: TurnContext, *, source: str) -> tuple[Any, bool]:
+    async def _ensure_person(self, turn_context: TurnContext, *, source: str) -> tuple[Any, bool]:
+        """The sender as staff (True if newly active). An event without a name (installs often have none) is
+        looked up in Teams first; if that fails they are kept without a name, and a later event fills it in."""
         activity = turn_context.activity
         sender = activity.from_property or ChannelAccount(id="unknown", name="")
-        existing = self.services.directory.person(sender.id)
-        school_id = existing.school_id if existing else self.services.directory.default_school.id
-        if existing is not None and existing.active and source in existing.sources:
+        directory = self.services.directory
+        existing = directory.person(sender.id)
+        known = existing is not None and existing.active and source in existing.sources
+        if known and existing.name:
+            return existing, False  # the common case: no look-up, no store write
+        name, email, aad = (sender.name or "").strip(), "", sender.aad_object_id or ""
+        if not name and not (existing and existing.name):
+            found = await self._member_details(turn_context, sender.id)
+            if found is not None:
+                name = (found.name or "").strip()
+                email = found.email or getattr(found, "user_principal_name", "") or ""
+                aad = aad or found.aad_object_id or ""
+        if known and not name:
             return existing, False
-        return self.services.directory.upsert_person(
-            sender.id, sender.name or "", school_id, source, aad_object_id=sender.aad_object_id or "",
-            tenant_id=tenant_id_of(activity))
+        school_id = existing.school_id if existing else directory.default_school.id
+        return directory.upsert_person(sender.id, name, school_id, source, aad_object_id=aad, email=email,
+                                       tenant_id=tenant_id_of(activity))
+
+    @staticmethod
+    async def _member_details(turn_context: TurnContext, user_id: str) -> TeamsChannelAccount | None:
+        """A person's name, email and Azure AD id from Teams, or None if Teams cannot say."""
+        if not user_id:
+            return None
+        try:
+            return await TeamsInfo.get_member(turn_context, user_id)
+        except Exception:  # noqa: BLE001 - a failed look-up only costs the name; the person is kept without one
+            log.info("could not look up the name of %s", user_id)
+            return None
 
     async def _sync_team_roster(self, turn_context: TurnContext) -> None:
         """Read the whole team roster (paged) into the staff list."""

@@ -8,10 +8,17 @@ or a digest can be re-run after a crash or a missed schedule without anyone gett
 - ``campaign:{id}:digest:{school}:{week}`` / ``campaign:{id}:final:{school}`` the head teacher's digests
 - ``campaign:{id}:ackcard:{user}``       an update of the card after an acknowledgement made another way
 
+- ``campaign:yearly:{year}:ask:{user}``   the question to an admin: start this year's campaign? (a first install)
+
+The yearly campaign (1 September, 09:00) starts by itself only on an install that is set up (see
+``CampaignService.set_up_since``) and was set up before this year's start. A first install set up after it asks the
+admins instead, with a card: Start, or Not now (no more asking until next year, or until someone starts one). What
+they chose is kept in the set-up audit trail.
+
 Store collections: campaigns, campaign_members ("{campaign}|{user}": when the person was brought in, their own
 deadline, reminders sent), campaign_acks ("{campaign}|{user}", written with insert_new so a double click cannot
 record twice), campaign_exemptions (by user), campaign_pending (new policy versions awaiting an admin),
-campaign_yearly (one per year, so the 1 September start happens once).
+campaign_yearly (one per year, so the 1 September start happens once; also who said "Not now" to it).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from domain.directory import Directory, Person
 from domain.jobs import Cron, Interval, JobSpec
 from domain.messages import OutgoingMessage
 from domain.outbox import PENDING, SENDING, SENT, Outbox
-from domain.roles import Role
+from domain.roles import TRUST_SCHOOL, Role
 from domain.schooldays import SchoolCalendar
 from store.base import ConflictError, RecordStore
 
@@ -41,6 +48,7 @@ ACKS = "campaign_acks"
 EXEMPTIONS = "campaign_exemptions"
 PENDING_VERSIONS = "campaign_pending"
 YEARLY = "campaign_yearly"
+AUDIT = "setup_audit"  # the admins' audit trail, shared with set-up commands (bot/commands.py, personal_data.py)
 
 OPEN = "open"
 CLOSED = "closed"
@@ -181,6 +189,21 @@ def long_date(day: date) -> str:
 def short_date(day: date) -> str:
     """"28 December"."""
     return f"{day.day} {day:%B}"
+
+
+@dataclass
+class YearlyAnswer:
+    """What an admin's Start or Not now on the yearly question did, and the card to show in its place."""
+
+    outcome: str  # started | declined | already | not_due | refused
+    message: str
+    card: dict[str, Any]
+    campaign: Campaign | None = None
+
+
+def _hello(person: Person) -> str:
+    """"Hello Sam." or, with no name known yet, "Hello." (never "Hello Unknown.")."""
+    return f"Hello {person.first_name}." if person.name.strip() else "Hello."
 
 
 def _campaign(doc: dict[str, Any]) -> Campaign:
@@ -357,13 +380,13 @@ class CampaignService:
             key = f"campaign:{campaign.id}:card:{person.user_id}"
             summary = f"Please read and acknowledge the {name} by {short_date(deadline)}"
             heading = f"Please read and acknowledge the {name}"
-            intro = (f"Hello {person.first_name}. Every member of staff confirms each year that they have read "
+            intro = (f"{_hello(person)} Every member of staff confirms each year that they have read "
                      "and understood this policy. It takes a few minutes.")
         else:
             key = f"campaign:{campaign.id}:reminder:{reminder}:{person.user_id}"
             summary = f"Reminder: please acknowledge the {name} by {short_date(deadline)}"
             heading = f"Reminder: please acknowledge the {name}"
-            intro = (f"Hello {person.first_name}. We have not yet had your acknowledgement of this policy "
+            intro = (f"{_hello(person)} We have not yet had your acknowledgement of this policy "
                      f"(reminder {reminder} of {self.config.max_reminders}).")
         card = self._ack_card(campaign, heading, intro, deadline)
         return OutgoingMessage(key=key, summary=summary, to_user=person.user_id, card=card, text=summary,
@@ -433,7 +456,8 @@ class CampaignService:
                 key=f"campaign:{campaign.id}:ackcard:{person.user_id}", summary=f"Acknowledged {campaign.title}",
                 to_user=person.user_id, card=card, replaces=f"campaign:{campaign.id}:card:{person.user_id}",
                 school_id=person.school_id, meta={"campaign": campaign.id, "kind": "ack_update"}))
-        return AckResult(True, "recorded", f"Thank you, {person.first_name}. Your acknowledgement of "
+        thanks = f"Thank you, {person.first_name}." if person.name.strip() else "Thank you."
+        return AckResult(True, "recorded", f"{thanks} Your acknowledgement of "
                          f"{campaign.version_label} is recorded.", card, record["acknowledged_at"])
 
     def _when_text(self, stamp: str) -> str:
@@ -636,7 +660,7 @@ class CampaignService:
             waiting = f"{days} day{'s' if days != 1 else ''}"
             if row.delivery_status not in ("sent", "pending", ""):
                 waiting += f" (card not delivered: {row.delivery_status.replace('_', ' ')})"
-            names.append({"name": row.person.name, "waiting": waiting, "days": days})
+            names.append({"name": row.person.display_name, "waiting": waiting, "days": days})
         heading = ("Final list: policy acknowledgement deadline reached" if final
                    else "Weekly policy acknowledgement digest")
         more = len(outstanding) - len(shown)
@@ -677,9 +701,27 @@ class CampaignService:
         return datetime(year, self.config.yearly_month, self.config.yearly_day, self.config.yearly_hour,
                         tzinfo=self.calendar.tz)
 
-    def should_start_yearly(self, now: datetime | None = None) -> bool:
-        """True once this year's start time (1 September 09:00) has passed and this year's campaign is not begun."""
-        now = now or self.clock.now()
+    def set_up_since(self) -> datetime | None:
+        """When the install became set up for campaigns, or None while it is not.
+
+        Set up means some school (or the trust) has both a head teacher (a main holder, who gets the digests) and
+        a lead space: a channel or group chat bound with ``setup ROLE``, or ``setup ROLE direct``. Before that,
+        staff have nobody to report to and the head teacher nobody to read the digest, so no campaign starts by
+        itself. The time is when the later of the two was first in place.
+        """
+        bindings = self.directory.all_bindings()
+        found: list[datetime] = []
+        for school in self.directory.schools():
+            heads = self.directory.holders(school.id, Role.HEAD_TEACHER, deputies=False)
+            spaces = [b for b in bindings if b.school_id in (school.id, TRUST_SCHOOL)]
+            if heads and spaces:
+                head_since = min(parse_iso(h.assigned_at) if h.assigned_at else self.clock.now() for h in heads)
+                space_since = min(parse_iso(b.bound_at) if b.bound_at else self.clock.now() for b in spaces)
+                found.append(max(head_since, space_since))
+        return min(found) if found else None
+
+    def _yearly_due(self, now: datetime) -> bool:
+        """This year's start time has passed, this year's campaign has not begun, and none was started by hand."""
         if not self.config.yearly_enabled:
             return False
         year = now.astimezone(self.calendar.tz).year
@@ -689,17 +731,40 @@ class CampaignService:
         done = self.store.get(YEARLY, str(year))
         if done and done.get("campaign_id"):
             return False
-        # A campaign for this very version started by hand in the run-up counts as this year's.
+        # A campaign for this very version started by hand in the run-up (or since) counts as this year's.
         recent = [c for c in self.campaigns() if c.version_hash == self.policy.content_hash
                   and parse_iso(c.started_at) >= start - timedelta(days=60)]
         return not recent
+
+    def _first_year(self, now: datetime) -> bool:
+        """A first install set up after this year's start: ask the admins rather than start by surprise."""
+        since = self.set_up_since()
+        start = self._yearly_start(now.astimezone(self.calendar.tz).year)
+        return not self.store.keys(CAMPAIGNS) and since is not None and since >= start
+
+    def should_start_yearly(self, now: datetime | None = None) -> bool:
+        """True once this year's start time (1 September 09:00) has passed, this year's campaign is not begun, and
+        the install is set up (and was before the start: a first install set up later asks the admins instead)."""
+        now = now or self.clock.now()
+        return self._yearly_due(now) and self.set_up_since() is not None and not self._first_year(now)
+
+    def should_ask_yearly(self, now: datetime | None = None) -> bool:
+        """True when this year's campaign is due on a first install set up after the start, and no admin has said
+        "Not now" this year."""
+        now = now or self.clock.now()
+        if not (self._yearly_due(now) and self._first_year(now)):
+            return False
+        asked = self.store.get(YEARLY, str(now.astimezone(self.calendar.tz).year)) or {}
+        return not asked.get("declined_at")
 
     def start_yearly(self, now: datetime | None = None, by: str = "yearly schedule") -> Campaign | None:
         """Start this year's campaign for every school if it is due (once a year, however often it is called)."""
         now = now or self.clock.now()
         if not self.should_start_yearly(now):
             return None
-        year = now.astimezone(self.calendar.tz).year
+        return self._start_year(now.astimezone(self.calendar.tz).year, now, by)
+
+    def _start_year(self, year: int, now: datetime, by: str) -> Campaign:
         # Claim the year first; a crash before the campaign id is written is picked up by the next call.
         if self.store.get(YEARLY, str(year)) is None:
             try:
@@ -711,6 +776,92 @@ class CampaignService:
         campaign = self.start(by, yearly_year=year)
         self.store.update(YEARLY, str(year), lambda d: {**(d or {"year": year}), "campaign_id": campaign.id})
         return campaign
+
+    def yearly(self, now: datetime | None = None) -> Campaign | int | None:
+        """The yearly job: start this year's campaign if due, or on a first install ask the admins (once each).
+
+        Returns the campaign started, the number of questions queued, or None when there is nothing to do.
+        """
+        now = now or self.clock.now()
+        started = self.start_yearly(now)
+        if started is not None:
+            return started
+        if self.should_ask_yearly(now):
+            return self.ask_yearly(now)
+        return None
+
+    def ask_yearly(self, now: datetime | None = None) -> int:
+        """Queue the "start this year's campaign?" card to each admin (or, with no admin known yet, each head
+        teacher); keyed per admin per year, so nobody is asked twice."""
+        now = now or self.clock.now()
+        year = now.astimezone(self.calendar.tz).year
+        people = self.directory.admin_people() or [
+            h.person for school in self.directory.schools()
+            for h in self.directory.holders(school.id, Role.HEAD_TEACHER, deputies=False)]
+        card = self._yearly_card(year, now)
+        summary = f"Start this year's {self.policy.title} acknowledgement campaign?"
+        queued = 0
+        for person in {p.user_id: p for p in people}.values():
+            queued += self.outbox.enqueue(OutgoingMessage(
+                key=f"campaign:yearly:{year}:ask:{person.user_id}", summary=summary, to_user=person.user_id,
+                card=card, text=summary, school_id=person.school_id, meta={"kind": "yearly_ask", "year": year}))
+        if queued:
+            log.info("yearly campaign %s: asked %d admin(s) whether to start", year, queued)
+        return queued
+
+    def _yearly_card(self, year: int, now: datetime, outcome: str = "") -> dict[str, Any]:
+        deadline = self.calendar.local_date(now) + timedelta(days=self.config.deadline_days)
+        staff = [p for p in self.directory.staff(None) if p.user_id not in self._exempt_ids()]
+        schools = [s.name for s in self.directory.schools() if self.directory.staff(s.id)] or [
+            self.directory.default_school.name]
+        return render("campaign_ask", {
+            "year": year, "school_year": f"{year} to {year + 1}", "schools": ", ".join(schools),
+            "policy": self.policy.title, "version_label": self.policy.version_label, "staff_count": len(staff),
+            "deadline_text": long_date(deadline), "deadline_days": self.config.deadline_days,
+            "outcome": outcome, "open": not outcome})
+
+    def answer_yearly(self, answer: str, year: Any, person: Person) -> YearlyAnswer:
+        """An admin pressed Start or Not now on the yearly question (the caller has checked they may)."""
+        now = self.clock.now()
+        this_year = now.astimezone(self.calendar.tz).year
+        who = person.display_name
+        if str(year) != str(this_year):
+            message = "This question was about an earlier year. Type 'campaign start' to begin a campaign now."
+            return YearlyAnswer("not_due", message, self._yearly_card(this_year, now, message))
+        running = self.campaigns(open_only=True)
+        if not self._yearly_due(now) or (running and answer == "start"):
+            current = running[-1] if running else None
+            if current is not None:
+                message = (f"Campaign {current.id} is already running (started "
+                           f"{long_date(self._local_date(current.started_at))}). Type 'campaign status' to follow it.")
+            else:
+                message = "This year's campaign has already been dealt with. Type 'campaign start' to begin another."
+            return YearlyAnswer("already", message, self._yearly_card(this_year, now, message), current)
+        if answer == "start":
+            campaign = self._start_year(this_year, now, person.user_id)
+            count = self.status(campaign.id)["total"]
+            self._audit(person, "yearly_campaign_start", {"year": this_year, "campaign": campaign.id})
+            message = (f"Started by {who}: campaign {campaign.id}. {count} {'person' if count == 1 else 'people'} "
+                       f"will get the card, deadline {long_date(date.fromisoformat(campaign.deadline))}. Type "
+                       "'campaign status' to follow it.")
+            return YearlyAnswer("started", message, self._yearly_card(this_year, now, message), campaign)
+        if answer == "not_now":
+            declined = {"declined_at": iso(now), "declined_by": person.user_id}
+            self.store.update(YEARLY, str(this_year),
+                              lambda d: {**(d or {"year": this_year, "campaign_id": ""}), **declined})
+            self._audit(person, "yearly_campaign_not_now", {"year": this_year})
+            message = (f"Not now ({who}). I won't ask again this school year. Type 'campaign start' whenever "
+                       "you are ready.")
+            return YearlyAnswer("declined", message, self._yearly_card(this_year, now, message))
+        message = "Please press Start the campaign or Not now."
+        return YearlyAnswer("refused", message, self._yearly_card(this_year, now))
+
+    def _audit(self, person: Person, action: str, detail: dict[str, Any]) -> None:
+        """Kept with the set-up changes: who decided what about campaigns, and when."""
+        seq = self.store.next_sequence(AUDIT)
+        self.store.put(AUDIT, f"{seq:08d}", {
+            "seq": seq, "at": iso(self.clock.now()), "actor_id": person.user_id, "actor_name": person.name,
+            "action": action, "detail": detail, "school_id": person.school_id})
 
     def new_version_detected(self, policy: PolicyLike) -> PendingConfirmation | None:
         """A changed policy file: ask an admin to confirm rather than start; None if nothing new to ask."""
@@ -771,7 +922,8 @@ class CampaignService:
             JobSpec("campaign-digest", Cron(day_of_week="mon", hour=self.config.digest_hour, minute=30),
                     after(self.digest)),
             JobSpec("campaign-deadline", Cron(hour=self.config.digest_hour, minute=45), after(self.digest)),
-            JobSpec("yearly-campaign", Cron(hour=self.config.yearly_hour, minute=0), after(self.start_yearly)),
+            # Every 10 minutes, not once a day: an install set up after the start hears within minutes.
+            JobSpec("yearly-campaign", Interval(seconds=600), after(self.yearly)),
             JobSpec("campaign-fan-out", Interval(seconds=600), after(self.fan_out_open)),
         ]
 

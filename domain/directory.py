@@ -51,6 +51,11 @@ class Person:
         """What the bot calls them."""
         return self.name.split()[0] if self.name.strip() else "there"
 
+    @property
+    def display_name(self) -> str:
+        """Their name for lists and cards; their email, or a plain description, until Teams tells us the name."""
+        return self.name.strip() or self.email or "a member of staff (name not known yet)"
+
 
 @dataclass
 class ChannelBinding:
@@ -95,6 +100,7 @@ class RoleHolder:
     role: str
     school_id: str
     deputy: bool = False
+    assigned_at: str = ""
 
 
 def school_id_from_name(name: str) -> str:
@@ -167,7 +173,8 @@ class Directory:
         current = self.store.get(PEOPLE, user_id)
         now = iso(self.clock.now())
         if current is None:
-            person = Person(user_id=user_id, name=name or "Unknown", school_id=school_id,
+            # No name yet (Teams sent ids only and the look-up failed): kept blank, so a later event fills it in.
+            person = Person(user_id=user_id, name=name, school_id=school_id,
                             aad_object_id=aad_object_id, email=email, tenant_id=tenant_id,
                             sources=[source], joined_at=now)
             self.store.put(PEOPLE, user_id, asdict(person))
@@ -255,7 +262,8 @@ class Directory:
                 continue
             person = self.person(doc["user_id"])
             if person is not None and person.active:
-                found.append(RoleHolder(person=person, role=str(role), school_id=scope, deputy=doc["deputy"]))
+                found.append(RoleHolder(person=person, role=str(role), school_id=scope, deputy=doc["deputy"],
+                                        assigned_at=doc.get("assigned_at", "")))
         return sorted(found, key=lambda h: (h.deputy, h.person.name))
 
     def has_role(self, user_id: str, school_id: str, role: Role) -> bool:
@@ -371,4 +379,7 @@ def _binding(doc: dict[str, Any]) -> ChannelBinding:
 
 
 def _person(doc: dict[str, Any]) -> Person:
-    return Person(**{k: v for k, v in doc.items() if not k.startswith("_")})
+    person = Person(**{k: v for k, v in doc.items() if not k.startswith("_")})
+    if person.name == "Unknown":
+        person.name = ""  # the placeholder earlier versions stored for "no name": never shown, filled in later
+    return person

@@ -299,8 +299,8 @@ class LeadSpaces:
         for role in CHANNEL_ROLES:
             binding = self.directory.channel_for(school_id, role)
             holders = self.directory.holders(school_id, role)
-            holder_names = ", ".join(h.person.name + (" (deputy)" if h.deputy else "") for h in holders)
-            direct_to = ", ".join(h.person.name for h in holders) or "nobody yet (no one holds the role)"
+            holder_names = ", ".join(h.person.display_name + (" (deputy)" if h.deputy else "") for h in holders)
+            direct_to = ", ".join(h.person.display_name for h in holders) or "nobody yet (no one holds the role)"
             warning = ""
             if binding is None:
                 where = f"Not set up: direct messages to {direct_to}"

@@ -130,7 +130,14 @@ def _case_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str
 
 def _campaign_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any]]]:
     campaigns = services.campaigns
+    assert campaigns.ask_yearly(START) == 1
+    asked = services.outbox.get("campaign:yearly:2026:ask:29:admin")
+    assert asked is not None and asked.message.card is not None
+    yield "campaign_ask[question]", asked.message.card
     campaign = campaigns.start("29:admin")
+    admin = services.directory.person("29:admin")
+    assert admin is not None
+    yield "campaign_ask[answered]", campaigns.answer_yearly("start", 2026, admin).card
     first = services.directory.person("29:staff000")
     assert first is not None
     yield "policy_ack[personal_card]", campaigns.personal_card(first)

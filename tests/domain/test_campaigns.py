@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.campaigns import CSV_COLUMNS, CampaignConfig, CampaignError, CampaignService
+from domain.campaigns import AUDIT, CSV_COLUMNS, YEARLY, CampaignConfig, CampaignError, CampaignService
 from domain.clock import FakeClock
 from domain.delivery import DeliveryWorker
 from domain.directory import Directory
@@ -267,8 +267,17 @@ async def test_exemptions_leave_people_out_with_a_reason() -> None:
     assert world.service.fan_out(campaign.id) == 1
 
 
+def set_up(world: World, *, head: str = "U0") -> None:
+    """What makes an install set up: a head teacher, and a lead space (here the DSL's alerts by direct message)."""
+    world.directory.assign_role(world.school, Role.HEAD_TEACHER, head, by="admin")
+    world.directory.bind_channel(world.school, Role.DSL, "", "Direct messages", by="admin", kind="direct")
+
+
 async def test_yearly_start_once_and_new_version_asks_first() -> None:
     world = World(2)
+    world.clock.set(START - timedelta(days=10))  # set up in August, before the start
+    set_up(world)
+    world.clock.set(START)
     assert world.service.should_start_yearly(datetime(2026, 9, 1, 7, 59, tzinfo=UTC)) is False
     assert world.service.should_start_yearly() is True
     campaign = world.service.start_yearly()
@@ -280,3 +289,112 @@ async def test_yearly_start_once_and_new_version_asks_first() -> None:
     assert pending is not None and "campaign confirm beef" in pending.message
     assert len(world.service.campaigns()) == 1  # nothing started without an admin
     assert world.service.new_version_detected(world.policy) == pending
+
+
+# The yearly start on installs set up late, or not at all -------------------------------------------------------
+
+
+def asks(world: World) -> dict[str, dict]:
+    """The "start this year's campaign?" cards queued, by who they go to."""
+    return {e.message.to_user or "": e.message.card or {} for e in world.outbox.failed_or_pending("campaign:yearly:")}
+
+
+async def test_yearly_campaign_never_starts_on_an_install_not_set_up() -> None:
+    world = World(3)
+    world.directory.upsert_person("A1", "Ivy IT", world.school, "personal")
+    world.directory.assign_role(world.school, Role.ADMIN, "A1", by="setup")
+    world.clock.set(datetime(2026, 11, 29, 10, 0, tzinfo=UTC))  # a fresh install, boot after 1 September
+    assert world.service.set_up_since() is None
+    assert world.service.yearly() is None
+    world.directory.assign_role(world.school, Role.HEAD_TEACHER, "U0", by="A1")
+    assert world.service.yearly() is None  # a head teacher but nowhere for reports to go: still not set up
+    assert world.service.campaigns() == [] and asks(world) == {}
+    assert world.outbox.failed_or_pending("") == []
+    world.clock.advance(timedelta(days=400))  # not next year either
+    assert world.service.yearly() is None and world.service.campaigns() == []
+
+
+async def test_first_install_after_1_september_asks_the_admins_and_not_now_stops_asking() -> None:
+    world = World(3)
+    world.directory.upsert_person("A1", "Ivy IT", world.school, "personal")
+    world.directory.assign_role(world.school, Role.ADMIN, "A1", by="setup")
+    world.clock.set(datetime(2026, 11, 29, 10, 0, tzinfo=UTC))
+    set_up(world)
+    assert world.service.should_start_yearly() is False and world.service.should_ask_yearly() is True
+    assert world.service.yearly() == 1
+    assert world.service.yearly() == 0  # asked once, however often the job runs
+    card = asks(world)["A1"]
+    assert [a["title"] for a in card["actions"]] == ["Start the campaign", "Not now"]
+    assert {a["type"] for a in card["actions"]} == {"Action.Execute"}
+    facts = {f["title"]: f["value"] for f in card["body"][2]["facts"]}
+    assert facts["Staff who would get the card"] == "4" and facts["School year"] == "2026 to 2027"
+    assert world.service.campaigns() == []
+
+    admin = world.directory.person("A1")
+    assert admin is not None
+    answer = world.service.answer_yearly("not_now", 2026, admin)
+    assert answer.outcome == "declined" and "won't ask again this school year" in answer.message
+    assert "actions" not in answer.card or not answer.card["actions"]
+    assert world.store.get(YEARLY, "2026")["declined_by"] == "A1"
+    audit = world.store.all(AUDIT)
+    assert [(a["action"], a["actor_id"], a["detail"]) for a in audit] == [
+        ("yearly_campaign_not_now", "A1", {"year": 2026})]
+    world.clock.advance(timedelta(days=3))
+    assert world.service.should_ask_yearly() is False and world.service.yearly() is None
+
+    # An admin's campaign start is never refused, and next September the campaign starts by itself.
+    started = world.service.start("A1", 14)
+    assert started.deadline == "2026-12-16"
+    world.service.close(started.id, "A1")
+    world.clock.set(datetime(2027, 9, 1, 8, 5, tzinfo=UTC))
+    yearly = world.service.yearly()
+    assert yearly is not None and not isinstance(yearly, int) and yearly.yearly_year == 2027
+
+
+async def test_start_on_the_question_starts_this_years_campaign_once() -> None:
+    world = World(3)
+    for admin in ("A1", "A2"):
+        world.directory.upsert_person(admin, f"Admin {admin}", world.school, "personal")
+        world.directory.assign_role(world.school, Role.ADMIN, admin, by="setup")
+    world.clock.set(datetime(2026, 10, 5, 13, 0, tzinfo=UTC))
+    set_up(world)
+    assert world.service.yearly() == 2
+    first, second = world.directory.person("A1"), world.directory.person("A2")
+    assert first is not None and second is not None
+    answer = world.service.answer_yearly("start", "2026", first)
+    assert answer.outcome == "started" and answer.campaign is not None
+    assert answer.campaign.yearly_year == 2026
+    assert "Started by Admin A1" in answer.message and "5 people will get the card" in answer.message
+    assert world.store.get(YEARLY, "2026")["campaign_id"] == answer.campaign.id
+    late = world.service.answer_yearly("start", "2026", second)
+    assert late.outcome == "already" and answer.campaign.id in late.message
+    assert len(world.service.campaigns()) == 1
+    assert world.service.yearly() is None
+    assert [a["action"] for a in world.store.all(AUDIT)] == ["yearly_campaign_start"]
+    old = world.service.answer_yearly("start", "2025", second)
+    assert old.outcome == "not_due"
+
+
+async def test_a_card_to_someone_teams_gave_no_name_greets_without_one() -> None:
+    world = World(0)
+    world.directory.upsert_person("N1", "", world.school, "personal")
+    person = world.directory.person("N1")
+    assert person is not None and person.name == ""
+    campaign = world.service.start("admin")
+    card = world.outbox.get(f"campaign:{campaign.id}:card:N1").message.card  # type: ignore[union-attr]
+    text = json.dumps(card)
+    assert "Hello. Every member of staff" in text and "Unknown" not in text
+    assert "Thank you. Your acknowledgement" in world.service.acknowledge(
+        campaign.id, campaign.version_hash, "N1").message
+    world.directory.upsert_person("N1", "Nia Newcomer", world.school, "personal")  # a later event has the name
+    assert world.directory.person("N1").name == "Nia Newcomer"  # type: ignore[union-attr]
+
+
+async def test_a_name_stored_as_unknown_by_an_earlier_version_is_never_shown() -> None:
+    world = World(0)
+    world.store.put("people", "N2", {"user_id": "N2", "name": "Unknown", "school_id": world.school,
+                                     "sources": ["personal"], "email": "n2@school.uk"})
+    person = world.directory.person("N2")
+    assert person is not None and person.name == "" and person.display_name == "n2@school.uk"
+    world.directory.upsert_person("N2", "Nadia Noor", world.school, "personal")
+    assert world.directory.person("N2").name == "Nadia Noor"  # type: ignore[union-attr]
