@@ -160,3 +160,10 @@ def test_ctrl_d_and_ctrl_c_leave_cleanly(tmp_path: Path) -> None:
     printed = run(tmp_path, ["5", "1", "5"], "--as", "dsl", end="")
     assert printed.endswith("Bye.\n") and "note added" not in printed
     assert stored_case(tmp_path)["state"]["notes"] == []
+
+
+def test_campaign_status_shows_its_numbers(tmp_path: Path) -> None:
+    printed = run(tmp_path, ["campaign start", "campaign status"], "--as", "admin")
+    status = printed[printed.index("Policy acknowledgement campaign C1"):]
+    for line in ("Complete: 0% (0 of 1)", "Outstanding: 1", "Exempt: 0", "Cards delivered: 1", "Not delivered: 0"):
+        assert line in status
