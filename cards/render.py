@@ -14,8 +14,8 @@ so anything a user typed shows as typed and cannot add links, formatting or card
 ``Trusted`` (our own fixed wording) goes in unescaped.
 
 What a person reads is always text: a TextBlock's or TextRun's text, a fact's title and value, a choice's title (and
-value), an input's label and placeholder and an action's title are turned into strings after filling (a number there
-parses but Teams' renderer shows it blank), wherever the value came from.
+value), an input's label and placeholder, an action's title and a chart's title and labels are turned into strings
+after filling (a number there parses but Teams' renderer shows it blank), wherever the value came from.
 """
 
 from __future__ import annotations
@@ -201,6 +201,18 @@ def _as_shown(node: Any) -> None:
             if isinstance(fact, dict):
                 for name in ("title", "value"):
                     fact[name] = _display_text(fact.get(name))
+    if isinstance(kind, str) and kind.startswith("Chart."):
+        # A Teams chart's title and labels are read; its values stay numbers (they are drawn as bars and slices).
+        if "title" in node:
+            node["title"] = _display_text(node["title"])
+        data = node.get("data")
+        for item in data if isinstance(data, list) else []:
+            points = item.get("values") if isinstance(item, dict) and isinstance(item.get("values"), list) else [item]
+            for point in points:
+                if isinstance(point, dict):
+                    for name in ("x", "legend"):
+                        if name in point:
+                            point[name] = _display_text(point[name])
     if kind == "Input.ChoiceSet":
         for choice in node.get("choices") or []:
             if isinstance(choice, dict):
