@@ -23,7 +23,7 @@ MAX_TOKENS = 200
 MIN_CORRECTED_LENGTH = 5  # shorter words are folded only by the text-speak table, never guessed
 SPELLING_CUTOFF = 0.8
 SPELLING_CACHE = 4096
-MIN_DESCRIPTION_WORDS = 3  # fewer content words than this is a wish to report, not a description
+MIN_DESCRIPTION_WORDS = 2  # fewer words than this beyond "I want to report" is a wish, not a description
 
 
 class Flow(StrEnum):
