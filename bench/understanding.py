@@ -8,7 +8,9 @@ The tuning set (tests/domain/data/understanding.jsonl) is what the vocabulary wa
 from __future__ import annotations
 
 import json
+import random
 import statistics
+import string
 import sys
 import time
 from collections import Counter
@@ -86,8 +88,14 @@ def main() -> None:
     start = time.perf_counter()
     understander.read(long_text)
     long_ms = (time.perf_counter() - start) * 1e3
+    # The slowest kind of message: hundreds of words it does not know, each a spelling look-up.
+    rng = random.Random(11)
+    odd = " ".join("".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(5, 12))) for _ in range(400))
+    start = time.perf_counter()
+    understander.read(odd)
+    odd_ms = (time.perf_counter() - start) * 1e3
     print(f"time per message: median {statistics.median(times) * 1e3:.3f} ms, worst {max(times) * 1e3:.3f} ms; "
-          f"a {len(long_text):,}-character paste {long_ms:.1f} ms")
+          f"a {len(long_text):,}-character paste {long_ms:.1f} ms; 400 unknown words {odd_ms:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -140,8 +140,12 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     async def on_begin(self, dialog_context: DialogContext, state: ReportState) -> StepOutcome | None:
         """Skip the first question when the category is known; offer the suggested one when the words said it."""
-        # Files sent with the message that started the report are never kept (and never opened for this category).
-        for notice in self.screen_input(state, "start", read_input(dialog_context.context.activity)):
+        # What started the report is screened like any answer: its files are never kept (nor opened, for this
+        # category), and the draft description goes through the same checks as one typed at a step.
+        started_with = read_input(dialog_context.context.activity)
+        if state.details:
+            started_with.text, started_with.value = state.details, {}
+        for notice in self.screen_input(state, "start", started_with):
             await dialog_context.context.send_activity(notice)
         if state.category:
             return self._after_category(state)

@@ -23,6 +23,7 @@ MAX_TOKENS = 200
 MIN_CORRECTED_LENGTH = 5  # shorter words are folded only by the text-speak table, never guessed
 SPELLING_CUTOFF = 0.8
 SPELLING_CACHE = 4096
+MAX_CORRECTIONS = 60  # unknown words looked up per message; the rest are read as typed
 MIN_DESCRIPTION_WORDS = 2  # fewer words than this beyond "I want to report" is a wish, not a description
 
 
@@ -89,6 +90,9 @@ class Understander:
         # A category that overrides wins whenever it is suggested at all: indecent images of children must never be
         # filed under something that asks for a link or screenshots.
         self.overriding = {c["id"] for c in vocabulary["categories"] if c.get("overrides")}
+        # Minor categories (photos of pupils, a colleague's posts) are asked about as often as reported: put as a
+        # question, they go to the policy's answer (whose card offers the report where the policy says to).
+        self.minor = {c["id"] for c in vocabulary["categories"] if c.get("minor")}
         self.categories: list[tuple[str, list[tuple[re.Pattern[str], int]]]] = [
             (c["id"], [(re.compile(_expand(p["re"], groups)), int(p["weight"])) for p in c["patterns"]])
             for c in vocabulary["categories"]]
@@ -96,15 +100,25 @@ class Understander:
         self.category_priority: list[str] = list(vocabulary["category_priority"])
         # Words spelling correction may aim at: every word the patterns know, plus everyday ones left alone.
         known = set(vocabulary["known_words"]) | set(self.text_speak.values())
-        # Every word a pattern spells out is known too, so it is never "corrected" into another one.
-        for source in [*vocabulary["commands"].values(), *vocabulary["report_intent"], *vocabulary["question_cues"],
-                       *vocabulary["contact_me"], *groups.values(),
-                       *(p["re"] for c in vocabulary["categories"] for p in c["patterns"])]:
-            known |= set(re.findall(r"(?<![\\a-z])[a-z]{4,}(?![a-z(|?])", source))
-        for kind_words in small_talk.values():
-            known |= {w for phrase in kind_words for w in _squash(phrase).split()}
+        # Every word a pattern spells out is known too, so it is never "corrected" into another one (stems such as
+        # "bull(y|ied)" or "messag\\w*" are not words).
+        sources = [*vocabulary["commands"].values(), *groups.values(), vocabulary["topic_words"],
+                   vocabulary["statement_subjects"], vocabulary["incident_verbs"],
+                   *(p["re"] for c in vocabulary["categories"] for p in c["patterns"])]
+        for name in ("help", "report_intent", "concern_words", "meta_question", "rule_question", "question_openers",
+                     "question_cues", "my_action", "hypothetical", "contact_me"):
+            sources += vocabulary[name]
+        sources += vocabulary["policy"]["words"] + vocabulary["policy"]["acknowledge"]
+        for source in sources:
+            known |= set(re.findall(r"(?<![\\a-z])[a-z]{4,}(?![a-z(\\?])", source))
         self.known_words = {w for phrase in known for w in phrase.split() if w}
-        self._targets = sorted(w for w in self.known_words if len(w) >= MIN_CORRECTED_LENGTH - 1)
+        # Misspellings nearly always keep their first letter and about their length: comparing only with those
+        # keeps a long message of unknown words fast.
+        self._targets: dict[tuple[str, int], list[str]] = {}
+        for word in sorted(self.known_words):
+            if len(word) >= MIN_CORRECTED_LENGTH - 1:
+                for length in range(len(word) - 2, len(word) + 3):
+                    self._targets.setdefault((word[0], length), []).append(word)
         self._spelling: OrderedDict[str, str] = OrderedDict()
         # Small-talk phrases are compared after the same folding as messages ("thank you" reads as "thanks").
         self.small_talk = {kind: {" ".join(self.normalise(w)) for w in words} - {""}
@@ -149,6 +163,8 @@ class Understander:
             # happening now, even with "what should I do?" after it: the report reaches the lead who can act.
             if any(p.search(core) for p in self.my_action):
                 return self._question(original, meta=False, reason="my action about harm")
+            if category in self.minor and (asks_anything(self, core) or "?" in typed):
+                return self._question(original, meta=False, reason="asks about a minor concern")
             if any(p.search(core) for p in self.hypothetical):
                 return self._question(original, meta=False, reason="hypothetical harm")
             return self._report(original, core, category, "describes harm")
@@ -195,12 +211,14 @@ class Understander:
         for symbol, word in self.emoji.items():
             text = text.replace(symbol, f" {word} ")
         tokens: list[str] = []
+        corrections = 0
         for raw in re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text)[:MAX_TOKENS]:
             word = self.text_speak.get(raw)
             if word is None:
                 bare = raw.replace("'", "")
                 word = self.text_speak.get(bare, bare)
-                if word == bare and bare not in self.known_words:
+                if word == bare and bare not in self.known_words and corrections < MAX_CORRECTIONS:
+                    corrections += 1
                     word = self._correct(bare)
             tokens.extend(word.split())
         said = " ".join(tokens)
@@ -216,7 +234,8 @@ class Understander:
         if cached is not None:
             self._spelling.move_to_end(word)
             return cached
-        close = difflib.get_close_matches(word, self._targets, n=1, cutoff=SPELLING_CUTOFF)
+        close = difflib.get_close_matches(word, self._targets.get((word[0], len(word)), []), n=1,
+                                          cutoff=SPELLING_CUTOFF)
         corrected = close[0] if close else word
         self._spelling[word] = corrected
         if len(self._spelling) > SPELLING_CACHE:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from domain.routing import load_routing
-from domain.understanding import DEFAULT_VOCABULARY_PATH, MAX_READ_CHARS, Flow, Understander
+from domain.understanding import DEFAULT_VOCABULARY_PATH, MAX_CORRECTIONS, MAX_READ_CHARS, Flow, Understander
 
 DATA = Path(__file__).parent / "data"
 TUNING = DATA / "understanding.jsonl"
@@ -158,3 +158,11 @@ def test_odd_and_huge_input_is_read_without_error(understander: Understander) ->
     assert understander.read("ｃａｎ ｉ ｆｒｉｅｎｄ ａ ｐａｒｅｎｔ").flow == Flow.QUESTION  # full-width letters fold
     # Only the start is read: what matters is near the start, and a paste must not cost more than a message.
     assert understander.read("ok " * MAX_READ_CHARS + "a pupil is being bullied").flow != Flow.REPORT
+
+
+def test_a_message_of_unknown_words_looks_up_only_a_bounded_number(understander: Understander) -> None:
+    """Spelling look-ups are the slow part: a long message of words it does not know must not make hundreds."""
+    fresh = Understander.load()
+    before = len(fresh._spelling)
+    fresh.read(" ".join(f"zqx{chr(97 + n % 26)}{chr(97 + n // 26 % 26)}wvy" for n in range(400)))
+    assert 0 < len(fresh._spelling) - before <= MAX_CORRECTIONS
