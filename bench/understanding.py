@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import statistics
 import string
 import sys
@@ -23,6 +24,31 @@ from domain.understanding import Flow, Understander  # noqa: E402
 
 DATA = ROOT / "tests" / "domain" / "data"
 SETS = {"tuning": DATA / "understanding.jsonl", "held-out": DATA / "understanding_heldout.jsonl"}
+
+
+# The baseline: how the menu read a message before this step (exact words, "report ...", "policy ...", a first word
+# that is a command, or a message starting "can/could/may/..." or ending in "?"), as dialogs/menu.py did.
+_OLD_CAN_I = re.compile(r"^(can|could|may|am|is|should|do|does|are|would|must|what if)\b|\?$", re.IGNORECASE)
+_OLD_WORDS = {
+    "report": {"report", "report a concern", "concern", "raise a concern", "report concern", "new report"},
+    "question": {"can i", "can i ...?", "can i...", "can i ...", "ask", "question", "check"},
+    "policy": {"policy", "acknowledge", "the policy", "read the policy", "policy and acknowledgement",
+               "acknowledgement"},
+    "command": {"help", "?", "what do i do", "i'm stuck", "im stuck"},
+    "small_talk": {"hi", "hello", "hey", "good morning", "good afternoon", "hiya", "start", "hello there", "menu",
+                   "start again", "restart", "home"},
+}
+
+
+def old_menu(text: str) -> str:
+    """The flow the menu started for a message before the understanding step."""
+    word = " ".join(text.lower().split()).strip(" .!")
+    if word.split(" ", 1)[0] in ("setup", "cases", "case", "campaign"):
+        return "command"
+    for flow, words in _OLD_WORDS.items():
+        if word in words or (flow in ("report", "policy") and word.startswith(flow + " ")):
+            return flow
+    return "question" if _OLD_CAN_I.search(text.strip()) else "unclear"
 
 
 def load(path: Path) -> list[dict[str, str]]:
@@ -68,7 +94,9 @@ def main() -> None:
         result = score(understander, items)
         n, flows = result["n"], Counter(item["flow"] for item in items)
         print(f"{name} set: {n} messages ({', '.join(f'{k} {v}' for k, v in sorted(flows.items()))})")
-        print(f"  flow accuracy      {result['flow']:4d}/{n:<4d} {100 * result['flow'] / n:6.1f}%")
+        old = sum(old_menu(item["text"]) == item["flow"] for item in items)
+        print(f"  flow accuracy      {result['flow']:4d}/{n:<4d} {100 * result['flow'] / n:6.1f}%"
+              f"  (baseline, the menu before: {old}/{n} {100 * old / n:.1f}%)")
         wc = result["with_category"]
         print(f"  report category    {result['category']:4d}/{wc:<4d} {100 * result['category'] / max(wc, 1):6.1f}%"
               "  (reports labelled with a category: right flow and right category)")
