@@ -133,7 +133,7 @@ class CanIDialog(GuidedDialog[CanIState]):
 
     def on_handoff(self, state: CanIState, user_input: UserInput) -> StepOutcome:
         """Pass it on, or not."""
-        if user_input.word in ("handoff", "yes", "y", "ask the head teacher", "ok"):
+        if user_input.word in ("handoff", "yes", "y", "ask the head teacher", "ok", "yes please", "please", "sure"):
             outcome = self.services.questions.hand_off(state.question_id)
             if outcome.delivered:
                 return Done([f"I've passed your question to the {outcome.sent_to}. Their answer will come to you "
