@@ -80,6 +80,7 @@ class ReportState:
     dropped_link: bool = False  # a link was given and then dropped unread (only this flag is kept)
     forget_earlier: bool = False  # earlier saved versions of this state held the dropped files' names and links
     suggested: str = ""  # the category the reporter's own words suggested, offered for them to confirm
+    unkept_description: int = 0  # the length of what they wrote first, when it was too long to keep as the draft
 
 
 class ReportDialog(GuidedDialog[ReportState]):
@@ -136,6 +137,8 @@ class ReportDialog(GuidedDialog[ReportState]):
             state.suggested = suggested
         if description and len(description) <= MAX_DETAILS_CHARS:
             state.details = description  # shown pre-filled at the details step, where it can be kept or replaced
+        elif description:
+            state.unkept_description = len(description)
         return state
 
     async def on_begin(self, dialog_context: DialogContext, state: ReportState) -> StepOutcome | None:
@@ -147,6 +150,10 @@ class ReportDialog(GuidedDialog[ReportState]):
             started_with.text, started_with.value = state.details, {}
         for notice in self.screen_input(state, "start", started_with):
             await dialog_context.context.send_activity(notice)
+        if state.unkept_description:
+            await dialog_context.context.send_activity(
+                f"What you wrote is {state.unkept_description:,} characters, more than the {MAX_DETAILS_CHARS:,} a "
+                "report's description can hold, so I haven't kept it: I'll ask for the main facts in a moment.")
         if state.category:
             return self._after_category(state)
         if state.suggested:

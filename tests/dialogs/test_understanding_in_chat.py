@@ -271,3 +271,12 @@ async def test_a_question_typed_at_the_policy_is_answered(tmp_path: Path) -> Non
     await chat.say("policy")
     said = await chat.say("cn i frend a student on tiktok")
     assert "No, the policy does not allow this" in said
+
+
+async def test_a_concern_too_long_for_a_description_says_so_and_asks_again_later(tmp_path: Path) -> None:
+    chat = Chat(tmp_path)
+    said = await chat.say("a pupil is being bullied on whatsapp. " * 80)
+    assert "haven't kept it" in said and "It sounds like: Cyberbullying" in said
+    for choice in ("yes", "pupil", "whatsapp", "skip", "Today"):
+        said = await chat.say(choice=choice)
+    assert "Please describe it in your own words" in said and "Use this" not in said
