@@ -273,8 +273,8 @@ class ThinkFirstBot(TeamsActivityHandler):
                 or user_input.word in CANCEL_WORDS | HELP_WORDS | BACK_WORDS:
             return False  # buttons, files and the words every step understands go to the step
         step = dialog.current_step(instance)
-        if "*" in step.takes:
-            return False  # free text (a report's details, a Can I question): whatever is typed is the answer
+        if "*" in step.takes or dialog.must_see(instance, user_input):
+            return False  # free text (a report's details, a Can I question), or words the dialog must screen
         reading = self.services.understander.read(user_input.text)
         if not reading.clear or reading.flow in step.takes or reading.flow == DIALOG_FLOWS.get(instance.id):
             return False

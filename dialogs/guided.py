@@ -209,6 +209,10 @@ class GuidedDialog(Dialog, Generic[StateT]):
         for item in await self._ask_items(self.load_state(flow["data"]), flow["step"]):
             await context.send_activity(item)
 
+    def must_see(self, instance: DialogInstance, user_input: UserInput) -> bool:
+        """True if this input must reach the dialog even when it reads as another flow (e.g. words it screens)."""
+        return False
+
     def current_step(self, instance: DialogInstance) -> Step:
         """The step this dialog is waiting at."""
         flow = instance.state.get("flow") or {}

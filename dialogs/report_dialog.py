@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from botbuilder.dialogs import DialogContext, DialogTurnResult
+from botbuilder.dialogs import DialogContext, DialogInstance, DialogTurnResult
 from botbuilder.schema import Activity
 
 from bot.evidence_fetch import Download, FetchPolicy, bot_token, refusal_text, take_evidence
@@ -154,6 +154,8 @@ class ReportDialog(GuidedDialog[ReportState]):
             await dialog_context.context.send_activity(
                 f"What you wrote is {state.unkept_description:,} characters, more than the {MAX_DETAILS_CHARS:,} a "
                 "report's description can hold, so I haven't kept it: I'll ask for the main facts in a moment.")
+        if state.moved_by_words:
+            return Next("involved")  # what they wrote describes indecent images: that path, its warning given
         if state.category:
             return self._after_category(state)
         if state.suggested:
@@ -266,6 +268,16 @@ class ReportDialog(GuidedDialog[ReportState]):
         self.services.evidence.discard([str(a.get("evidence_id", "")) for a in state.attachments
                                         if a.get("evidence_id") not in held], "not kept by the case")
 
+    def must_see(self, instance: DialogInstance, user_input: UserInput) -> bool:
+        """Words describing indecent images always reach the report, even put as a question, so that they move it
+        to that path (dropping any file or link) rather than being taken elsewhere by an interruption."""
+        state = self.load_state(instance.state["flow"]["data"])
+        if state.category == INDECENT_IMAGES:
+            return False
+        return default_detector().any_describes(
+            self._words(user_input), child_known=child_is_known(state.category, state.involved)) or (
+            self.services.understander.read(user_input.text).category == INDECENT_IMAGES)
+
     def _categories(self) -> list[Any]:
         return self.services.cases.routing.for_school(self.services.directory.default_school.id).choices()
 
@@ -320,6 +332,8 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     def on_suggest(self, state: ReportState, user_input: UserInput) -> StepOutcome:
         """Yes takes the suggestion; Choose another shows the whole list; a typed category name is taken as chosen."""
+        if state.moved_by_words:
+            return Next("involved")  # what they wrote here describes indecent images: that path, whatever else
         if user_input.word in YES:
             state.category = state.suggested
             if state.category == INDECENT_IMAGES:
@@ -411,7 +425,7 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     def on_link(self, state: ReportState, user_input: UserInput) -> StepOutcome:
         """Keep a web address or nothing."""
-        if state.category == INDECENT_IMAGES:
+        if self._no_images(state):
             state.link = ""  # a link to such an image is forwarding it: never kept
             return Next("when")
         text = user_input.choice.strip()
@@ -476,7 +490,7 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     async def on_evidence(self, state: ReportState, user_input: UserInput) -> StepOutcome:
         """Fetch and keep (encrypted) what was sent, at once; say clearly what was not kept and why."""
-        if state.category == INDECENT_IMAGES:
+        if self._no_images(state):
             return Next("risk")  # the report's words moved it to indecent images: no evidence is ever collected
         if user_input.attachments:
             intake = await take_evidence(

@@ -121,23 +121,22 @@ async def test_a_description_typed_at_the_category_list_gets_a_suggestion(tmp_pa
     assert "It sounds like: Phishing, a hacked account or malware" in said
 
 
-async def test_nude_image_suggests_indecent_images_with_the_policy_warning_and_never_asks_for_evidence(
-        tmp_path: Path) -> None:
+async def test_nude_image_goes_straight_to_the_indecent_images_path_keeping_the_words(tmp_path: Path) -> None:
+    """The draft description goes through the report's indecent-images check: the words move it at once."""
     chat = Chat(tmp_path)
     said = await chat.say("i need to tell someone about a nude image")
-    assert "It sounds like: Indecent or nude images of a child" in said
-    assert "it is an offence to save, send, or alter an image" in said  # the warning comes first
-    said = await chat.say(choice="yes")
-    assert "Who is involved?" in said and "offence" not in said  # not twice
+    assert "this report is about nude or sexual images of a child" in said
+    assert "it is an offence to save, send, or alter an image" in said and "Who is involved?" in said
+    assert "It sounds like" not in said
     asked = []
     for choice in ("pupil", "snapchat", "Today"):
         asked.append(await chat.say(choice=choice))
     assert not any("link" in a.lower() for a in asked)  # a link to such an image is never asked for
+    assert "i need to tell someone about a nude image" in asked[-1]  # the draft, pre-filled
     said = await chat.say(choice="use_written")
     assert "Is a child in danger right now?" in said  # no evidence step
-    for choice in ("not_sure", "No"):
+    for choice in ("not_sure", "No", "send"):
         said = await chat.say(choice=choice)
-    await chat.say(choice="send")
     [case] = chat.cases()
     assert case["report"]["category"] == "indecent_images"
     assert case["report"]["details"] == "i need to tell someone about a nude image"
@@ -147,8 +146,17 @@ async def test_a_file_sent_with_a_concern_about_nude_images_is_never_kept(tmp_pa
     chat = Chat(tmp_path)
     file = Attachment(content_type="image/png", content_url="https://files.example/x.png", name="x.png")
     said = await chat.say("a pupil sent me a nude", attachments=[file])
-    assert "not opened or kept" in said
+    assert "without opening it" in said
     assert "x.png" not in str(chat.services.store.all("bot_state")) + str(chat.cases())
+
+
+async def test_indecent_images_put_as_a_question_during_a_report_reach_the_report(tmp_path: Path) -> None:
+    """Not an interruption: the words move the report to the indecent-images path, as at any step."""
+    chat = Chat(tmp_path)
+    await chat.say(BULLYING)
+    await chat.say(choice="yes")
+    said = await chat.say("a boy sent a nude of her round the class, can i screenshot it for evidence?")
+    assert "partway through" not in said and "this report is about nude or sexual images of a child" in said
 
 
 @pytest.mark.parametrize("text", ["ex pupil added me on fb what do i do", "cn i frend a student on tiktok",
