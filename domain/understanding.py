@@ -163,7 +163,7 @@ class Understander:
             # happening now, even with "what should I do?" after it: the report reaches the lead who can act.
             if any(p.search(core) for p in self.my_action):
                 return self._question(original, meta=False, reason="my action about harm")
-            if category in self.minor and (asks_anything(self, core) or "?" in typed):
+            if category in self.minor and (self._asks(core) or "?" in typed):
                 return self._question(original, meta=False, reason="asks about a minor concern")
             if any(p.search(core) for p in self.hypothetical):
                 return self._question(original, meta=False, reason="hypothetical harm")
@@ -175,14 +175,14 @@ class Understander:
             return Reading(Flow.POLICY, policy_action="acknowledge" if acknowledge else "read", clear=True,
                            reason="policy")
         section = re.match(r"(?i)\s*polic(y|ies)\s+(.+)", original)
-        if section and core.startswith("policy ") and len(core.split()) <= 5 and not asks_anything(self, core):
+        if section and core.startswith("policy ") and len(core.split()) <= 5 and not self._asks(core):
             return Reading(Flow.POLICY, policy_action="read", section=section.group(2).strip()[:100], clear=True,
                            reason="policy section")
         if any(p.search(core) for p in self.contact_me):
             # Someone reaching out to me (a friend request, a follow, a message) is a "what do I do?" that the
             # policy answers directly, with a report button when it says to report.
             return self._question(original, meta=False, reason="contact with me")
-        if asks_anything(self, core) or ("?" in typed and self.topic_words.search(core)):
+        if self._asks(core) or ("?" in typed and self.topic_words.search(core)):
             return self._question(original, meta=False, reason="asks")
         if self.statement_subjects.search(core) and self.incident_verbs.search(core) and self.topic_words.search(core):
             return self._report(original, core, category, "tells of something online")
@@ -288,6 +288,10 @@ class Understander:
                 return kind
         return ""
 
+    def _asks(self, said: str) -> bool:
+        """True if the (normalised) words are put as a question."""
+        return any(p.search(said) for p in self.question_openers) or any(p.search(said) for p in self.question_cues)
+
     def _is_policy(self, said: str) -> bool:
         """About the policy document itself (read it, acknowledge it), not a question about what it allows."""
         if not any(p.search(said) for p in self.policy_words):
@@ -301,12 +305,6 @@ class Understander:
 
     def _question(self, typed: str, *, meta: bool, reason: str) -> Reading:
         return Reading(Flow.QUESTION, question="" if meta else typed, clear=True, reason=reason)
-
-
-def asks_anything(understander: Understander, said: str) -> bool:
-    """True if the (normalised) words are put as a question."""
-    return (any(p.search(said) for p in understander.question_openers)
-            or any(p.search(said) for p in understander.question_cues))
 
 
 # Words that say "I want to report" without saying what happened.
