@@ -216,11 +216,11 @@ class ThinkFirstBot(TeamsActivityHandler):
         """Start what the message asked for: a dialog, a command, or a short answer with the menu."""
         turn_context = dialog_context.context
         reading = choice.reading
-        if choice.kind in (MenuChoice.REPORT, MenuChoice.CAN_I) and self.commands.is_command(user_input.text) \
+        if choice.kind in (MenuChoice.REPORT, MenuChoice.CAN_I, MenuChoice.POLICY, MenuChoice.UNKNOWN) \
+                and self.commands.is_command(user_input.text) \
                 and (reading is None or reading.flow not in (Flow.REPORT, Flow.QUESTION)):
+            # A command the understanding step does not know by name ("case VPS-2026-0042" gets its usage).
             choice = Interpretation(MenuChoice.COMMAND, reading=reading)
-        elif choice.kind == MenuChoice.UNKNOWN and self.commands.is_command(user_input.text):
-            choice = Interpretation(MenuChoice.COMMAND, reading=reading)  # e.g. "case VPS-2026-0042": its usage
         if choice.kind == MenuChoice.REPORT:
             await dialog_context.begin_dialog(ReportDialog.ID, choice.options)
         elif choice.kind == MenuChoice.CAN_I:

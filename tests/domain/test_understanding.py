@@ -119,6 +119,9 @@ def test_commands_are_read_as_typed(understander: Understander) -> None:
     assert understander.read("Setup dsl").command == "setup"
     assert understander.read("campaign status").command == "campaign"
     assert understander.read("help").command == "help"
+    assert understander.read("summary trust term").command == "summary"
+    assert understander.read("policy review").command == "policy"
+    assert understander.read("policy").flow == Flow.POLICY
     assert understander.read("case of a teacher posting drunk photos").flow == Flow.REPORT
 
 
