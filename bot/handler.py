@@ -12,7 +12,7 @@ from typing import Any
 from botbuilder.core import ConversationState, TurnContext, UserState
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.core.teams.teams_activity_extensions import teams_get_channel_data
-from botbuilder.dialogs import DialogSet, DialogTurnStatus
+from botbuilder.dialogs import DialogContext, DialogSet, DialogTurnStatus
 from botbuilder.schema import (
     Activity,
     AdaptiveCardInvokeResponse,
@@ -26,18 +26,49 @@ from bot.commands import ChannelCommands, CommandContext
 from bot.evidence_delivery import EvidenceFiles
 from bot.services import Services
 from dialogs.can_i_dialog import CanIDialog
-from dialogs.guided import MENU_WORDS, read_input
-from dialogs.menu import MenuChoice, interpret, menu_activity
+from dialogs.guided import (
+    BACK_WORDS,
+    CANCEL_WORDS,
+    HELP_WORDS,
+    MENU_WORDS,
+    GuidedDialog,
+    UserInput,
+    choice_card,
+    read_input,
+)
+from dialogs.menu import (
+    HELP_TEXT,
+    SMALL_TALK_REPLIES,
+    UNCLEAR_HINT,
+    Interpretation,
+    MenuChoice,
+    from_reading,
+    interpret,
+    menu_activity,
+    private_chat_activity,
+)
 from dialogs.policy_dialog import PolicyDialog
 from dialogs.report_dialog import ReportDialog
 from domain.clock import iso, parse_iso
 from domain.lead_spaces import Reader
+from domain.understanding import Flow
 
 log = logging.getLogger(__name__)
 
 MAX_LOCKS = 10_000
 WELCOME_AGAIN_AFTER = timedelta(minutes=10)  # a reinstall later is welcomed again
 PAGE_SIZE = 200
+# A report interrupted by a message asking for something else: "carry on with your report" or "start again".
+PENDING_KEY = "interrupted_by"
+CARRY_ON, START_AGAIN = "carry_on", "start_again"
+CARRY_ON_WORDS = {"carry on", "carry on with your report", "carry on with my report", "continue", "keep going",
+                  "carry_on", "go on", "resume"}
+START_AGAIN_WORDS = {"start again", "start_again", "start over", "start afresh"}
+DIALOG_FLOWS = {ReportDialog.ID: Flow.REPORT, CanIDialog.ID: Flow.QUESTION, PolicyDialog.ID: Flow.POLICY}
+INTERRUPTION_WORDING = {
+    Flow.QUESTION: ("you have a question", "answers your question"),
+    Flow.POLICY: ("you'd like the policy", "opens the policy"),
+}
 
 
 class ConversationLocks:
@@ -171,9 +202,7 @@ class ThinkFirstBot(TeamsActivityHandler):
         dialog_context = await self.dialogs.create_context(turn_context)
         user_input = read_input(activity)
         if dialog_context.active_dialog is not None:
-            if user_input.word in MENU_WORDS:
-                await dialog_context.cancel_all_dialogs()
-                await turn_context.send_activity(self._menu(turn_context))
+            if await self._answered_in_dialog(dialog_context, user_input):
                 return
             result = await dialog_context.continue_dialog()
             if result.status != DialogTurnStatus.Empty:
@@ -183,35 +212,96 @@ class ThinkFirstBot(TeamsActivityHandler):
             handled = await self.card_actions.handle_submit(turn_context, user_input, dialog_context)
             if handled:
                 return
-        if self.commands.is_command(user_input.text):
-            for reply in await self.commands.handle(user_input.text, {}, self._command_context(turn_context)):
-                await turn_context.send_activity(reply)
-            return
-        choice = interpret(user_input)
+        await self._start(dialog_context, user_input, interpret(user_input, self.services.understander))
+
+    async def _start(self, dialog_context: DialogContext, user_input: UserInput, choice: Interpretation) -> None:
+        """Start what the message asked for: a dialog, a command, or a short answer with the menu."""
+        turn_context = dialog_context.context
+        reading = choice.reading
+        if choice.kind in (MenuChoice.REPORT, MenuChoice.CAN_I, MenuChoice.POLICY, MenuChoice.UNKNOWN) \
+                and self.commands.is_command(user_input.text) \
+                and (reading is None or reading.flow not in (Flow.REPORT, Flow.QUESTION)):
+            # A command the understanding step does not know by name ("case VPS-2026-0042" gets its usage).
+            choice = Interpretation(MenuChoice.COMMAND, reading=reading)
         if choice.kind == MenuChoice.REPORT:
             await dialog_context.begin_dialog(ReportDialog.ID, choice.options)
         elif choice.kind == MenuChoice.CAN_I:
             await dialog_context.begin_dialog(CanIDialog.ID, choice.options)
         elif choice.kind == MenuChoice.POLICY:
             await dialog_context.begin_dialog(PolicyDialog.ID, choice.options)
+        elif choice.kind == MenuChoice.COMMAND:
+            for reply in await self.commands.handle(user_input.text, {}, self._command_context(turn_context)):
+                await turn_context.send_activity(reply)
         elif choice.kind == MenuChoice.HELP:
-            await turn_context.send_activity(
-                "I can take a report of social media misuse to the right lead, tell you whether something is "
-                "allowed under the policy, and show you the policy to acknowledge. Pick one below, or type "
-                "**report**, **can I ...** followed by your question, or **policy**. Type **cancel** at any time "
-                "to stop.")
+            await turn_context.send_activity(HELP_TEXT)
+            await turn_context.send_activity(self._menu(turn_context))
+        elif choice.kind == MenuChoice.SMALL_TALK:
+            answer = SMALL_TALK_REPLIES.get(reading.small_talk if reading else "", "")
+            if answer:
+                await turn_context.send_activity(answer)
             await turn_context.send_activity(self._menu(turn_context))
         elif choice.kind == MenuChoice.EMPTY:
-            if activity.attachments and any(a is not None and a.content_type not in ("text/html",)
-                                            for a in activity.attachments):
+            if user_input.attachments:
                 await turn_context.send_activity(
                     "I received a file but I don't know what it is for, so I have not kept it. To report a concern, "
                     "type **report** and I will ask for evidence at the right moment.")
             await turn_context.send_activity(self._menu(turn_context))
         else:
-            await turn_context.send_activity(
-                "Sorry, I didn't understand that. Here is what I can do:")
+            await turn_context.send_activity(UNCLEAR_HINT)
             await turn_context.send_activity(self._menu(turn_context))
+
+    async def _answered_in_dialog(self, dialog_context: DialogContext, user_input: UserInput) -> bool:
+        """Menu words, a pending "carry on or start again?", and a message clearly asking for another flow at a
+        step that only takes buttons: handled here (True), never a dead end and never a lost draft."""
+        turn_context = dialog_context.context
+        instance = dialog_context.active_dialog
+        pending = instance.state.pop(PENDING_KEY, None)
+        if pending is not None:
+            if user_input.value.get("choice") == CARRY_ON or user_input.word in CARRY_ON_WORDS:
+                await turn_context.send_activity("OK, here's where you were.")
+                await dialog_context.reprompt_dialog()
+                return True
+            if user_input.value.get("choice") == START_AGAIN or user_input.word in START_AGAIN_WORDS:
+                await dialog_context.cancel_all_dialogs()
+                await self._start(dialog_context, UserInput(text=str(pending)),
+                                  from_reading(self.services.understander.read(str(pending))))
+                return True
+        if user_input.word in MENU_WORDS:
+            await dialog_context.cancel_all_dialogs()
+            await turn_context.send_activity(self._menu(turn_context))
+            return True
+        dialog = dialog_context.find_dialog_sync(instance.id)
+        if not isinstance(dialog, GuidedDialog) or not user_input.text or user_input.value \
+                or user_input.word in CANCEL_WORDS | HELP_WORDS | BACK_WORDS:
+            return False  # buttons, files and the words every step understands go to the step
+        step = dialog.current_step(instance)
+        if "*" in step.takes or dialog.must_see(instance, user_input):
+            return False  # free text (a report's details, a Can I question), or words the dialog must screen
+        reading = self.services.understander.read(user_input.text)
+        if not reading.clear or reading.flow in step.takes or reading.flow == DIALOG_FLOWS.get(instance.id):
+            return False
+        if reading.flow == Flow.COMMAND:
+            # A lead's command is answered in place; the dialog stays where it was.
+            choice = from_reading(reading)
+            if choice.kind == MenuChoice.HELP:
+                return False
+            await self._start(dialog_context, user_input, choice)
+            await turn_context.send_activity(f"Your {dialog.title.lower()} is still open:")
+            await dialog_context.reprompt_dialog()
+            return True
+        if instance.id != ReportDialog.ID:
+            # Nothing to lose in a question or the policy (an unanswered question is already kept for review).
+            await dialog_context.cancel_all_dialogs()
+            await self._start(dialog_context, user_input, from_reading(reading))
+            return True
+        instance.state[PENDING_KEY] = user_input.text
+        wants, then = INTERRUPTION_WORDING.get(reading.flow, INTERRUPTION_WORDING[Flow.QUESTION])
+        await turn_context.send_activity(choice_card(
+            f"You're partway through a report, and nothing has been sent yet. It sounds like {wants}. What would you "
+            "like to do?", [(CARRY_ON, "Carry on with your report"), (START_AGAIN, "Start again")],
+            help_text=f"Start again leaves this report unsent and {then}.", show_back=False,
+            summary="Carry on with your report, or start again?"))
+        return True
 
     def _menu(self, turn_context: TurnContext, person: Any = None) -> Activity:
         sender = turn_context.activity.from_property
@@ -230,7 +320,18 @@ class ThinkFirstBot(TeamsActivityHandler):
             text = activity.text or ""
         user_input = read_input(activity)
         context = self._command_context(turn_context)
-        if (text or "").strip().lower().startswith("setup"):
+        typed = (text or "").strip()
+        first = typed.split(" ", 1)[0].lower() if typed else ""
+        if typed and first not in self.commands.commands and not user_input.value:
+            # "@ThinkFirst report" or a question in a group chat or channel: those stay private, so point to the
+            # personal chat (with a button that opens it) rather than answer "I don't know the command".
+            reading = self.services.understander.read(typed)
+            if first == "report" or reading.flow in (Flow.REPORT, Flow.QUESTION, Flow.POLICY):
+                bot_id = (activity.recipient.id if activity.recipient else "") or self.services.settings.app_id
+                await turn_context.send_activity(private_chat_activity(
+                    Flow.REPORT if first == "report" else reading.flow, bot_id, tenant_id_of(activity)))
+                return
+        if typed.lower().startswith("setup"):
             context.channel_name = await self._looked_up_channel_name(turn_context, context.channel_name)
         replies = await self.commands.handle((text or user_input.choice or "").strip(), user_input.value, context)
         for reply in replies:

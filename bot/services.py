@@ -21,6 +21,7 @@ from domain.policy import PolicyDocument
 from domain.questions import QuestionService
 from domain.routing import RoutingBook
 from domain.rules import RuleBook
+from domain.understanding import Understander
 from settings import Settings
 from store import open_store
 from store.base import RecordStore
@@ -46,6 +47,7 @@ class Services:
     lead_spaces: LeadSpaces
     case_alerts: CaseAlerts  # the delivery worker's policy for safeguarding messages, and the alert check job
     evidence: EvidenceService
+    understander: Understander  # what a typed message asks for (report, question, policy, command, small talk)
     # Set by whoever runs the delivery worker: makes newly queued messages go at once rather than at the next poll.
     wake: Callable[[], None] = field(default=lambda: None)
 
@@ -81,4 +83,5 @@ def build_services(settings: Settings, *, store: RecordStore | None = None, cloc
                     campaigns=campaigns, questions=QuestionService(store, directory, clock, outbox),
                     lead_spaces=LeadSpaces(directory, clock, outbox, load_readers(settings.readers_path)),
                     case_alerts=CaseAlerts(cases, outbox, directory, clock),
-                    evidence=EvidenceService(store, blobs, clock))
+                    evidence=EvidenceService(store, blobs, clock),
+                    understander=Understander.load())

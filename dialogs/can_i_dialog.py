@@ -12,6 +12,7 @@ from bot.services import Services
 from dialogs.guided import Done, GuidedDialog, Next, Retry, Step, StepOutcome, UserInput, card_activity, choice_card
 from domain.directory import Person
 from domain.rules import Rule
+from domain.understanding import Flow
 
 VERDICT_HEADLINES = {
     "allowed": ("Yes, that is allowed", "Good"),
@@ -44,13 +45,16 @@ class CanIDialog(GuidedDialog[CanIState]):
         super().__init__(self.ID, CanIState, [
             Step("question", self.ask_question, self.on_question,
                  help="Type your question in your own words, for example \"can I accept a friend request from an "
-                      "ex-pupil?\", or pick a topic and I'll list the situations the policy covers."),
+                      "ex-pupil?\", or pick a topic and I'll list the situations the policy covers.", takes=("*",)),
             Step("situation", self.ask_situation, self.on_situation,
-                 help="Pick the situation closest to yours. If none fits, type your question instead."),
+                 help="Pick the situation closest to yours. If none fits, type your question instead.",
+                 takes=(Flow.QUESTION,)),
             Step("pick", self.ask_pick, self.on_pick,
-                 help="I wasn't sure which situation you meant. Pick the closest, or None of these."),
+                 help="I wasn't sure which situation you meant. Pick the closest, or None of these.",
+                 takes=(Flow.QUESTION,)),
             Step("handoff", self.ask_handoff, self.on_handoff,
-                 help="I can pass your question to the Head Teacher, who will answer you here."),
+                 help="I can pass your question to the Head Teacher, who will answer you here. Or type a new "
+                      "question.", takes=(Flow.QUESTION,)),
         ], title="Can I question", help_text="Ask whether something is allowed under the policy.")
 
     def initial_state(self, dialog_context: DialogContext, options: object) -> CanIState:
@@ -117,6 +121,8 @@ class CanIDialog(GuidedDialog[CanIState]):
             return Done([self.verdict_card(rule, state.question, user_input)])
         if user_input.word in ("none", "none of these", "no"):
             return self.not_covered(state, user_input)
+        if self._new_question(user_input):
+            return self.answer(state, user_input.text, user_input)
         return Retry("Please pick one of the buttons, or type **back** to ask again.")
 
     def ask_handoff(self, state: CanIState) -> list[Activity | str]:
@@ -127,17 +133,20 @@ class CanIDialog(GuidedDialog[CanIState]):
 
     def on_handoff(self, state: CanIState, user_input: UserInput) -> StepOutcome:
         """Pass it on, or not."""
-        if user_input.word in ("handoff", "yes", "y", "ask the head teacher", "ok"):
+        if user_input.word in ("handoff", "yes", "y", "ask the head teacher", "ok", "yes please", "please", "sure"):
             outcome = self.services.questions.hand_off(state.question_id)
             if outcome.delivered:
                 return Done([f"I've passed your question to the {outcome.sent_to}. Their answer will come to you "
                              "here. Your reference is " + outcome.question_id + "."])
             return Done(["ThinkFirst doesn't know who the Head Teacher is yet, so I couldn't pass it on. Your "
                          "question is kept for the policy's review; please ask the Head Teacher in person meanwhile."])
-        if user_input.word in ("no", "no thanks", "n"):
+        if user_input.word in ("no", "no thanks", "n", "no thank you", "nope"):
             return Done(["OK. Your question is kept (without your name being shown to anyone but the policy's "
                          "reviewers) for the next policy review. Type **menu** for anything else."])
-        return Retry("Please choose **Ask the Head Teacher** or **No thanks**.")
+        if self._new_question(user_input):
+            state.question_id, state.candidates = "", []
+            return self.answer(state, user_input.text, user_input)
+        return Retry("Please choose **Ask the Head Teacher** or **No thanks**, or type a new question.")
 
     # Answering -------------------------------------------------------------------------------------------------
 
@@ -178,6 +187,14 @@ class CanIDialog(GuidedDialog[CanIState]):
             "quote": rule.quote_text, "section": rule.section, "policy_version": self.services.policy.version_label,
             "next_step": rule.next_step, "asked": shown(asked), "report": bool(rule.report),
             "report_category": rule.report_category or "other"}, f"{headline}: {rule.situation}")
+
+    def _new_question(self, user_input: UserInput) -> bool:
+        """Typed text that reads as a question (or says enough to be one) asks again, rather than being refused."""
+        if not user_input.text or user_input.value.get("choice") is not None:
+            return False
+        reading = self.services.understander.read(user_input.text)
+        return (reading.flow == Flow.QUESTION and bool(reading.question)) or (
+            reading.flow == Flow.UNCLEAR and len(user_input.text.split()) >= 3)
 
     def _picked_rule(self, user_input: UserInput) -> Rule | None:
         choice = user_input.choice.strip()

@@ -92,6 +92,9 @@ class Step:
     handle: HandleFn
     help: str = ""
     allow_back: bool = True
+    # What typed messages this step takes as its answer, by how they read (domain.understanding.Flow values), "*"
+    # for any text. Anything else clearly asking for another flow interrupts the dialog (see bot/handler.py).
+    takes: tuple[str, ...] = ()
 
 
 def card_message(card: dict[str, Any], summary: str) -> Activity:
@@ -205,6 +208,15 @@ class GuidedDialog(Dialog, Generic[StateT]):
         flow = instance.state["flow"]
         for item in await self._ask_items(self.load_state(flow["data"]), flow["step"]):
             await context.send_activity(item)
+
+    def must_see(self, instance: DialogInstance, user_input: UserInput) -> bool:
+        """True if this input must reach the dialog even when it reads as another flow (e.g. words it screens)."""
+        return False
+
+    def current_step(self, instance: DialogInstance) -> Step:
+        """The step this dialog is waiting at."""
+        flow = instance.state.get("flow") or {}
+        return self.steps.get(str(flow.get("step", ""))) or self.steps[self.first_step]
 
     # For subclasses -------------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from dialogs.guided import (
     choice_card,
 )
 from domain.directory import Person
+from domain.understanding import Flow
 
 MAX_SECTION_CHARS = 6000  # well under Teams' message size limit
 
@@ -31,6 +32,7 @@ class PolicyState:
 
     section: str = ""
     user_id: str = ""
+    acknowledge: bool = False  # asked for the acknowledgement by name ("I need to acknowledge the policy")
 
 
 class PolicyDialog(GuidedDialog[PolicyState]):
@@ -43,15 +45,17 @@ class PolicyDialog(GuidedDialog[PolicyState]):
         super().__init__(self.ID, PolicyState, [
             Step("overview", self.ask_overview, self.on_overview,
                  help="Choose Read a section to read any part of the policy here, or Acknowledge to confirm you "
-                      "have read it."),
-            Step("section", self.ask_section, self.on_section, help="Pick a section to read it here."),
+                      "have read it.", takes=(Flow.POLICY,)),
+            Step("section", self.ask_section, self.on_section, help="Pick a section to read it here.",
+                 takes=(Flow.POLICY,)),
         ], title="Policy", help_text="Read the policy, or acknowledge it.")
 
     def initial_state(self, dialog_context: DialogContext, options: object) -> PolicyState:
         """Remember who is reading, and a section asked for by name."""
         sender = dialog_context.context.activity.from_property
-        section = str((options or {}).get("section", "")) if isinstance(options, dict) else ""
-        return PolicyState(section=section, user_id=sender.id if sender else "")
+        given = options if isinstance(options, dict) else {}
+        return PolicyState(section=str(given.get("section") or ""), user_id=sender.id if sender else "",
+                           acknowledge=bool(given.get("acknowledge")))
 
     async def on_begin(self, dialog_context: DialogContext, state: PolicyState) -> StepOutcome | None:
         """A section asked for by name is shown at once."""
@@ -61,6 +65,8 @@ class PolicyDialog(GuidedDialog[PolicyState]):
                 return Next("section", [f"I couldn't find a section called \"{state.section[:60]}\". Here are the "
                                         "sections:"])
             return Done([text])
+        if state.acknowledge:
+            return self.on_overview(state, UserInput(text="acknowledge", user_id=state.user_id))
         return None
 
     def _person(self, state: PolicyState) -> Person | None:

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from botbuilder.dialogs import DialogContext, DialogTurnResult
+from botbuilder.dialogs import DialogContext, DialogInstance, DialogTurnResult
 from botbuilder.schema import Activity
 
 from bot.evidence_fetch import Download, FetchPolicy, bot_token, refusal_text, take_evidence
@@ -25,15 +25,21 @@ from dialogs.guided import (
     card_activity,
     card_message,
     choice_card,
+    read_input,
 )
 from domain.cases import INVOLVED, MAX_DETAILS_CHARS, MAX_LINK_CHARS, PLATFORMS, STAFF_ROLES, DraftError, ReportDraft
 from domain.evidence import ALLOWED_WORDS, MAX_FILE_BYTES, MAX_FILES
 from domain.indecent_images import child_is_known, default_detector
 from domain.routing import INDECENT_IMAGES, join_titles
+from domain.understanding import Flow
 
 log = logging.getLogger(__name__)
 
-YES = {"yes", "y", "yeah", "yep", "true"}
+YES = {"yes", "y", "yeah", "yep", "true", "correct", "right", "that's right", "thats right", "yes that's right",
+       "yes please", "it is", "yes it is"}
+CHOOSE_ANOTHER = {"choose another", "choose_another", "another", "no", "n", "nope", "wrong", "not quite", "change",
+                  "something different", "no it isn't", "no it's not"}
+USE_WRITTEN = {"use this", "use_written", "use it", "keep", "keep it", "yes", "ok", "fine", "that's fine", "same"}
 NO = {"no", "n", "nope", "false"}
 SKIP = {"skip", "none", "no link", "no", "n/a", "na", "done", "no evidence", "nothing"}
 WHEN_CHOICES = [("Today", "Today"), ("Yesterday", "Yesterday"), ("Earlier this week", "Earlier this week"),
@@ -73,6 +79,8 @@ class ReportState:
     moved_by_words: bool = False  # once the words describe such images, the report stays on that path
     dropped_link: bool = False  # a link was given and then dropped unread (only this flag is kept)
     forget_earlier: bool = False  # earlier saved versions of this state held the dropped files' names and links
+    suggested: str = ""  # the category the reporter's own words suggested, offered for them to confirm
+    unkept_description: int = 0  # the length of what they wrote first, when it was too long to keep as the draft
 
 
 class ReportDialog(GuidedDialog[ReportState]):
@@ -86,7 +94,11 @@ class ReportDialog(GuidedDialog[ReportState]):
         self.download = download  # how files are downloaded (None: over the network; dialog tests give their own)
         super().__init__(self.ID, ReportState, [
             Step("category", self.ask_category, self.on_category,
-                 help="Pick what best describes what happened. If nothing fits, choose Anything else."),
+                 help="Pick what best describes what happened. If nothing fits, choose Anything else.",
+                 takes=(Flow.REPORT,)),
+            Step("suggest", self.ask_suggest, self.on_suggest,
+                 help="From what you wrote, this is the kind of report I think it is. Press Yes if it fits, or "
+                      "Choose another to see the whole list."),
             Step("involved", self.ask_involved, self.on_involved,
                  help="Who is the concern about, or who is affected? Choose Not sure if you don't know."),
             Step("staff_role", self.ask_staff_role, self.on_staff_role,
@@ -99,29 +111,55 @@ class ReportDialog(GuidedDialog[ReportState]):
             Step("when", self.ask_when, self.on_when, help="When did it happen, or when did you see it?"),
             Step("details", self.ask_details, self.on_details,
                  help=f"Describe what happened in your own words, in up to {MAX_DETAILS_CHARS:,} characters. Only "
-                      "the leads handling the report will see this."),
+                      "the leads handling the report will see this.", takes=("*",)),
             Step("evidence", self.ask_evidence, self.on_evidence,
                  help=f"Attach screenshots showing the time, date and web address ({ALLOWED_WORDS}, up to "
                       f"{MAX_FILE_BYTES // (1024 * 1024)} MB each), then type done. Or type skip."),
             Step("risk", self.ask_risk, self.on_risk,
                  help="If a child could be harmed right now, say Yes: the report becomes urgent."),
-            Step("told", self.ask_told, self.on_told, help="For example: I told the DSL in person this morning."),
+            Step("told", self.ask_told, self.on_told, help="For example: I told the DSL in person this morning.",
+                 takes=("*",)),
             Step("confirm", self.ask_confirm, self.on_confirm,
                  help="Check the summary. Send it, or type back to change your last answer."),
         ], title="Report", help_text="I'm taking a report of social media misuse to the right lead.")
 
     def initial_state(self, dialog_context: DialogContext, options: object) -> ReportState:
-        """A report started from a "Can I ...?" answer may already know its category."""
-        category = str((options or {}).get("category", "")) if isinstance(options, dict) else ""
+        """A report started from a "Can I ...?" answer may already know its category; one typed in the reporter's
+        own words comes with a suggested category and what they wrote, kept as the draft description."""
+        given = options if isinstance(options, dict) else {}
+        category, suggested = str(given.get("category") or ""), str(given.get("suggested_category") or "")
+        description = str(given.get("description") or "").strip()
         state = ReportState(draft_id=uuid.uuid4().hex)
-        if category and category in {c.id for c in self._categories()}:
+        known = {c.id for c in self._categories()}
+        if category in known:
             state.category = category
+        elif suggested in known:
+            state.suggested = suggested
+        if description and len(description) <= MAX_DETAILS_CHARS:
+            state.details = description  # shown pre-filled at the details step, where it can be kept or replaced
+        elif description:
+            state.unkept_description = len(description)
         return state
 
     async def on_begin(self, dialog_context: DialogContext, state: ReportState) -> StepOutcome | None:
-        """Skip the first question when the category is already known."""
+        """Skip the first question when the category is known; offer the suggested one when the words said it."""
+        # What started the report is screened like any answer: its files are never kept (nor opened, for this
+        # category), and the draft description goes through the same checks as one typed at a step.
+        started_with = read_input(dialog_context.context.activity)
+        if state.details:
+            started_with.text, started_with.value = state.details, {}
+        for notice in self.screen_input(state, "start", started_with):
+            await dialog_context.context.send_activity(notice)
+        if state.unkept_description:
+            await dialog_context.context.send_activity(
+                f"What you wrote is {state.unkept_description:,} characters, more than the {MAX_DETAILS_CHARS:,} a "
+                "report's description can hold, so I haven't kept it: I'll ask for the main facts in a moment.")
+        if state.moved_by_words:
+            return Next("involved")  # what they wrote describes indecent images: that path, its warning given
         if state.category:
             return self._after_category(state)
+        if state.suggested:
+            return Next("suggest")
         return None
 
     def screen_input(self, state: ReportState, step_name: str, user_input: UserInput) -> list[str]:
@@ -134,7 +172,7 @@ class ReportDialog(GuidedDialog[ReportState]):
             return self._move_to_indecent_images(state, sent_now)
         if not user_input.attachments:
             return []
-        if state.category == INDECENT_IMAGES:
+        if self._no_images(state):
             count = len(user_input.attachments)
             user_input.attachments.clear()  # dropped unread: never stored, forwarded or displayed
             state.dropped_files += count
@@ -230,8 +268,23 @@ class ReportDialog(GuidedDialog[ReportState]):
         self.services.evidence.discard([str(a.get("evidence_id", "")) for a in state.attachments
                                         if a.get("evidence_id") not in held], "not kept by the case")
 
+    def must_see(self, instance: DialogInstance, user_input: UserInput) -> bool:
+        """Words describing indecent images always reach the report, even put as a question, so that they move it
+        to that path (dropping any file or link) rather than being taken elsewhere by an interruption."""
+        state = self.load_state(instance.state["flow"]["data"])
+        if state.category == INDECENT_IMAGES:
+            return False
+        return default_detector().any_describes(
+            self._words(user_input), child_known=child_is_known(state.category, state.involved)) or (
+            self.services.understander.read(user_input.text).category == INDECENT_IMAGES)
+
     def _categories(self) -> list[Any]:
         return self.services.cases.routing.for_school(self.services.directory.default_school.id).choices()
+
+    def _no_images(self, state: ReportState) -> bool:
+        """Indecent images of children, chosen or only suggested by the reporter's words: never a link, never a
+        file (the policy: never save, send or show such an image, not even to the leads)."""
+        return INDECENT_IMAGES in (state.category, state.suggested)
 
     # Steps -----------------------------------------------------------------------------------------------------
 
@@ -253,8 +306,44 @@ class ReportDialog(GuidedDialog[ReportState]):
                 state.reported_category = chosen
             return Next("involved", ["This stays an urgent report about images of a child, because of what you "
                                      "wrote. I will not ask for evidence or a link."])
+        if chosen is None and user_input.text:
+            # A description typed here instead of a button: keep it, and suggest the category it points to.
+            reading = self.services.understander.read(user_input.text)
+            if reading.flow == Flow.REPORT and reading.description and not state.details:
+                state.details = reading.description[:MAX_DETAILS_CHARS]
+            if reading.flow == Flow.REPORT and reading.category in {c.id for c in self._categories()}:
+                state.suggested = reading.category
+                return Next("suggest")
+            if reading.flow == Flow.REPORT and reading.description:
+                return Retry("Thank you: I've kept what you wrote as the description. Which of these fits it best?")
         if chosen is None:
             return Retry("Please pick one of the buttons, so the report reaches the right person.")
+        state.category = chosen
+        return self._after_category(state)
+
+    def ask_suggest(self, state: ReportState) -> list[Activity | str]:
+        """The category the reporter's words point to, to confirm or change."""
+        category = self._category(state, state.suggested)
+        items: list[Activity | str] = [INDECENT_IMAGES_WARNING] if state.suggested == INDECENT_IMAGES else []
+        items.append(choice_card(f"It sounds like: {category.label}. Is that right?",
+                                 [("yes", "Yes"), ("choose_another", "Choose another")], help_text=category.help,
+                                 show_back=False, summary=f"It sounds like: {category.label}"))
+        return items
+
+    def on_suggest(self, state: ReportState, user_input: UserInput) -> StepOutcome:
+        """Yes takes the suggestion; Choose another shows the whole list; a typed category name is taken as chosen."""
+        if state.moved_by_words:
+            return Next("involved")  # what they wrote here describes indecent images: that path, whatever else
+        if user_input.word in YES:
+            state.category = state.suggested
+            if state.category == INDECENT_IMAGES:
+                return Next("involved")  # the policy's warning came with the suggestion
+            return self._after_category(state)
+        if user_input.word in CHOOSE_ANOTHER:
+            return Next("category")
+        chosen = _match_choice(user_input, [(c.id, c.label) for c in self._categories()])
+        if chosen is None:
+            return Retry("Please press **Yes** if that's right, or **Choose another** to see the whole list.")
         state.category = chosen
         return self._after_category(state)
 
@@ -324,7 +413,7 @@ class ReportDialog(GuidedDialog[ReportState]):
             state.platform, state.platform_other = "other", typed
         else:
             state.platform, state.platform_other = chosen, ""
-        if state.category == INDECENT_IMAGES:
+        if self._no_images(state):
             state.link = ""  # a link to such an image is forwarding it: never asked for, never kept
             return Next("when")
         return Next("link")
@@ -336,7 +425,7 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     def on_link(self, state: ReportState, user_input: UserInput) -> StepOutcome:
         """Keep a web address or nothing."""
-        if state.category == INDECENT_IMAGES:
+        if self._no_images(state):
             state.link = ""  # a link to such an image is forwarding it: never kept
             return Next("when")
         text = user_input.choice.strip()
@@ -366,14 +455,20 @@ class ReportDialog(GuidedDialog[ReportState]):
         return Next("details")
 
     def ask_details(self, state: ReportState) -> list[Activity | str]:
-        """What happened, in the reporter's words."""
+        """What happened, in the reporter's words (pre-filled with what they wrote when they started)."""
+        if state.details:
+            return [choice_card("What happened? Here is what you wrote. Press Use this to keep it, or type a fuller "
+                                "description to use instead (only the leads handling the report will see it).",
+                                [("use_written", "Use this")], help_text=state.details, summary="What happened?")]
         return ["What happened? Please describe it in your own words: what was posted or said, by whom if you "
                 f"know, and who it affects. (Up to {MAX_DETAILS_CHARS:,} characters; only the leads handling the "
                 "report will see it.)"]
 
     def on_details(self, state: ReportState, user_input: UserInput) -> StepOutcome:
-        """Free text, with a clear limit."""
+        """Free text, with a clear limit; or what they wrote when they started, kept."""
         text = user_input.text.strip()
+        if state.details and (user_input.word in USE_WRITTEN or not text and user_input.choice == "use_written"):
+            text = state.details
         if not text:
             return Retry("Please type a short description of what happened.")
         if len(text) > MAX_DETAILS_CHARS:
@@ -382,7 +477,7 @@ class ReportDialog(GuidedDialog[ReportState]):
         if len(text) < 5:
             return Retry("Please say a little more, so the lead can understand what happened.")
         state.details = text
-        if state.category == INDECENT_IMAGES:
+        if self._no_images(state):
             return Next("risk")
         return Next("evidence")
 
@@ -395,7 +490,7 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     async def on_evidence(self, state: ReportState, user_input: UserInput) -> StepOutcome:
         """Fetch and keep (encrypted) what was sent, at once; say clearly what was not kept and why."""
-        if state.category == INDECENT_IMAGES:
+        if self._no_images(state):
             return Next("risk")  # the report's words moved it to indecent images: no evidence is ever collected
         if user_input.attachments:
             intake = await take_evidence(
@@ -502,9 +597,9 @@ class ReportDialog(GuidedDialog[ReportState]):
         preview = f"Report {result.ref} {'sent' if result.alerts_queued else 'saved, not sent yet'}"
         return Done([card_message(result.card, preview)], result=result.ref)
 
-    def _category(self, state: ReportState) -> Any:
+    def _category(self, state: ReportState, category_id: str | None = None) -> Any:
         table = self.services.cases.routing.for_school(self.services.directory.default_school.id)
-        return table.category(state.category)
+        return table.category(category_id if category_id is not None else state.category)
 
 
 def _match_choice(user_input: UserInput, choices: list[tuple[str, str]]) -> str | None:

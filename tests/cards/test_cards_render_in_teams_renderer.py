@@ -27,11 +27,12 @@ from cards.insight import policy_review_card, summary_card
 from cards.render import render, template_names
 from dialogs.can_i_dialog import VERDICT_HEADLINES, shown
 from dialogs.guided import choice_card
-from dialogs.menu import menu_activity
+from dialogs.menu import menu_activity, private_chat_activity
 from domain.cases import ESCALATIONS, MAX_ATTACHMENTS, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, OUTCOMES, ReportDraft
 from domain.clock import FakeClock
 from domain.insight import InsightService
 from domain.roles import CHANNEL_ROLES, Role, role_title
+from domain.understanding import Flow
 from settings import Settings
 from store.memory import MemoryStore
 from tests.support.cards import filled_with_numbers, said, visible
@@ -201,6 +202,8 @@ def _dialog_cards(services: Services, school: str) -> Iterator[tuple[str, dict[s
         "told": NASTY[:200], "indecent": True})
     yield "setup_status", render("setup_status", services.lead_spaces.status(school))
     yield "notice", render("notice", {"message": NASTY})
+    for flow in (Flow.REPORT, Flow.QUESTION, Flow.POLICY):
+        yield f"private_chat[{flow}]", private_chat_activity(flow, "28:" + "b" * 36, "t" * 36).attachments[0].content
 
 
 def _insight_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any]]]:

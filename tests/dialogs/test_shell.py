@@ -15,9 +15,10 @@ async def test_hello_gets_the_menu_with_the_three_dialogs(tmp_path: Path) -> Non
         assert offer in said
 
 
-async def test_text_matching_nothing_gets_help_and_the_menu(tmp_path: Path) -> None:
+async def test_text_matching_nothing_gets_a_hint_and_the_menu(tmp_path: Path) -> None:
     said = reply_text(await TeamsTestBot(tmp_path).say("purple elephants"))
-    assert "didn't understand" in said and "Report a concern" in said
+    assert "not sure what you'd like to do" in said and "Report a concern" in said
+    assert "didn't understand" not in said
 
 
 async def test_cancel_at_a_step_ends_the_dialog_and_saves_nothing(tmp_path: Path) -> None:
@@ -27,7 +28,7 @@ async def test_cancel_at_a_step_ends_the_dialog_and_saves_nothing(tmp_path: Path
     said = reply_text(await bot.say("cancel"))
     assert "Cancelled" in said and "Nothing" in said
     assert bot.services.store.all("cases") == []
-    assert "didn't understand" in reply_text(await bot.say("pupil"))  # the dialog really ended
+    assert "not sure what you'd like to do" in reply_text(await bot.say("pupil"))  # the dialog really ended
 
 
 async def test_help_at_a_step_explains_and_asks_again(tmp_path: Path) -> None:
