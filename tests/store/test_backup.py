@@ -138,7 +138,8 @@ def test_evidence_files_go_into_the_backup_still_encrypted_and_come_back_checked
     with zipfile.ZipFile(tmp_path / "b.zip") as source, zipfile.ZipFile(tmp_path / "bad.zip", "w") as target:
         for item in source.infolist():
             data = source.read(item)
-            target.writestr(item, data[:-1] + bytes([data[-1] ^ 0xFF]) if item.filename.startswith("evidence/") else data)
+            flipped = data[:-1] + bytes([data[-1] ^ 0xFF])  # always a change (setting it to 0 was not, 1 time in 256)
+            target.writestr(item, flipped if item.filename.startswith("evidence/") else data)
     with pytest.raises(BackupError, match="evidence file ev-1.bin"):
         restore(tmp_path / "bad.zip", tmp_path / "other")
     assert not (tmp_path / "other" / "records.json").exists()
