@@ -9,6 +9,7 @@ import logging
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from botbuilder.schema import Activity
@@ -21,9 +22,11 @@ from domain.campaigns import MEMBERS as CAMPAIGN_MEMBERS
 from domain.campaigns import CampaignError
 from domain.cases import CaseRefused, normalise_ref
 from domain.clock import iso
+from domain.dates import long_date
 from domain.lead_spaces import Reader, names_of
 from domain.messages import OutgoingMessage
 from domain.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, parse_role, role_title
+from domain.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +205,8 @@ class ChannelCommands:
         done = (f"Done: this {'group chat' if kind == 'groupChat' else 'channel'} (**{_plain(space_name)}**) now "
                 f"receives the {title}'s alerts for {_plain(scope)}. ")
         if not result.safe:
-            return done + (f"You confirmed that {len(result.outsiders)} people who may not read them can read it "
+            return done + (f"You confirmed that {count(len(result.outsiders), 'person', 'people')} who may not read "
+                           "them can read it "
                            f"({_plain(result.outsider_names())}). This is recorded and shown in **setup status**.")
         return done + (f"Everyone who can read it may: {_plain(names_of(result.readers)) or 'just the leads'}. If "
                        "someone else joins, I will stop posting here and tell you.")
@@ -314,8 +318,10 @@ class ChannelCommands:
                             "deadline)."]
                 campaign = campaigns.start(context.user_id, days)
                 status = campaigns.status(campaign.id)
-                return [f"Campaign {campaign.id} started for {campaign.version_label}: {status['total']} people "
-                        f"will get the card, deadline {campaign.deadline}. Type **campaign status** to follow it."]
+                deadline = long_date(date.fromisoformat(campaign.deadline))
+                return [f"Campaign {campaign.id} started for {campaign.version_label}: "
+                        f"{count(status['total'], 'person', 'people')} will get the card, deadline {deadline}. Type "
+                        "**campaign status** to follow it."]
             if sub == "confirm" and len(args) > 1:
                 campaign = campaigns.confirm_new_version(args[1], context.user_id)
                 return [f"Campaign {campaign.id} started for the new version {campaign.version_label}."]

@@ -11,9 +11,14 @@ import argparse
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
+from domain.clock import parse_iso
+from domain.dates import long_date, long_date_time
+from domain.wording import count
 from settings import Settings
 from store.base import RecordStore, StoreError
 from store.memory import MemoryStore
@@ -155,14 +160,16 @@ def _campaign(args: list[str], settings: Settings, stdout: TextIO) -> int:
     if options.action == "export":
         text = campaigns.export_csv(campaign.id)
         rows = max(0, text.count("\n") - 1)
-        return _emit(text, options.out, stdout, f"Campaign {campaign.id}: {rows} people written to {options.out}.")
+        return _emit(text, options.out, stdout,
+                     f"Campaign {campaign.id}: {count(rows, 'person', 'people')} written to {options.out}.")
     status = campaigns.status(campaign.id)
     if options.json:
         print(json.dumps(status, indent=2), file=stdout)
         return OK
     print(f"Campaign {status['campaign_id']} ({status['state']}): {status['version_label']}", file=stdout)
+    deadline = long_date(date.fromisoformat(status["deadline"]))
     print(f"  {status['acknowledged']} of {status['total']} acknowledged ({status['percent']}%), "
-          f"{status['outstanding']} outstanding, {status['exempt']} exempt; deadline {status['deadline']}.",
+          f"{status['outstanding']} outstanding, {status['exempt']} exempt; deadline {deadline}.",
           file=stdout)
     print(f"  Cards delivered: {status['delivered']}; not delivered to outstanding staff: {status['undelivered']}.",
           file=stdout)
@@ -186,11 +193,12 @@ def _backup(args: list[str], settings: Settings, stdout: TextIO) -> int:
     manifest = backup(settings.data_dir, options.out)
     os.chmod(options.out, 0o600)
     total = sum(manifest["counts"].values())
-    print(f"Backup written to {options.out}: {total} records, sha256 {manifest['sha256'][:12]}.", file=stdout)
+    print(f"Backup written to {options.out}: {count(total, 'record')}, sha256 {manifest['sha256'][:12]}.", file=stdout)
     if manifest.get("evidence"):
-        print(f"It holds {len(manifest['evidence'])} evidence files, still encrypted: restoring them needs the "
-              "evidence key (EVIDENCE_KEY, or evidence.key in DATA_DIR), which is not in the backup. Keep the key "
-              "safe and apart from the backups.", file=stdout)
+        files = len(manifest["evidence"])
+        print(f"It holds {count(files, 'evidence file')}, still encrypted: restoring {'it' if files == 1 else 'them'} "
+              "needs the evidence key (EVIDENCE_KEY, or evidence.key in DATA_DIR), which is not in the backup. Keep "
+              "the key safe and apart from the backups.", file=stdout)
     return OK
 
 
@@ -215,9 +223,10 @@ def _restore(args: list[str], settings: Settings, stdout: TextIO) -> int:
                          "(they are moved aside, not deleted).", USAGE_ERROR)
         return _fail(f"ThinkFirst: {error}", CANNOT)
     total = sum(manifest["counts"].values())
-    print(f"Restored {total} records (backup made {manifest['created']}) into {settings.data_dir}.", file=stdout)
+    made = long_date_time(parse_iso(manifest["created"]), ZoneInfo(settings.timezone))
+    print(f"Restored {count(total, 'record')} (backup made {made}) into {settings.data_dir}.", file=stdout)
     if manifest.get("evidence_restored"):
-        print(f"Restored {manifest['evidence_restored']} evidence files. {_evidence_key_check(settings)}",
+        print(f"Restored {count(manifest['evidence_restored'], 'evidence file')}. {_evidence_key_check(settings)}",
               file=stdout)
     if had_records:
         print("The records that were there are kept in a replaced-<date> folder beside them.", file=stdout)
@@ -295,8 +304,8 @@ def _erase_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
                          "email).", USAGE_ERROR)
         if not options.yes:
             print(f"Erasing {options.id} would do this:", file=stdout)
-            for what, count in data.erasure_plan(subject).items():
-                print(f"  {what}: {count}", file=stdout)
+            for what, number in data.erasure_plan(subject).items():
+                print(f"  {what}: {number}", file=stdout)
             print(ERASURE_NOTE, file=stdout)
             return _fail("Nothing erased: run again with --yes to erase.", USAGE_ERROR)
         result = data.erase(subject)
@@ -306,7 +315,7 @@ def _erase_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
     changed = ", ".join(f"{k} {v}" for k, v in result.pseudonymised.items()) or "nothing"
     print(f"Erased {options.id} as {result.pseudonym}. Removed: {removed}. Pseudonymised: {changed}.", file=stdout)
     if result.cases_kept:
-        print(f"Kept {len(result.cases_kept)} safeguarding case record(s) ({', '.join(result.cases_kept)}): "
+        print(f"Kept {count(len(result.cases_kept), 'safeguarding case record')} ({', '.join(result.cases_kept)}): "
               "the law requires them to be kept; each has an addendum recording this erasure.", file=stdout)
     if result.lead_roles:
         print(f"They held {', '.join(result.lead_roles)}: give those roles to someone else with 'setup assign'.",

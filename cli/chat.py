@@ -92,6 +92,7 @@ def card_lines(card: dict[str, Any], *, lists_as_buttons: bool = True
     or, in a form, named like the other inputs)."""
     lines: list[str] = []
     inputs: list[dict[str, Any]] = []
+    nested: list[dict[str, Any]] = []  # buttons inside the body (an ActionSet, e.g. Change beside an answer)
 
     def walk(elements: list[Any], indent: str = "") -> None:
         for element in elements or []:
@@ -108,9 +109,17 @@ def card_lines(card: dict[str, Any], *, lists_as_buttons: bool = True
             elif kind == "ColumnSet":
                 row = []
                 for column in element.get("columns", []):
-                    texts = [_plain(i.get("text", "")) for i in column.get("items", [])
-                             if isinstance(i, dict) and i.get("type") == "TextBlock"]
-                    row.append(" ".join(t for t in texts if t))
+                    items = [i for i in column.get("items", []) if isinstance(i, dict)]
+                    blocks = [i for i in items if i.get("type") == "TextBlock" and i.get("text")]
+                    texts = [_plain(i["text"]) for i in blocks]
+                    # A bold label over its value (a summary's answers) reads "Label: value".
+                    label = len(texts) > 1 and blocks[0].get("weight") == "Bolder"
+                    row.append(f"{texts[0]}: {' '.join(texts[1:])}" if label else " ".join(texts))
+                    for item in items:
+                        if item.get("type") == "ActionSet":
+                            nested.extend(item.get("actions", []))
+                while row and not row[-1]:
+                    row.pop()  # a column holding only a button (Change) adds no text
                 lines.append(indent + " | ".join(row))
             elif kind.startswith("Input."):
                 inputs.append(element)
@@ -119,12 +128,13 @@ def card_lines(card: dict[str, Any], *, lists_as_buttons: bool = True
                 label = element.get("label") or element.get("placeholder") or element.get("id")
                 lines.append(f"{indent}  [{_plain(label)}]")
             elif kind == "ActionSet":
-                pass
+                nested.extend(element.get("actions", []))
             elif isinstance(element.get("fallback"), dict):
                 walk([element["fallback"]], indent)  # a chart (Teams draws it): show what other clients show
 
     walk(card.get("body", []))
-    return lines, inputs, list(card.get("actions", []))
+    # The card's own buttons keep the first numbers (Send, Back, Cancel); buttons beside answers come after.
+    return lines, inputs, list(card.get("actions", [])) + nested
 
 
 class ConsoleAdapter(BotAdapter):
@@ -395,7 +405,9 @@ class LocalChat:
             titles.append(_plain(action.get("title", "")))
             if not pressable:
                 continue
-            button = Button(title=_plain(action.get("title", "")), kind=str(action.get("type", "")),
+            # A button's tooltip says what it does where its title alone cannot ("Change: When").
+            button = Button(title=_plain(action.get("tooltip") or action.get("title", "")),
+                            kind=str(action.get("type", "")),
                             data=dict(action.get("data") or {}), verb=str(action.get("verb", "")),
                             url=str(action.get("url", "")),
                             inputs=[] if action.get("associatedInputs") == "none" else inputs,

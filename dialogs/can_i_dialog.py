@@ -33,6 +33,7 @@ class CanIState:
     candidates: list[str] = field(default_factory=list)
     prompt: str = ""  # the clarifying question for the candidates ("Which way would you do it?")
     question_id: str = ""
+    answerer: str = ""  # who a hand-off goes to, by role: "the Head Teacher" (never the asker themself)
 
 
 class CanIDialog(GuidedDialog[CanIState]):
@@ -53,8 +54,8 @@ class CanIDialog(GuidedDialog[CanIState]):
                  help="I wasn't sure which situation you meant. Pick the closest, or None of these.",
                  takes=(Flow.QUESTION,)),
             Step("handoff", self.ask_handoff, self.on_handoff,
-                 help="I can pass your question to the Head Teacher, who will answer you here. Or type a new "
-                      "question.", takes=(Flow.QUESTION,)),
+                 help="I can pass your question on to be answered: the answer will come to you here. Or type a "
+                      "new question.", takes=(Flow.QUESTION,)),
         ], title="Can I question", help_text="Ask whether something is allowed under the policy.")
 
     def initial_state(self, dialog_context: DialogContext, options: object) -> CanIState:
@@ -127,13 +128,14 @@ class CanIDialog(GuidedDialog[CanIState]):
 
     def ask_handoff(self, state: CanIState) -> list[Activity | str]:
         """Offer to pass the question on."""
-        return [card_activity("not_covered", {"question": shown(state.question),
+        return [card_activity("not_covered", {"question": shown(state.question), "answerer": self._answerer(state),
                                               "policy_version": self.services.policy.version_label},
                               "The policy does not cover this question")]
 
     def on_handoff(self, state: CanIState, user_input: UserInput) -> StepOutcome:
         """Pass it on, or not."""
-        if user_input.word in ("handoff", "yes", "y", "ask the head teacher", "ok", "yes please", "please", "sure"):
+        if user_input.word in ("handoff", "yes", "y", f"ask {self._answerer(state).lower()}", "ok", "yes please",
+                               "please", "sure"):
             outcome = self.services.questions.hand_off(state.question_id)
             if outcome.delivered:
                 return Done([f"I've passed your question to the {outcome.sent_to}. Their answer will come to you "
@@ -146,7 +148,7 @@ class CanIDialog(GuidedDialog[CanIState]):
         if self._new_question(user_input):
             state.question_id, state.candidates = "", []
             return self.answer(state, user_input.text, user_input)
-        return Retry("Please choose **Ask the Head Teacher** or **No thanks**, or type a new question.")
+        return Retry(f"Please choose **Ask {self._answerer(state)}** or **No thanks**, or type a new question.")
 
     # Answering -------------------------------------------------------------------------------------------------
 
@@ -173,7 +175,13 @@ class CanIDialog(GuidedDialog[CanIState]):
                             or "", school_id=self.services.directory.default_school.id)
         state.question_id = self.services.questions.record_unanswered(
             state.question, person, policy_version=self.services.policy.version_label)
+        state.answerer = self.services.questions.answered_by(
+            person.school_id if person else self.services.directory.default_school.id, user_id)
         return Next("handoff")
+
+    @staticmethod
+    def _answerer(state: CanIState) -> str:
+        return state.answerer or "the Head Teacher"  # a dialog saved before this was kept
 
     def verdict_card(self, rule: Rule, asked: str, sender: Any = None) -> Activity:
         """The verdict with the exact clause, its section and the policy version (counted for the policy review)."""

@@ -27,11 +27,23 @@ from dialogs.guided import (
     choice_card,
     read_input,
 )
-from domain.cases import INVOLVED, MAX_DETAILS_CHARS, MAX_LINK_CHARS, PLATFORMS, STAFF_ROLES, DraftError, ReportDraft
+from domain.cases import (
+    DANGER_ANSWERS,
+    INVOLVED,
+    MAX_DETAILS_CHARS,
+    MAX_LINK_CHARS,
+    PLATFORMS,
+    STAFF_ROLES,
+    DraftError,
+    ReportDraft,
+)
+from domain.dates import long_date, read_typed_date
 from domain.evidence import ALLOWED_WORDS, MAX_FILE_BYTES, MAX_FILES
 from domain.indecent_images import child_is_known, default_detector
-from domain.routing import INDECENT_IMAGES, join_titles
+from domain.roles import Role
+from domain.routing import INDECENT_IMAGES, OTHER, instead_of, join_titles, who_to_tell
 from domain.understanding import Flow
+from domain.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +57,22 @@ SKIP = {"skip", "none", "no link", "no", "n/a", "na", "done", "no evidence", "no
 WHEN_CHOICES = [("Today", "Today"), ("Yesterday", "Yesterday"), ("Earlier this week", "Earlier this week"),
                 ("Last week", "Last week"), ("More than a week ago", "More than a week ago"),
                 ("Not sure", "Not sure")]
-_DATE = re.compile(r"^\d{1,2}[/.-]\d{1,2}([/.-]\d{2,4})?$|^\d{4}-\d{2}-\d{2}$")
 _URL = re.compile(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)
 
-INDECENT_IMAGES_WARNING = (
-    "**Please read this first.** In the policy's words: *it is an offence to save, send, or alter an image or to "
-    "show it to anyone else.* Do not send me any image or file, and do not screenshot or forward it. Secure the "
-    "device (for example lock it away where others cannot see it) and **tell the Designated Safeguarding Lead in "
-    "person now**. The police must be contacted for advice. I will ask a few questions without any image.")
+DSL = "the Designated Safeguarding Lead"
+
+
+def indecent_warning(lead: str = DSL) -> str:
+    """The policy's warning for the indecent-images path; `lead` is who to tell in person (never the person the
+    report is about, nor the reporter)."""
+    return ("**Please read this first.** In the policy's words: *it is an offence to save, send, or alter an image "
+            "or to show it to anyone else.* Do not send me any image or file, and do not screenshot or forward it. "
+            "Secure the device (for example lock it away where others cannot see it) and **tell "
+            f"{lead} in person now**. The police must be contacted for advice. I will ask a few questions without "
+            "any image.")
+
+
+INDECENT_IMAGES_WARNING = indecent_warning()
 
 
 @dataclass
@@ -63,6 +83,7 @@ class ReportState:
     involved: str = ""
     staff_role: str = ""
     centrally_employed: bool = False
+    central: str = ""  # the answer as given: yes, no or not_sure (only yes sends it to the Head of HR)
     platform: str = ""
     platform_other: str = ""
     link: str = ""
@@ -72,6 +93,7 @@ class ReportState:
     # the evidence store; no address to fetch them from is ever kept).
     attachments: list[dict[str, Any]] = field(default_factory=list)
     immediate_risk: bool = False
+    danger: str = ""  # the answer to "Is a child in danger right now?": yes, no or not_sure (urgent too)
     already_told: str = ""
     dropped_files: int = 0
     draft_id: str = ""  # set when the report starts, so a second Send cannot file it twice
@@ -81,6 +103,7 @@ class ReportState:
     forget_earlier: bool = False  # earlier saved versions of this state held the dropped files' names and links
     suggested: str = ""  # the category the reporter's own words suggested, offered for them to confirm
     unkept_description: int = 0  # the length of what they wrote first, when it was too long to keep as the draft
+    reporter_id: str = ""  # who is reporting: they are never told to go to themselves in person
 
 
 class ReportDialog(GuidedDialog[ReportState]):
@@ -92,36 +115,40 @@ class ReportDialog(GuidedDialog[ReportState]):
         self.services = services
         self.fetch_policy = FetchPolicy.from_settings(services.settings)
         self.download = download  # how files are downloaded (None: over the network; dialog tests give their own)
+        other = self._category_label(OTHER)
         super().__init__(self.ID, ReportState, [
-            Step("category", self.ask_category, self.on_category,
-                 help="Pick what best describes what happened. If nothing fits, choose Anything else.",
+            Step("category", self.ask_category, self.on_category, label="What",
+                 help=f"Pick what best describes what happened. If nothing fits, choose {other}.",
                  takes=(Flow.REPORT,)),
-            Step("suggest", self.ask_suggest, self.on_suggest,
+            Step("suggest", self.ask_suggest, self.on_suggest, label="What",
                  help="From what you wrote, this is the kind of report I think it is. Press Yes if it fits, or "
                       "Choose another to see the whole list."),
-            Step("involved", self.ask_involved, self.on_involved,
+            Step("involved", self.ask_involved, self.on_involved, label="Who is involved",
                  help="Who is the concern about, or who is affected? Choose Not sure if you don't know."),
-            Step("staff_role", self.ask_staff_role, self.on_staff_role,
+            Step("staff_role", self.ask_staff_role, self.on_staff_role, label="Which member of staff",
                  help="If the report is about a lead, I make sure it goes to someone else, never to them."),
-            Step("central", self.ask_central, self.on_central,
+            Step("central", self.ask_central, self.on_central, label="Employed centrally",
                  help="Staff employed by the trust centrally (not by the school) are looked after by the Head of HR."),
-            Step("platform", self.ask_platform, self.on_platform, help="Where did you see it?"),
-            Step("link", self.ask_link, self.on_link,
+            Step("platform", self.ask_platform, self.on_platform, label="Where", help="Where did you see it?"),
+            Step("link", self.ask_link, self.on_link, label="Link",
                  help="Paste the web address of the post or page if there is one, or type skip."),
-            Step("when", self.ask_when, self.on_when, help="When did it happen, or when did you see it?"),
-            Step("details", self.ask_details, self.on_details,
+            Step("when", self.ask_when, self.on_when, label="When",
+                 help="When did it happen, or when did you see it?"),
+            Step("details", self.ask_details, self.on_details, label="What happened",
                  help=f"Describe what happened in your own words, in up to {MAX_DETAILS_CHARS:,} characters. Only "
                       "the leads handling the report will see this.", takes=("*",)),
-            Step("evidence", self.ask_evidence, self.on_evidence,
+            Step("evidence", self.ask_evidence, self.on_evidence, label="Evidence",
                  help=f"Attach screenshots showing the time, date and web address ({ALLOWED_WORDS}, up to "
                       f"{MAX_FILE_BYTES // (1024 * 1024)} MB each), then type done. Or type skip."),
-            Step("risk", self.ask_risk, self.on_risk,
-                 help="If a child could be harmed right now, say Yes: the report becomes urgent."),
-            Step("told", self.ask_told, self.on_told, help="For example: I told the DSL in person this morning.",
-                 takes=("*",)),
-            Step("confirm", self.ask_confirm, self.on_confirm,
-                 help="Check the summary. Send it, or type back to change your last answer."),
-        ], title="Report", help_text="I'm taking a report of social media misuse to the right lead.")
+            Step("risk", self.ask_risk, self.on_risk, label="A child in danger now",
+                 help="If a child could be harmed right now, say Yes: the report becomes urgent. If you are not "
+                      "sure, say Not sure: it is treated as urgent too."),
+            Step("told", self.ask_told, self.on_told, label="Already told",
+                 help="For example: I told the DSL in person this morning.", takes=("*",)),
+            Step("confirm", self.ask_confirm, self.on_confirm, numbered=False,
+                 help="Check the summary. Press Send report to send it, or Change beside an answer to change it."),
+        ], title="Report", help_text="I'm taking a report of social media misuse to the right lead.",
+            show_progress=True, review_step="confirm")
 
     def initial_state(self, dialog_context: DialogContext, options: object) -> ReportState:
         """A report started from a "Can I ...?" answer may already know its category; one typed in the reporter's
@@ -129,7 +156,8 @@ class ReportDialog(GuidedDialog[ReportState]):
         given = options if isinstance(options, dict) else {}
         category, suggested = str(given.get("category") or ""), str(given.get("suggested_category") or "")
         description = str(given.get("description") or "").strip()
-        state = ReportState(draft_id=uuid.uuid4().hex)
+        sender = dialog_context.context.activity.from_property
+        state = ReportState(draft_id=uuid.uuid4().hex, reporter_id=(sender.id or "") if sender else "")
         known = {c.id for c in self._categories()}
         if category in known:
             state.category = category
@@ -179,7 +207,7 @@ class ReportDialog(GuidedDialog[ReportState]):
             log.info("report dialog: dropped %d file(s) unread in the indecent-images category", count)
             return ["I have not opened or kept what you sent, and nobody else will see it. It is an offence to "
                     "save, send, or alter an image of this kind or to show it to anyone else. Please delete it from "
-                    "this chat and tell the Designated Safeguarding Lead in person now."]
+                    f"this chat and tell {self._lead(state)} in person now."]
         if step_name != "evidence":
             count = len(user_input.attachments)
             user_input.attachments.clear()
@@ -209,9 +237,35 @@ class ReportDialog(GuidedDialog[ReportState]):
             words.append(user_input.choice)  # a choice is stored as typed where a step takes free text (platform)
         return words
 
-    def can_revisit(self, state: ReportState, step_name: str) -> bool:
-        """Back never returns to the link or evidence questions of an indecent-images report."""
-        return not (state.category == INDECENT_IMAGES and step_name in ("link", "evidence"))
+    def step_applies(self, state: ReportState, step_name: str) -> bool:
+        """Which questions this report asks, given the answers so far (it agrees with where each handler goes):
+        which member of staff only when it is about one, employed centrally only where that changes who gets it,
+        and never a link or evidence for indecent images (so back never returns to them either)."""
+        if step_name == "staff_role":
+            return state.involved == "staff"
+        if step_name == "central":
+            return state.involved == "staff" and bool(self._category(state).hr_if_central)
+        if step_name in ("link", "evidence"):
+            return state.category != INDECENT_IMAGES
+        # "What happened" is asked once: as the suggestion from the reporter's own words, or as the whole list.
+        if step_name == "suggest":
+            return bool(state.suggested)
+        if step_name == "category":
+            return not state.suggested
+        return True
+
+    def _about(self, state: ReportState) -> str | None:
+        """The lead role the report is about, if any."""
+        if state.involved == "staff" and state.staff_role in (Role.HEAD_TEACHER, Role.DSL, Role.DPL):
+            return state.staff_role
+        return None
+
+    def _lead(self, state: ReportState) -> str:
+        """Who the reporter should go to in person: the DSL, or whoever routing puts in their place when the report
+        is about the DSL or the reporter is the DSL ("a deputy Designated Safeguarding Lead or the Head Teacher")."""
+        own = [str(role) for _, role, deputy in self.services.directory.roles_of(state.reporter_id) if not deputy] \
+            if state.reporter_id else []
+        return who_to_tell(self._table(), self._about(state), own)
 
     def _move_to_indecent_images(self, state: ReportState, sent_now: int) -> list[str]:
         """The reporter's words describe nude or sexual images of a child: drop every file and the link unread,
@@ -230,7 +284,8 @@ class ReportDialog(GuidedDialog[ReportState]):
         state.forget_earlier = bool(files or had_link) or state.forget_earlier
         log.info("report dialog: moved to the indecent-images path by the reporter's words; %d file(s) dropped "
                  "unread, link dropped: %s", files, had_link)
-        titles = join_titles(t.title for t in self._category(state).targets)
+        titles = join_titles(t.title for t in instead_of(self._table(), self._category(state).targets,
+                                                          [self._about(state) or ""]))
         message = ("From what you have written, this report is about nude or sexual images of a child. I have "
                    f"made it an urgent report to {titles}, with advice to contact the police. You have done the "
                    "right thing by reporting it.")
@@ -245,9 +300,12 @@ class ReportDialog(GuidedDialog[ReportState]):
         else:
             message += (" I will not ask for any evidence or link: nobody may keep or pass on an image like this, "
                         "not even the school.")
-        message += (" If I have misunderstood, please carry on anyway: the Designated Safeguarding Lead will look at "
-                    "it straight away and can talk to you.")
-        return [message, INDECENT_IMAGES_WARNING]
+        message += (f" If I have misunderstood, please carry on anyway: {titles} will look at it straight away and "
+                    "can talk to you.")
+        return [message, indecent_warning(self._lead(state))]
+
+    def _table(self) -> Any:
+        return self.services.cases.routing.for_school(self.services.directory.default_school.id)
 
     async def on_cancel(self, state: ReportState) -> None:
         """Cancelled: nothing from the report is kept, its files included."""
@@ -279,7 +337,10 @@ class ReportDialog(GuidedDialog[ReportState]):
             self.services.understander.read(user_input.text).category == INDECENT_IMAGES)
 
     def _categories(self) -> list[Any]:
-        return self.services.cases.routing.for_school(self.services.directory.default_school.id).choices()
+        return self._table().choices()
+
+    def _category_label(self, category_id: str) -> str:
+        return str(self._table().category(category_id).label)
 
     def _no_images(self, state: ReportState) -> bool:
         """Indecent images of children, chosen or only suggested by the reporter's words: never a link, never a
@@ -291,8 +352,9 @@ class ReportDialog(GuidedDialog[ReportState]):
     def ask_category(self, state: ReportState) -> list[Activity | str]:
         """What happened, one tap."""
         return [choice_card("What would you like to report?", [(c.id, c.label) for c in self._categories()],
-                            help_text="If a child is in danger right now, go to the Designated Safeguarding Lead "
-                                      "in person or call 999 first.", show_back=False,
+                            help_text=f"If a child is in danger right now, go to {self._lead(state)} in person or "
+                                      "call 999 first.",
+                            show_back=bool(state.category),  # the first question, unless it is being changed
                             summary="Report a concern: what happened?")]
 
     def on_category(self, state: ReportState, user_input: UserInput) -> StepOutcome:
@@ -324,7 +386,8 @@ class ReportDialog(GuidedDialog[ReportState]):
     def ask_suggest(self, state: ReportState) -> list[Activity | str]:
         """The category the reporter's words point to, to confirm or change."""
         category = self._category(state, state.suggested)
-        items: list[Activity | str] = [INDECENT_IMAGES_WARNING] if state.suggested == INDECENT_IMAGES else []
+        warning = indecent_warning(self._lead(state))
+        items: list[Activity | str] = [warning] if state.suggested == INDECENT_IMAGES else []
         items.append(choice_card(f"It sounds like: {category.label}. Is that right?",
                                  [("yes", "Yes"), ("choose_another", "Choose another")], help_text=category.help,
                                  show_back=False, summary=f"It sounds like: {category.label}"))
@@ -340,6 +403,7 @@ class ReportDialog(GuidedDialog[ReportState]):
                 return Next("involved")  # the policy's warning came with the suggestion
             return self._after_category(state)
         if user_input.word in CHOOSE_ANOTHER:
+            state.suggested = ""  # the whole list instead: it is now the question that counts
             return Next("category")
         chosen = _match_choice(user_input, [(c.id, c.label) for c in self._categories()])
         if chosen is None:
@@ -350,9 +414,28 @@ class ReportDialog(GuidedDialog[ReportState]):
     def _after_category(self, state: ReportState) -> StepOutcome:
         say: list[Activity | str] = []
         if state.category == INDECENT_IMAGES:
-            self._drop_kept_files(state)  # kept earlier, before the category was changed to this one
-            say.append(INDECENT_IMAGES_WARNING)
+            say.extend(self._drop_evidence(state))
+            say.append(indecent_warning(self._lead(state)))
         return Next("involved", say)
+
+    def _drop_evidence(self, state: ReportState) -> list[str]:
+        """The category was changed to indecent images after a link or files were given: drop them unread."""
+        files, had_link = len(state.attachments), bool(state.link)
+        if not files and not had_link:
+            return []
+        if state.attachments:  # kept (encrypted) at the evidence step, before the category was changed to this one
+            self.services.evidence.discard([str(a.get("evidence_id", "")) for a in state.attachments],
+                                           "category changed to indecent images")
+        state.attachments, state.link = [], ""
+        state.dropped_files += files
+        state.dropped_link = state.dropped_link or had_link
+        state.forget_earlier = True
+        log.info("report dialog: category changed to indecent images; %d file(s) dropped unread, link dropped: %s",
+                 files, had_link)
+        removed = ([f"the {'file' if files == 1 else f'{files} files'} you sent"] if files else []) + (
+            ["the link"] if had_link else [])
+        return [f"I have removed {' and '.join(removed)} without opening {'it' if files + had_link == 1 else 'them'}:"
+                " nobody may keep or pass on an image like this, not even the school."]
 
     def ask_involved(self, state: ReportState) -> list[Activity | str]:
         """Who is involved."""
@@ -381,9 +464,14 @@ class ReportDialog(GuidedDialog[ReportState]):
         if chosen is None:
             return Retry("Please pick one of the buttons.")
         state.staff_role = chosen
+        say: list[Activity | str] = []
+        if state.category == INDECENT_IMAGES and self._about(state) == Role.DSL:
+            # The warning, given before we knew, said to tell the DSL: not the person this report is about.
+            say.append(f"As this report is about {STAFF_ROLES[Role.DSL]}, tell {self._lead(state)} in person "
+                       "instead.")
         if self._category(state).hr_if_central:
-            return Next("central")
-        return Next("platform")
+            return Next("central", say)
+        return Next("platform", say)
 
     def ask_central(self, state: ReportState) -> list[Activity | str]:
         """Centrally employed staff go to the Head of HR."""
@@ -396,7 +484,7 @@ class ReportDialog(GuidedDialog[ReportState]):
         chosen = _match_choice(user_input, [("yes", "Yes"), ("no", "No"), ("not_sure", "Not sure")])
         if chosen is None:
             return Retry("Please answer Yes, No or Not sure.")
-        state.centrally_employed = chosen == "yes"
+        state.central, state.centrally_employed = chosen, chosen == "yes"
         return Next("platform")
 
     def ask_platform(self, state: ReportState) -> list[Activity | str]:
@@ -444,11 +532,16 @@ class ReportDialog(GuidedDialog[ReportState]):
                             "12/11/2026).", WHEN_CHOICES, summary="When did it happen?")]
 
     def on_when(self, state: ReportState, user_input: UserInput) -> StepOutcome:
-        """A choice or a date; nothing else, because this is shown in lead channels."""
+        """A choice or a date (kept as a UK long date: "12 November 2026"); nothing else, because this is shown in
+        lead channels."""
         chosen = _match_choice(user_input, WHEN_CHOICES)
-        typed = user_input.choice.strip()
-        if chosen is None and _DATE.match(typed):
-            chosen = typed
+        if chosen is None:
+            today = self.services.clock.now().astimezone(self.services.clock.tz).date()
+            day = read_typed_date(user_input.choice, today)
+            if day is not None and day > today:
+                return Retry(f"{long_date(day)} is still to come. Please type the date it happened or you saw it, "
+                             "or pick one of the buttons.")
+            chosen = long_date(day) if day is not None else None
         if chosen is None:
             return Retry("Please pick one of the buttons or type a date like 12/11/2026.")
         state.when = chosen
@@ -523,15 +616,19 @@ class ReportDialog(GuidedDialog[ReportState]):
                             summary="Is a child in danger right now?")]
 
     def on_risk(self, state: ReportState, user_input: UserInput) -> StepOutcome:
-        """Yes makes it urgent and says what to do now."""
+        """Yes, or Not sure, makes it urgent (a careful DSL would rather look at once) and says what to do now."""
         chosen = _match_choice(user_input, [("yes", "Yes"), ("no", "No"), ("not_sure", "Not sure")])
         if chosen is None:
             return Retry("Please answer Yes, No or Not sure.")
+        state.danger = chosen
         state.immediate_risk = chosen in ("yes", "not_sure")
         say: list[Activity | str] = []
         if chosen == "yes":
-            say.append("**Go to the Designated Safeguarding Lead in person now, or call 999 if a child is in "
-                       "immediate danger.** I'll mark this report urgent; finish it when the child is safe.")
+            say.append(f"**Go to {self._lead(state)} in person now, or call 999 if a child is in immediate "
+                       "danger.** I'll mark this report urgent; finish it when the child is safe.")
+        elif chosen == "not_sure":
+            say.append(f"I'll mark this report urgent, to be safe. If you think a child could be in danger now, go to "
+                       f"{self._lead(state)} in person or call 999.")
         return Next("told", say)
 
     def ask_told(self, state: ReportState) -> list[Activity | str]:
@@ -553,27 +650,36 @@ class ReportDialog(GuidedDialog[ReportState]):
         return Next("confirm")
 
     def ask_confirm(self, state: ReportState) -> list[Activity | str]:
-        """The summary to confirm before anything is sent."""
+        """The summary to confirm before anything is sent: each answer with a Change button beside it."""
         category = self._category(state)
-        return [card_activity("report_summary", {
+        dropped = (f" ({count(state.dropped_files, 'file')} not kept, never opened)" if state.dropped_files else "")
+        values = {
             "category": category.label,
-            "involved": INVOLVED.get(state.involved, "Not sure") + (
-                f" ({STAFF_ROLES[state.staff_role]})" if state.staff_role in STAFF_ROLES else ""),
+            "involved": INVOLVED.get(state.involved, "Not sure"),
+            "staff_role": _capital(STAFF_ROLES.get(state.staff_role, "Not given")),
+            "central": {"yes": "Yes", "not_sure": "Not sure"}.get(state.central, "No"),
             "platform": state.platform_other or PLATFORMS.get(state.platform, "Other"),
             "link": state.link or "None", "when": state.when, "details": state.details,
-            "evidence": (f"{len(state.attachments)} file(s)" if state.attachments else "None")
-            if category.evidence_allowed else "None: images of this kind must never be collected" + (
-                f" ({state.dropped_files} file{'s' if state.dropped_files != 1 else ''} not kept, never opened)"
-                if state.dropped_files else ""),
-            "risk": "Yes: urgent" if state.immediate_risk else "No",
+            "evidence": (count(len(state.attachments), "file") if state.attachments else "None")
+            if category.evidence_allowed else "None: images of this kind must never be collected" + dropped,
+            "risk": _danger_summary(state.danger, state.immediate_risk),
             "told": state.already_told,
-            "indecent": state.category == INDECENT_IMAGES,
+        }
+        answers = []
+        for step, value in values.items():  # in the order asked, each with a Change button
+            if self.step_applies(state, step):
+                answers.append({"title": self.steps[step].label, "value": value, "step": step})
+            elif step == "evidence":  # said plainly, with nothing to change
+                answers.append({"title": self.steps[step].label, "value": value, "step": ""})
+        return [card_activity("report_summary", {
+            "answers": answers, "indecent": state.category == INDECENT_IMAGES, "lead": self._lead(state),
         }, "Check your report before it is sent")]
 
     def on_confirm(self, state: ReportState, user_input: UserInput) -> StepOutcome:
         """Send: store the case, alert the leads, tell the reporter what happens next."""
         if user_input.word not in ("send", "submit", "yes", "confirm", "send report"):
-            return Retry("Press **Send report** to send it, **Back** to change your last answer, or **Cancel**.")
+            return Retry("Press **Send report** to send it, **Change** beside an answer to change it, **Back** to "
+                         "change your last answer, or **Cancel**.")
         reporter = self.services.directory.person(user_input.user_id)
         if reporter is None:
             reporter, _ = self.services.directory.upsert_person(
@@ -584,7 +690,8 @@ class ReportDialog(GuidedDialog[ReportState]):
             staff_role=state.staff_role or None, centrally_employed=state.centrally_employed,
             platform=state.platform or "other", platform_other=state.platform_other, link=state.link,
             when=state.when, details=state.details, attachments=list(state.attachments),
-            immediate_risk=state.immediate_risk, already_told=state.already_told, draft_id=state.draft_id,
+            immediate_risk=state.immediate_risk, danger=state.danger if state.danger in DANGER_ANSWERS else "",
+            already_told=state.already_told, draft_id=state.draft_id,
             dropped_files=state.dropped_files, dropped_link=state.dropped_link,
             reported_category=state.reported_category)
         try:
@@ -600,6 +707,20 @@ class ReportDialog(GuidedDialog[ReportState]):
     def _category(self, state: ReportState, category_id: str | None = None) -> Any:
         table = self.services.cases.routing.for_school(self.services.directory.default_school.id)
         return table.category(category_id if category_id is not None else state.category)
+
+
+def _capital(text: str) -> str:
+    """"the Head Teacher" -> "The Head Teacher"."""
+    return text[:1].upper() + text[1:]
+
+
+def _danger_summary(answer: str, urgent: bool) -> str:
+    """The danger answer as given: Not sure says so (and that it is urgent), never "Yes"."""
+    if answer == "not_sure":
+        return "Not sure: treated as urgent"
+    if answer == "yes" or (not answer and urgent):
+        return "Yes: urgent"
+    return "No"
 
 
 def _match_choice(user_input: UserInput, choices: list[tuple[str, str]]) -> str | None:

@@ -32,12 +32,14 @@ from typing import Any, Protocol
 
 from cards.render import render
 from domain.clock import Clock, iso, parse_iso
+from domain.dates import card_date, long_date, long_date_time, short_date
 from domain.directory import Directory, Person
 from domain.jobs import Cron, Interval, JobSpec
 from domain.messages import OutgoingMessage
 from domain.outbox import PENDING, SENDING, SENT, Outbox
 from domain.roles import TRUST_SCHOOL, Role
 from domain.schooldays import SchoolCalendar
+from domain.wording import count
 from store.base import ConflictError, RecordStore
 
 log = logging.getLogger(__name__)
@@ -179,16 +181,6 @@ class PersonStatus:
     added_at: str = ""
     deadline: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def long_date(day: date) -> str:
-    """"28 December 2026"."""
-    return f"{day.day} {day:%B %Y}"
-
-
-def short_date(day: date) -> str:
-    """"28 December"."""
-    return f"{day.day} {day:%B}"
 
 
 @dataclass
@@ -461,8 +453,7 @@ class CampaignService:
                          f"{campaign.version_label} is recorded.", card, record["acknowledged_at"])
 
     def _when_text(self, stamp: str) -> str:
-        local = parse_iso(stamp).astimezone(self.calendar.tz)
-        return f"{long_date(local.date())} at {local:%H:%M}"
+        return long_date_time(parse_iso(stamp), self.calendar.tz)
 
     def _done_card(self, campaign: Campaign, person: Person, stamp: str, note: str) -> dict[str, Any]:
         return render("policy_ack_done", {
@@ -588,9 +579,10 @@ class CampaignService:
     def status_card(self, campaign_id: str) -> dict[str, Any]:
         """The status as an Adaptive Card, for `campaign status`."""
         data = self.status(campaign_id)
+        today = self.calendar.local_date(self.clock.now())
         return render("campaign_status", {
-            **data, "started_text": long_date(self._local_date(data["started_at"])),
-            "deadline_text": long_date(date.fromisoformat(data["deadline"])),
+            **data, "started_text": card_date(self._local_date(data["started_at"]), today),
+            "deadline_text": card_date(date.fromisoformat(data["deadline"]), today),
             "schools": data["schools"] if len(data["schools"]) > 1 else []})
 
     def export_csv(self, campaign_id: str) -> str:
@@ -657,7 +649,7 @@ class CampaignService:
         names = []
         for row in shown:
             days = (today - self._local_date(row.added_at)).days if row.added_at else 0
-            waiting = f"{days} day{'s' if days != 1 else ''}"
+            waiting = count(days, "day")
             if row.delivery_status not in ("sent", "pending", ""):
                 waiting += f" (card not delivered: {row.delivery_status.replace('_', ' ')})"
             names.append({"name": row.person.display_name, "waiting": waiting, "days": days})
@@ -668,7 +660,7 @@ class CampaignService:
             "heading": heading, "version_label": campaign.version_label,
             "school": self.directory.school(school_id).name,
             "percent": _percent(acknowledged, len(mine)), "acknowledged": acknowledged, "total": len(mine),
-            "deadline_text": long_date(date.fromisoformat(campaign.deadline)),
+            "deadline_text": card_date(date.fromisoformat(campaign.deadline), today),
             "undelivered": sum(n["waiting"].endswith(")") for n in names),
             "outstanding_heading": ("Still outstanding at the deadline" if final else "Outstanding, and for how long"),
             "outstanding": names, "more_text": f"and {more} more: see 'campaign export {campaign.id}'" if more else "",

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from domain.cases import CASES, CaseService
+from domain.cases import CASES, CaseService, alert_title
 from domain.clock import Clock
 from domain.delivery import OVERDUE_AFTER_SECONDS
 from domain.directory import Directory, Person
@@ -234,7 +234,8 @@ class CaseAlerts:
         role = (failed.roles[0].split(":")[0] if failed.roles else failed.via_role) or failed.via_role
         title = role_title(role)
         where = f"the {title}'s lead space" if failed.kind == "channel" else f"the {title}"
-        text = (f"Safeguarding report {ref} ({case['report']['category_label']}) could not be delivered to {where}: "
+        name = alert_title(case["report"])
+        text = (f"{name} {ref} ({case['report']['category_label']}) could not be delivered to {where}: "
                 f"{WHY.get(reason, 'Teams would not take it')}. Nobody holding the role can be sent it directly. "
                 f"The lead space needs fixing now: type **setup {role}** in a space only the leads can read, and "
                 f"**setup assign {role}** to name who holds the role. Then ask them to type **cases**.")
@@ -244,7 +245,7 @@ class CaseAlerts:
         for admin_id in admins:
             self.outbox.enqueue(OutgoingMessage(
                 key=f"case:{ref}:undeliverable:{failed.target_key}:{admin_id}", to_user=admin_id, text=text,
-                summary=f"Safeguarding report {ref} could not be delivered", school_id=case["school_id"],
+                summary=f"{name} {ref} could not be delivered", school_id=case["school_id"],
                 meta=safeguarding_meta(ref, "admin", urgent=True)))
         return admins
 

@@ -18,12 +18,14 @@ from typing import Any, Protocol
 
 from cards.render import render
 from domain.clock import Clock, iso, parse_iso
+from domain.dates import card_time, long_date_time
 from domain.directory import Directory, Person
 from domain.evidence import describe, evidence_attachment, kind_of
 from domain.indecent_images import child_is_known, default_detector
 from domain.messages import OutgoingMessage, safeguarding_meta
 from domain.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, role_title
 from domain.routing import (
+    DEFAULT_ALERT_TITLE,
     DEPUTY_SUFFIX,
     INDECENT_IMAGES,
     Delivery,
@@ -32,7 +34,9 @@ from domain.routing import (
     RoutingTable,
     join_titles,
     route,
+    who_to_tell,
 )
+from domain.wording import count
 from store.base import ConflictError, RecordStore
 
 log = logging.getLogger(__name__)
@@ -95,6 +99,15 @@ VERBS = (VERB_CLAIM, VERB_NOTE, VERB_RESOLVE, VERB_ESCALATE, VERB_DETAILS, VERB_
 
 REFUSAL_TEXT = ("Sorry, only the leads a case was sent to can see or act on it. If you think it should be yours, "
                 "please speak to the Head Teacher.")
+# What "Is a child in danger right now?" was answered. Not sure is treated as urgent: a careful DSL would rather look
+# at once and find no danger than learn of it a day late.
+DANGER_ANSWERS: dict[str, str] = {"yes": "Yes", "not_sure": "Not sure", "no": "No"}
+
+
+def refusal_text(speak_to: str = "the Head Teacher") -> str:
+    """The refusal for a case action, naming who to speak to (never the person refused: see refusal_for)."""
+    return ("Sorry, only the leads a case was sent to can see or act on it. If you think it should be yours, "
+            f"please speak to {speak_to}.")
 
 
 def normalise_ref(ref: object) -> str:
@@ -176,7 +189,8 @@ class ReportDraft:
     # Kept files: {evidence_id, name, content_type, size, sha256} (domain/evidence.py); older drafts {name,
     # content_type, url}.
     attachments: list[dict[str, Any]] = field(default_factory=list)
-    immediate_risk: bool = False  # a child is in danger now
+    immediate_risk: bool = False  # a child is in danger now (or the reporter is not sure: see DANGER_ANSWERS)
+    danger: str = ""  # the answer as given ("yes", "not_sure", "no"); "" when only immediate_risk is known
     already_told: str = ""  # who has been told already, free text
     draft_id: str = ""  # the dialog's id for this report: pressing Send again files it once, not twice
     # Files the reporter offered that were dropped unread (indecent images): only this count is ever kept.
@@ -215,6 +229,8 @@ class ReportDraft:
                 problems.append(f"Please keep {name} to {MAX_SHORT_CHARS} characters or fewer.")
         if len(self.attachments) > MAX_ATTACHMENTS:
             problems.append(f"Please attach at most {MAX_ATTACHMENTS} files.")
+        if self.danger not in ("", *DANGER_ANSWERS):
+            problems.append("Please say whether a child is in danger now: Yes, No or Not sure.")
         if not isinstance(self.dropped_files, int) or isinstance(self.dropped_files, bool) or not (
                 0 <= self.dropped_files <= MAX_DROPPED_FILES):
             problems.append("The count of files not kept could not be read.")
@@ -397,21 +413,23 @@ class CaseService:
             # Indecent images of children: never keep, forward or show any image, file or link to one.
             dropped, dropped_link = dropped + len(attachments), dropped_link or bool(link)
             attachments, link = [], ""
+        danger = draft.danger or ("yes" if draft.immediate_risk else "no")
+        immediate_risk = danger in ("yes", "not_sure")  # Not sure is urgent: see DANGER_ANSWERS
         decision = route(cat.id, draft.about, draft.centrally_employed, draft.school_id, self.directory,
-                         table=table, about_user_id=draft.about_user_id, immediate_risk=draft.immediate_risk)
+                         table=table, about_user_id=draft.about_user_id, immediate_risk=immediate_risk)
         school = self.directory.school(draft.school_id)
         now = self.clock.now()
         year = now.astimezone(self.clock.tz).year
         report = {
             "school_id": school.id, "school_name": school.name, "category": cat.id, "category_label": cat.label,
-            "urgent": decision.urgent, "evidence_allowed": cat.evidence_allowed,
+            "alert_title": cat.alert_title, "urgent": decision.urgent, "evidence_allowed": cat.evidence_allowed,
             "advise_police": cat.advise_police, "ico_deadline_hours": cat.ico_deadline_hours,
             "involved": draft.involved, "staff_role": draft.staff_role if draft.involved == "staff" else None,
             "centrally_employed": draft.centrally_employed, "about": draft.about,
             "platform": draft.platform, "platform_other": draft.platform_other.strip(), "link": link,
             "when": draft.when.strip(), "details": draft.details, "attachments": attachments,
             "dropped_attachments": dropped, "dropped_link": dropped_link,
-            "immediate_risk": draft.immediate_risk, "already_told": draft.already_told.strip(),
+            "immediate_risk": immediate_risk, "danger": danger, "already_told": draft.already_told.strip(),
             "reporter_id": reporter.user_id, "reporter_name": reporter.name, "created_at": iso(now),
             "draft_id": draft.draft_id, "reported_category": reported,
             "reported_category_label": table.category(reported).label if reported else "",
@@ -478,7 +496,7 @@ class CaseService:
         urgent = case["report"]["urgent"]
         return self.outbox.enqueue(self._addressed(
             delivery, key=self.alert_key(ref, delivery), school_id=case["school_id"], ref=ref, kind="alert",
-            summary=f"{'URGENT ' if urgent else ''}New safeguarding report {ref}",
+            summary=f"{'URGENT' if urgent else 'New'} {_lower_first(alert_title(case['report']))} {ref}",
             card=self.alert_card(case, delivery)))
 
     def deliveries(self, case: dict[str, Any]) -> list[Delivery]:
@@ -509,11 +527,12 @@ class CaseService:
     def _ping_leads(self, case: dict[str, Any]) -> None:
         """Urgent: also tell each lead who may act, 1:1, in case nobody is watching the channel (no details)."""
         ref, report = case["ref"], case["report"]
-        text = (f"URGENT safeguarding report {ref} ({report['category_label']}) needs you now. Open the alert in "
+        title = f"URGENT {_lower_first(alert_title(report))} {ref}"
+        text = (f"{title} ({report['category_label']}) needs you now. Open the alert in "
                 "your lead channel to claim it, or reply here with **cases**.")
         for user_id in self._acting_user_ids(case):
             self.outbox.enqueue(OutgoingMessage(
-                key=f"case:{ref}:urgent:{user_id}", summary=f"URGENT safeguarding report {ref}", to_user=user_id,
+                key=f"case:{ref}:urgent:{user_id}", summary=title, to_user=user_id,
                 text=text, school_id=case["school_id"], meta=safeguarding_meta(ref, "urgent", urgent=True)))
 
     def _confirmation(self, case: dict[str, Any], decision: RoutingDecision, queued: bool = True) -> SubmitResult:
@@ -525,7 +544,12 @@ class CaseService:
         call_999 = bool(report["immediate_risk"])
         not_sent = bool(handling) and not queued
         go_in_person = call_999 or indecent or decision.nothing_bound or not_sent
-        lead = "the Head Teacher" if report.get("about") == "dsl" else "the Designated Safeguarding Lead"
+        # Never send the reporter to the person the report is about, nor to themselves: whoever routing puts instead.
+        table = self.routing.for_school(case["school_id"])
+        own_roles = self._main_roles(report.get("reporter_id", ""))
+        lead = who_to_tell(table, report.get("about"), own_roles)
+        senior = who_to_tell(table, report.get("about"), own_roles, start=(Role.DSL, Role.HEAD_TEACHER))
+        not_sure = report.get("danger") == "not_sure"
         lines = [f"Thank you. Your report is saved as {ref}."]
         if not_sent:
             # Never "it has gone" when it has not: the alert check job keeps trying to queue it.
@@ -535,25 +559,26 @@ class CaseService:
             lines.append(f"It has gone to {titles}, who will look at it"
                          f"{' now' if decision.urgent else ' as soon as they can'}.")
         if call_999:
-            lines.append("If a child is in danger now, go to the Designated Safeguarding Lead in person "
-                         "or call 999 now.")
+            lines.append(("You were not sure whether a child is in danger, so it is marked urgent. " if not_sure
+                          else "") + f"If a child is in danger now, go to {lead} in person or call 999 now.")
         if indecent:
             lines.append("Do not save, send or show the image to anyone. Leave the device somewhere safe. "
-                         "The police must be contacted; the Designated Safeguarding Lead will do this. "
-                         "Please also tell the Designated Safeguarding Lead in person.")
+                         "The police must be contacted; the leads it has gone to will do this. "
+                         f"Please also tell {lead} in person.")
         if report["dropped_attachments"] or report["dropped_link"]:
             lines.append(f"We did not keep the {_files(report['dropped_attachments'], report['dropped_link'])} "
                          "you gave us: for this kind of report no image should be collected.")
         if decision.nothing_bound:
-            lines.append("ThinkFirst is not fully set up yet, so please also report this in person to the "
-                         "Designated Safeguarding Lead or the Head Teacher today.")
+            lines.append(f"ThinkFirst is not fully set up yet, so please also report this in person to {senior} "
+                         "today.")
         lines.append(f"You will get a message quoting {ref} when it is picked up and when it is closed.")
         message = " ".join(lines)
         card = render("report_confirmation", {
             "ref": ref, "category": report["category_label"], "handling": "" if not_sent else titles,
             "urgent": decision.urgent,
             "call_999": call_999, "indecent_images": indecent, "go_in_person": go_in_person,
-            "nothing_bound": decision.nothing_bound, "not_sent": not_sent, "lead": lead,
+            "nothing_bound": decision.nothing_bound, "not_sent": not_sent, "lead": lead, "senior": senior,
+            "not_sure": not_sure,
             "dropped": _files(report["dropped_attachments"], report["dropped_link"])
             if (report["dropped_attachments"] or report["dropped_link"]) else "",
         })
@@ -596,7 +621,7 @@ class CaseService:
         if state["status"] == "claimed":
             who = "You have" if state["claimed_by"] == user.user_id else f"{state['claimed_by_name']} has"
             return self._result(case, ActionStatus.STALE, f"{who} already claimed {ref} "
-                                f"({self._local(state['claimed_at'])}).", conversation_id, user)
+                                f"({self._text_time(state['claimed_at'])}).", conversation_id, user)
         if stale := self._stale(case, version, conversation_id, user):
             return stale
         case = self._append(ref, user, "claimed", {"role": self._acting_role(case, user)})
@@ -692,7 +717,7 @@ class CaseService:
         """The current alert card (the card's ``refresh`` action) for an entitled lead; nothing is changed."""
         case = self._entitled(ref, user)
         if case is None:
-            return self._refused()
+            return self._refused(user)
         return self._result(case, ActionStatus.OK, "", conversation_id, user)
 
     def handle_action(self, verb: str, data: dict[str, Any], user: Person,
@@ -746,7 +771,8 @@ class CaseService:
             found.append(CaseSummary(ref=case["ref"], category=case["report"]["category_label"],
                                      urgent=case["report"]["urgent"], status=state["status"],
                                      claimed_by=state["claimed_by_name"],
-                                     reported_at=self._local(case["report"]["created_at"]), version=state["version"]))
+                                     reported_at=self._card_time(case["report"]["created_at"]),
+                                     version=state["version"]))
         # Urgent first, then oldest first: what needs doing soonest.
         return sorted(found, key=lambda c: (not c.urgent, c.ref))
 
@@ -762,7 +788,7 @@ class CaseService:
         """A structured plain-text summary to paste into CPOMS or MyConcern (permission-checked, audited)."""
         ref = normalise_ref(ref)
         if self._entitled(ref, user) is None:
-            raise CaseRefused(REFUSAL_TEXT)
+            raise CaseRefused(self.refusal_for(user))
         case = self._append(ref, user, "exported", {"format": "text"})
         log.info("case %s exported by %s", ref, user.user_id)
         return self.summary_text(case)
@@ -779,32 +805,32 @@ class CaseService:
             f"School: {report['school_name']}",
             f"Category: {report['category_label']}",
             f"Urgency: {'Urgent' if report['urgent'] else 'Normal'}",
-            f"Reported: {self._local(report['created_at'])} (UK time) by {report['reporter_name']}",
+            f"Reported: {self._text_time(report['created_at'])} (UK time) by {report['reporter_name']}",
             f"Who is involved: {_involved_label(report)}",
             f"Where: {_platform_label(report)}",
             f"Link: {report['link'] or 'None given'}",
             f"When it happened or was seen: {report['when'] or 'Not given'}",
-            f"Child in danger now: {'Yes' if report['immediate_risk'] else 'No'}",
+            f"Child in danger now: {danger_text(report)}",
             f"Already told: {report['already_told'] or 'Not given'}",
             "What happened:",
             *[f"  {line}" for line in (report["details"] or "").splitlines() or [""]],
             f"Evidence: {_evidence_text(report)}",
             *_evidence_hash_lines(report),
             f"Sent to: {join_titles(_role_label(r) for r in RoutingDecision.from_dict(case['routing']).handling_roles()) or 'nobody (set-up incomplete)'}",  # noqa: E501
-            f"Status: {self._status_line(case)}",
+            f"Status: {self._status_line(case, text=True)}",
         ]
         if state["escalations"]:
             lines.append("Passed to:")
-            lines += [f"  - {ESCALATIONS.get(e['to'], e['to'])}, {self._local(e['at'])}, by {e['by']}"
+            lines += [f"  - {ESCALATIONS.get(e['to'], e['to'])}, {self._text_time(e['at'])}, by {e['by']}"
                       + (f": {e['note']}" if e["note"] else "") for e in state["escalations"]]
         if state["notes"]:
             lines.append("Notes:")
-            lines += [f"  - {self._local(n['at'])}, {n['by']}: {n['text']}" for n in state["notes"]]
+            lines += [f"  - {self._text_time(n['at'])}, {n['by']}: {n['text']}" for n in state["notes"]]
         resolved = [e for e in case["audit"] if e["action"] == "resolved"]
         if resolved and resolved[-1]["detail"].get("note"):
             lines.append(f"Resolution note: {resolved[-1]['detail']['note']}")
         lines.append(f"Audit trail ({'intact' if self.verify_audit(ref) else 'DOES NOT VERIFY: tell the trust'}):")
-        lines += [f"  {e['seq']}. {self._local(e['at'])}  {e['actor_name']}  {_action_words(e)}"
+        lines += [f"  {e['seq']}. {self._text_time(e['at'])}  {e['actor_name']}  {_action_words(e)}"
                   for e in case["audit"]]
         return "\n".join(lines)
 
@@ -883,7 +909,7 @@ class CaseService:
         ref, report = case["ref"], case["report"]
         kind = "urgent " if report["urgent"] else ""
         text = (f"Reminder: {kind}case {ref} ({report['category_label']}) has not been claimed yet. "
-                f"It was reported {self._local(report['created_at'])}.")
+                f"It was reported {self._text_time(report['created_at'])}.")
         messages: list[OutgoingMessage] = []
         users: set[str] = set()
         for d in self.deliveries(case):  # rerouted 1:1 copies too
@@ -922,20 +948,22 @@ class CaseService:
         why = " ".join(delivery.reasons if delivery else [])
         ico = ""
         if report.get("ico_deadline_hours"):
-            ico = self._local(iso(parse_iso(report["created_at"]) + timedelta(hours=report["ico_deadline_hours"])))
+            ico = self._card_time(iso(parse_iso(report["created_at"]) + timedelta(hours=report["ico_deadline_hours"])))
         status = state["status"]
         return render("case_alert", {
             "ref": case["ref"], "version": state["version"], "urgent": report["urgent"],
+            "title": alert_title(report), "urgent_title": f"URGENT {_lower_first(alert_title(report))}",
             "urgency": "Urgent" if report["urgent"] else "Normal", "category": report["category_label"],
-            "school": report["school_name"], "reported_at": self._local(report["created_at"]),
+            "school": report["school_name"], "reported_at": self._card_time(report["created_at"]),
             "when": report["when"] or "Not given", "platform": PLATFORMS.get(report["platform"], "Other"),
             "involved": _involved_label(report, with_role=False),
             "why": why, "fallback_note": delivery.fallback_note if delivery else "",
-            "ico_deadline": ico, "ico_hours": report.get("ico_deadline_hours") or 0,
+            "ico_deadline": ico, "ico_hours": count(report.get("ico_deadline_hours") or 0, "hour"),
             "indecent_images": report["category"] == INDECENT_IMAGES,
             "files_not_kept": _files_not_kept(report),
             "advise_police": bool(report["advise_police"]) and report["category"] != INDECENT_IMAGES,
-            "immediate_risk": report["immediate_risk"],
+            "danger_yes": report["immediate_risk"] and report.get("danger") != "not_sure",
+            "danger_not_sure": report.get("danger") == "not_sure",
             "status_line": self._status_line(case), "history": self._history(state),
             "open": status != "resolved", "can_claim": status == "open", "resolved": status == "resolved",
             "outcome_choices": [{"title": v[0], "value": k} for k, v in OUTCOMES.items()],
@@ -952,10 +980,10 @@ class CaseService:
         return render("case_details", {
             "ref": case["ref"], "version": state["version"], "category": category,
             "urgency": "Urgent" if report["urgent"] else "Normal", "school": report["school_name"],
-            "reported_at": self._local(report["created_at"]), "reporter": report["reporter_name"],
+            "reported_at": self._card_time(report["created_at"]), "reporter": report["reporter_name"],
             "when": report["when"] or "Not given", "platform": _platform_label(report),
             "link": report["link"], "involved": _involved_label(report),
-            "immediate_risk": "Yes" if report["immediate_risk"] else "No",
+            "immediate_risk": danger_text(report),
             "already_told": report["already_told"] or "Not given",
             "details": report["details"],
             **self._evidence_on_card(case),
@@ -963,8 +991,8 @@ class CaseService:
             "files_not_kept": _files_not_kept(report),
             "indecent_images": report["category"] == INDECENT_IMAGES,
             "status_line": self._status_line(case),
-            "notes": [{"by": n["by"], "at": self._local(n["at"]), "text": n["text"]} for n in state["notes"]],
-            "escalations": [{"to": ESCALATIONS.get(e["to"], e["to"]), "by": e["by"], "at": self._local(e["at"]),
+            "notes": [{"by": n["by"], "at": self._card_time(n["at"]), "text": n["text"]} for n in state["notes"]],
+            "escalations": [{"to": ESCALATIONS.get(e["to"], e["to"]), "by": e["by"], "at": self._card_time(e["at"]),
                              "note": e["note"]} for e in state["escalations"]],
             "routing_notes": " ".join(RoutingDecision.from_dict(case["routing"]).notes),
         })
@@ -1026,17 +1054,26 @@ class CaseService:
             return None
         return case
 
-    @staticmethod
-    def _refused() -> ActionResult:
+    def _refused(self, user: Person) -> ActionResult:
         # The same words and no case data for everyone not entitled, whether or not the case exists: references are
         # sequential, so anything else would let a guesser learn which cases exist, or that one is about them.
-        return ActionResult(ActionStatus.REFUSED, REFUSAL_TEXT)
+        return ActionResult(ActionStatus.REFUSED, self.refusal_for(user))
+
+    def refusal_for(self, user: Person) -> str:
+        """The refusal this person gets: it names who to speak to by role, never their own (it depends only on who
+        asks, not on the case, so it tells nobody whether a case exists)."""
+        table = self.routing.for_school(user.school_id)
+        return refusal_text(who_to_tell(table, None, self._main_roles(user.user_id), start=(Role.HEAD_TEACHER,)))
+
+    def _main_roles(self, user_id: str) -> list[str]:
+        """The lead roles this person holds (not as a deputy), in any school."""
+        return [str(role) for _, role, deputy in self.directory.roles_of(user_id) if not deputy] if user_id else []
 
     def _open_for(self, ref: str, user: Person, conversation_id: str | None,
                   allow_resolved: bool = False) -> tuple[dict[str, Any], ActionResult | None]:
         case = self._entitled(ref, user)
         if case is None:
-            return {}, self._refused()
+            return {}, self._refused(user)
         if case["state"]["status"] == "resolved" and not allow_resolved:
             return case, self._result(case, ActionStatus.STALE, f"{case['ref']} is already resolved: "
                                       f"{self._status_line(case)}.", conversation_id, user)
@@ -1153,24 +1190,46 @@ class CaseService:
         return ActionResult(status=status, message=message, card=self.alert_card(case, delivery), ref=case["ref"],
                             details_card=details_card)
 
-    def _local(self, stamp: str) -> str:
-        if not stamp:
-            return ""
-        return parse_iso(stamp).astimezone(self.clock.tz).strftime("%a %d %b %Y, %H:%M")
+    def _card_time(self, stamp: str) -> str:
+        """A stored time as a card shows it: "Sun 29 Nov, 10:27" (domain/dates.py)."""
+        return card_time(parse_iso(stamp), self.clock.tz, self.clock.now()) if stamp else ""
 
-    def _status_line(self, case: dict[str, Any]) -> str:
+    def _text_time(self, stamp: str) -> str:
+        """A stored time in a sentence: "29 November 2026 at 10:27" (domain/dates.py)."""
+        return long_date_time(parse_iso(stamp), self.clock.tz) if stamp else ""
+
+    def _status_line(self, case: dict[str, Any], *, text: bool = False) -> str:
         state = case.get("state") or _derive_state(case["audit"])
+        when = self._text_time if text else self._card_time
         if state["status"] == "resolved":
             label = OUTCOMES.get(state["outcome"], (state["outcome"], ""))[0]
-            return f"Resolved by {state['resolved_by_name']}, {self._local(state['resolved_at'])} ({label})"
+            return f"Resolved by {state['resolved_by_name']}, {when(state['resolved_at'])} ({label})"
         if state["status"] == "claimed":
-            return f"Claimed by {state['claimed_by_name']}, {self._local(state['claimed_at'])}"
+            return f"Claimed by {state['claimed_by_name']}, {when(state['claimed_at'])}"
         return "Open: not claimed yet"
 
     def _history(self, state: dict[str, Any]) -> list[dict[str, str]]:
         # Who did what and when, without any note text (notes may name pupils).
-        return [{"text": f"{self._local(e['at'])}: {_action_words(e)} by {e['actor_name']}"}
+        return [{"text": f"{self._card_time(e['at'])}: {_action_words(e)} by {e['actor_name']}"}
                 for e in state["history"]]
+
+
+def alert_title(report: dict[str, Any]) -> str:
+    """What the leads' alert for this report is called ("Data protection report"), from its category's routing."""
+    return str(report.get("alert_title") or DEFAULT_ALERT_TITLE)
+
+
+def _lower_first(text: str) -> str:
+    """"Data protection report" -> "data protection report", to follow "URGENT" or "New"."""
+    return text[:1].lower() + text[1:]
+
+
+def danger_text(report: dict[str, Any]) -> str:
+    """The answer to "Is a child in danger right now?", as given: Not sure says so, and that it was made urgent."""
+    answer = report.get("danger") or ("yes" if report.get("immediate_risk") else "no")
+    if answer == "not_sure":
+        return "Not sure (treated as urgent)"
+    return DANGER_ANSWERS.get(answer, "No")
 
 
 def _role_label(role: str) -> str:
@@ -1260,8 +1319,8 @@ def _action_words(entry: dict[str, Any]) -> str:
 
 __all__ = [
     "ActionResult", "ActionStatus", "CaseConfig", "CaseError", "CaseNotFound", "CaseRefused", "CaseService",
-    "CaseSummary", "DraftError", "ESCALATIONS", "INVOLVED", "MAX_DETAILS_CHARS", "OUTCOMES", "Outbox", "PLATFORMS",
-    "Reminder", "ReportDraft", "STAFF_ROLES", "SubmitResult", "VERBS",
+    "CaseSummary", "DANGER_ANSWERS", "DraftError", "ESCALATIONS", "INVOLVED", "MAX_DETAILS_CHARS", "OUTCOMES",
+    "Outbox", "PLATFORMS", "Reminder", "ReportDraft", "STAFF_ROLES", "SubmitResult", "VERBS",
 ]
 
 

@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from domain.campaigns import ACKS, CAMPAIGNS, EXEMPTIONS, PENDING_VERSIONS, long_date
+from domain.campaigns import ACKS, CAMPAIGNS, EXEMPTIONS, PENDING_VERSIONS
 from domain.cases import CASES, OUTCOMES, CaseConfig
 from domain.clock import Clock, iso, parse_iso
+from domain.dates import long_date, long_date_time
 from domain.directory import Directory
 from domain.disclosure import Shown, Table, add_ranges, range_text, shown_exactly
 from domain.jobs import Cron, JobSpec
@@ -705,7 +706,7 @@ def protect(figures: Figures, clock: Clock) -> Summary:
     }
     local = figures.as_at.astimezone(clock.tz)
     as_at_text = (f"the end of {long_date(figures.period.end)}" if local.date() > figures.period.end
-                  else f"{long_date(local.date())}, {local:%H:%M}")
+                  else long_date_time(figures.as_at, clock.tz))
     return Summary(
         period=figures.period, scope=figures.scope, trust=figures.trust,
         as_at_text=as_at_text, policy_version=figures.policy_version,

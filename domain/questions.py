@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.render import render
-from domain.clock import Clock, iso
+from domain.clock import Clock, iso, parse_iso
+from domain.dates import card_time
 from domain.directory import Directory, Person
 from domain.messages import OutgoingMessage
 from domain.outbox import Outbox
@@ -71,8 +72,23 @@ class QuestionService:
             "rule_id": rule.id, "topic": rule.topic, "section": rule.section, "answered_at": iso(self.clock.now()),
             "school_id": asker.school_id if asker else self.directory.default_school.id, "policy_hash": policy_hash})
 
+    def answered_by(self, school_id: str, asker_id: str) -> str:
+        """Who a hand-off from this person goes to, by role ("the Head Teacher"; for the head teacher themself,
+        "the Chair of Governors"): never the person who asked."""
+        role, holders = self._answerers(school_id, asker_id)
+        return f"the {role_title(role if holders else Role.HEAD_TEACHER)}"
+
+    def _answerers(self, school_id: str, asker_id: str) -> tuple[Role, list[Any]]:
+        """The head teacher's holders, or the chair's when there are none (or the head teacher is the asker)."""
+        for role in (Role.HEAD_TEACHER, Role.CHAIR):
+            holders = [h for h in self.directory.holders(school_id, role, deputies=False)
+                       if not asker_id or h.person.user_id != asker_id]
+            if holders:
+                return role, holders
+        return Role.HEAD_TEACHER, []
+
     def hand_off(self, question_id: str) -> HandOff:
-        """Send the question 1:1 to the head teacher (the chair if nobody holds that role).
+        """Send the question 1:1 to the head teacher (the chair if nobody else holds that role).
 
         Never to a channel: the asker's own words, and their name, are for the person who answers only.
         """
@@ -80,9 +96,7 @@ class QuestionService:
         if doc is None:
             raise KeyError(question_id)
         school_id = doc["school_id"]
-        role, holders = Role.HEAD_TEACHER, self.directory.holders(school_id, Role.HEAD_TEACHER, deputies=False)
-        if not holders:
-            role, holders = Role.CHAIR, self.directory.holders(school_id, Role.CHAIR, deputies=False)
+        role, holders = self._answerers(school_id, doc.get("asker_id", ""))
         if not holders:
             # Nothing was sent: say so on the record, so the policy review can tell it from a real hand-off.
             doc["handed_off"] = False
@@ -155,7 +169,8 @@ class QuestionService:
         """The hand-off card as its channel sees it now."""
         return render("question_handoff", {
             "id": doc["id"], "question": doc["question"], "asker": doc["asker_name"] or "A member of staff",
-            "asked_at": doc["asked_at"][:16].replace("T", " "), "answered": doc["status"] == "answered",
+            "asked_at": card_time(parse_iso(doc["asked_at"]), self.clock.tz, self.clock.now()),
+            "answered": doc["status"] == "answered",
             "answer": doc.get("answer", ""), "answered_by": doc.get("answered_by", ""),
             "policy_version": doc["policy_version"]})
 

@@ -25,6 +25,7 @@ CATEGORY_IDS: tuple[str, ...] = (
 )
 OTHER = "other"
 INDECENT_IMAGES = "indecent_images"
+DEFAULT_ALERT_TITLE = "Safeguarding report"  # a category's alert title when its data gives none
 
 # Roles a report can go to. Admin is not one: admins set ThinkFirst up, they do not handle cases.
 ROUTABLE_ROLES: frozenset[str] = frozenset({Role.HEAD_TEACHER, Role.DSL, Role.DPL, Role.HR, Role.CHAIR})
@@ -65,6 +66,7 @@ class Category:
     advise_police: bool = False
     hr_if_central: bool = False
     ico_deadline_hours: int | None = None
+    alert_title: str = DEFAULT_ALERT_TITLE  # what the leads' alert is called ("Data protection report")
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,9 @@ def parse_routing(data: dict[str, Any], source: str = "") -> RoutingTable:
         for text_field in ("label", "help"):
             if not isinstance(raw.get(text_field), str) or not raw[text_field].strip():
                 raise RoutingError(f"{where} needs a {text_field}")
+        alert_title = raw.get("alert_title", DEFAULT_ALERT_TITLE)
+        if not isinstance(alert_title, str) or not alert_title.strip() or len(alert_title) > 60:
+            raise RoutingError(f"{where}: alert_title must be a short piece of text (at most 60 characters)")
         targets = raw.get("targets")
         if not isinstance(targets, list) or not targets:
             raise RoutingError(f"{where} needs at least one target role")
@@ -202,7 +207,7 @@ def parse_routing(data: dict[str, Any], source: str = "") -> RoutingTable:
             targets=tuple(_parse_target(t, where) for t in targets),
             urgent=raw.get("urgent", False), evidence_allowed=raw.get("evidence_allowed", True),
             advise_police=raw.get("advise_police", False), hr_if_central=raw.get("hr_if_central", False),
-            ico_deadline_hours=hours)
+            ico_deadline_hours=hours, alert_title=alert_title.strip())
     missing = [c for c in CATEGORY_IDS if c not in categories]
     if missing:
         raise RoutingError(f"routing data is missing categories: {', '.join(missing)}")
@@ -277,14 +282,48 @@ def _the(title: str) -> str:
     return f"the {title}"
 
 
-def join_titles(titles: Iterable[str]) -> str:
-    """"the A", "the A and the B", "the A, the B and the C"."""
+def join_titles(titles: Iterable[str], word: str = "and") -> str:
+    """"the A", "the A and the B", "the A, the B and the C" (or "or" for a choice of people)."""
     items = [_the(t) for t in titles]
     if not items:
         return ""
     if len(items) == 1:
         return items[0]
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return ", ".join(items[:-1]) + f" {word} " + items[-1]
+
+
+def instead_of(table: RoutingTable, targets: Iterable[Target], avoid: Iterable[str]) -> list[Target]:
+    """The targets, each role to avoid replaced as the conflict-of-interest table says (and again, if a
+    replacement is to be avoided too); a role with no replacement is dropped."""
+    avoided = set(avoid)
+    result: list[Target] = []
+    pending = list(targets)
+    seen: set[Target] = set()
+    while pending:
+        target = pending.pop(0)
+        if target in seen:
+            continue
+        seen.add(target)
+        if target.role in avoided and not target.deputies_only:  # a role's deputies are other people
+            pending[:0] = table.conflicts.get(target.role, ())
+        else:
+            result.append(target)
+    return result
+
+
+def who_to_tell(table: RoutingTable, about: str | None, reporter_roles: Iterable[str] = (), *,
+                start: Iterable[str] = (Role.DSL,)) -> str:
+    """Who a reporter should go to in person ("the Designated Safeguarding Lead"), by role: never the role the
+    report is about nor the reporter's own, but whoever routing puts in its place ("a deputy Designated
+    Safeguarding Lead or the Head Teacher")."""
+    avoid = {r for r in (about, *reporter_roles) if r}
+    people = instead_of(table, [Target(role) for role in start], avoid)
+    if not people:  # nobody left to name: still never the person it is about
+        return "another senior member of staff"
+    names = [f"a {t.title}" if t.deputies_only else _the(t.title) for t in people]
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _possessive(title: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from domain.cases import REFUSAL_TEXT, ReportDraft
+from domain.cases import REFUSAL_TEXT, ReportDraft, refusal_text
 from domain.roles import Role
 from tests.support.connector import DEFAULT_TENANT
 from tests.support.flows import set_up_school
@@ -334,8 +334,10 @@ def test_case_verbs_tell_nothing_to_those_not_entitled(rig: Rig, verb: str, kind
     if exists and kind in ENTITLED:
         assert ref in shown  # a lead sees the case (a lowercase reference from a card is read the same)
         return
-    # The same short refusal for everyone, and nothing of the case: no reference, category, urgency or status.
-    assert [b.get("text") for b in body["value"]["body"]] == [REFUSAL_TEXT], shown
+    # The same short refusal for everyone, and nothing of the case: no reference, category, urgency or status. It
+    # names who to speak to by role, never the person refused: the Head Teacher is sent to the Chair of Governors.
+    expected = refusal_text("the Chair of Governors") if kind == "head_teacher" else REFUSAL_TEXT
+    assert [b.get("text") for b in body["value"]["body"]] == [expected], shown
     assert not body["value"].get("actions") and not body["value"].get("refresh")
     for leak in (ref, "Cyberbullying", "Urgent", "Normal", "Claimed", "Open", "Tom Teacher"):
         assert leak not in shown

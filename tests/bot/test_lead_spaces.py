@@ -107,7 +107,7 @@ async def test_confirm_visible_binds_knowingly_and_is_shown_as_a_warning(harness
     await arrange(harness)
     harness.connector.rosters[LEADS_TEAM] = roster(HEAD, DSL, SAM)
     said = await command(harness, HEAD, "setup dsl confirm-visible")
-    assert "You confirmed that 1 people who may not read them can read it (Sam Supply)" in said
+    assert "You confirmed that 1 person who may not read them can read it (Sam Supply)" in said
     assert harness.services.store.all("setup_audit")[-1]["action"] == "bind_space_confirm_visible"
     status = await command(harness, HEAD, "setup status")
     assert "Bound knowingly although Sam Supply may not read these alerts" in status

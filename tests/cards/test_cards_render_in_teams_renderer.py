@@ -188,18 +188,21 @@ def _dialog_cards(services: Services, school: str) -> Iterator[tuple[str, dict[s
             "quote": rule.quote_text, "section": rule.section, "policy_version": services.policy.version_label,
             "next_step": rule.next_step, "asked": shown(_long(NASTY, 1000)), "report": bool(rule.report),
             "report_category": rule.report_category or "other"})
-    yield "not_covered", render("not_covered", {"question": shown(_long(NASTY, 1000)),
+    yield "not_covered", render("not_covered", {"question": shown(_long(NASTY, 1000)), "answerer": "the Head Teacher",
                                                 "policy_version": services.policy.version_label})
     policy = services.policy
     yield "policy_overview", render("policy_overview", {
         "title": policy.title, "version": policy.version_label,
         "principles": [{"text": p} for p in policy.key_principles()], "can_acknowledge": True,
         "policy_url": services.settings.policy_url})
+    answers = [("What", "Indecent images", "category"), ("Who is involved", "A member of staff (Teacher)", "involved"),
+               ("Where", NASTY[:60], "platform"), ("When", "Today", "when"),
+               ("What happened", _long(NASTY, MAX_DETAILS_CHARS), "details"),
+               ("Evidence", "None: images of this kind must never be collected", ""),
+               ("A child in danger now", "Not sure: treated as urgent", "risk"), ("Already told", NASTY[:200], "told")]
     yield "report_summary", render("report_summary", {
-        "category": "Indecent images", "involved": "A member of staff (Teacher)", "platform": NASTY[:60],
-        "link": "None", "when": "Today", "details": _long(NASTY, MAX_DETAILS_CHARS),
-        "evidence": "None: images of this kind must never be collected", "risk": "Yes: urgent",
-        "told": NASTY[:200], "indecent": True})
+        "answers": [{"title": t, "value": v, "step": step} for t, v, step in answers], "indecent": True,
+        "lead": "a deputy Designated Safeguarding Lead or the Head Teacher"})
     yield "setup_status", render("setup_status", services.lead_spaces.status(school))
     yield "notice", render("notice", {"message": NASTY})
     for flow in (Flow.REPORT, Flow.QUESTION, Flow.POLICY):

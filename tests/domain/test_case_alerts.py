@@ -217,13 +217,14 @@ async def test_a_full_disk_when_queueing_is_told_honestly_and_the_check_queues_i
     assert len(w.teams.alerts_to(DSL_CHANNEL)) == 1 and len(w.store.all(CASES)) == 1
 
 
-async def test_a_report_about_the_dsl_that_is_not_sent_says_tell_the_head_teacher() -> None:
+async def test_a_report_about_the_dsl_that_is_not_sent_says_tell_whoever_routing_puts_instead() -> None:
     w = World()
     FullDisk(w.store).full = True
     result = w.cases.submit(ReportDraft(category="cyberbullying_pupil", school_id=w.directory.default_school.id,
                                         involved="staff", staff_role="dsl", details=DETAILS),
                             person(w.directory, TEACHER))
-    assert "please also tell the Head Teacher in person now" in result.message
+    assert ("please also tell a deputy Designated Safeguarding Lead or the Head Teacher in person now"
+            in result.message)
     assert "Designated Safeguarding Lead in person" not in result.message
 
 

@@ -17,6 +17,7 @@ from tests.support.teams import (
     BotHarness,
     User,
     channel_message,
+    personal_conversation,
     personal_message,
 )
 
@@ -75,3 +76,31 @@ async def walk_report(harness: BotHarness, category: str = "cyberbullying_pupil"
     await fill_report(harness, category, risk=risk, reporter=reporter, details=details)
     await say(harness, reporter, choice="send")
     await harness.flush()
+
+
+def change_buttons(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A report summary's Change buttons: the step each goes to -> the data pressing it sends."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            data = node.get("data")
+            if node.get("type") == "Action.Submit" and node.get("title") == "Change" and isinstance(data, dict):
+                found[str(data.get("change"))] = dict(data)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    return found
+
+
+async def press_change(harness: BotHarness, step: str, reporter: Any = TEACHER) -> None:
+    """On the report summary last shown in personal chat, press the Change button beside one answer."""
+    chat = personal_conversation(reporter)["id"]
+    summary = next(c for c in reversed(harness.cards(chat)) if change_buttons(c))
+    data = change_buttons(summary)[step]
+    status, _ = await harness.post(personal_message(reporter, harness.connector.service_url, value=data))
+    assert status == 200
