@@ -7,8 +7,10 @@ checks itself, in this order, and only then hands the activity to the adapter:
 1. content type must be application/json (415)
 2. body read with a hard limit (413)
 3. body must be a JSON object with a string `type` and `serviceUrl` that the schema can read (400)
-4. the Authorization header must pass the SDK's real validation (401; 503 if the signing keys cannot be fetched)
-5. the tenant must be one of ours (403)
+4. a bearer token must name the Bot Framework channel as its issuer (401 before the SDK fetches any keys: for an
+   emulator or skill issuer the SDK would fetch another metadata document, see `channel_issued`)
+5. the Authorization header must pass the SDK's real validation (401; 503 if the signing keys cannot be fetched)
+6. the tenant must be one of ours (403)
 
 Authentication runs before the tenant check so that an unauthenticated caller cannot probe which tenants are
 allowed. Request bodies are never logged: they may hold safeguarding reports.
@@ -61,6 +63,10 @@ REJECT_KEYS_UNAVAILABLE = "signing_keys_unavailable"
 REJECT_TENANT = "tenant_not_allowed"
 
 _READ_CHUNK = 64 * 1024
+
+# The only issuer of the tokens Teams (through the Bot Connector of the public Azure cloud) sends a bot: what the
+# SDK's ChannelValidation accepts. Emulator and skill tokens come from Azure AD issuers, which ThinkFirst never needs.
+CHANNEL_ISSUERS = frozenset({AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER})
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,24 @@ def is_authentication_failure(error: BaseException) -> bool:
     # The SDK raises bare Exception for "Token signing algorithm not in allowed list" and
     # "Could not validate endorsement key". Only the exact type counts: subclasses are real faults.
     return type(error) is Exception
+
+
+def channel_issued(auth_header: str, issuers: frozenset[str] = CHANNEL_ISSUERS) -> bool:
+    """True when the header is `Bearer <token>` and the token's `iss`, read without verifying anything, is allowed.
+
+    Only a pre-check: the SDK still verifies the signature, audience and issuer. It exists because the SDK picks
+    which OpenID metadata to fetch from the unverified issuer, so a forged token naming the emulator's issuer would
+    make it fetch the emulator's metadata from Azure AD before refusing the token.
+    """
+    scheme, _, token = auth_header.partition(" ")
+    if scheme != "Bearer" or not token or " " in token:
+        return False  # the shapes the SDK refuses anyway (it splits on one space and wants exactly "Bearer")
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return False
+    issuer = claims.get("iss")
+    return isinstance(issuer, str) and issuer in issuers
 
 
 def _is_loopback(remote: str | None) -> bool:
@@ -330,6 +354,10 @@ def make_messages_handler(
             return reject(reason, HTTPStatus.BAD_REQUEST, message)
 
         auth_header = request.headers.get("Authorization", "")
+        if auth_header and not channel_issued(auth_header):
+            # Before the SDK sees it: for some issuers it would fetch metadata from elsewhere first.
+            logger.info("authentication failed: token not issued by the Bot Framework channel")
+            return reject(REJECT_UNAUTHORISED, HTTPStatus.UNAUTHORIZED, "unauthorised")
         try:
             auth_result: AuthenticateRequestResult = await adapter.bot_framework_authentication.authenticate_request(
                 activity, auth_header

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +19,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
-from botframework.connector.auth import AuthenticationConstants
+from botframework.connector.auth import AuthenticationConstants, EmulatorValidation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.auth import (
     FixedTokenCredentialsFactory,
     build_bot_authentication,
+    channel_issued,
     invoke_http_response,
     is_authentication_failure,
     make_messages_handler,
@@ -349,6 +350,98 @@ async def test_keys_unavailable_is_503_not_401(env: Env) -> None:
     assert response.status == 503
     assert "Retry-After" in response.headers
     assert env.bot.turns == []
+
+
+# ---- issuers: anything but the channel's is refused before any key fetch -------------------------------------
+
+# Every issuer the SDK would take a token from, other than the channel's: the emulator's and skills' Azure AD
+# issuers (for which it fetches the emulator's OpenID metadata; the skills' list is a subset of the emulator's), and
+# tenant issuers a configuration could add.
+SDK_OTHER_ISSUERS = sorted(
+    set(EmulatorValidation.TO_BOT_FROM_EMULATOR_TOKEN_VALIDATION_PARAMETERS.issuer)
+    | {
+        AuthenticationConstants.VALID_TOKEN_ISSUER_URL_TEMPLATE_V1.format(DEFAULT_TENANT),
+        AuthenticationConstants.VALID_TOKEN_ISSUER_URL_TEMPLATE_V2.format(DEFAULT_TENANT),
+    }
+)
+ODD_ISSUERS: list[Any] = [
+    "https://evil.example",
+    "",
+    "https://api.botframework.com/",
+    "HTTPS://API.BOTFRAMEWORK.COM",
+    " https://api.botframework.com",
+    ["https://api.botframework.com"],
+    {"iss": "https://api.botframework.com"},
+    5,
+    None,
+]
+
+
+@pytest.fixture
+def emulator_metadata() -> Iterator[KeyServer]:
+    """The emulator's OpenID metadata on a local server that counts requests (serving the real test key)."""
+    server = KeyServer([default_key()]).start()
+    saved = AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+    AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = server.metadata_url
+    try:
+        yield server
+    finally:
+        AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = saved
+        server.stop()
+
+
+@pytest.mark.parametrize("issuer", SDK_OTHER_ISSUERS + ODD_ISSUERS)
+@pytest.mark.parametrize("shape", ["emulator_v1", "emulator_v2", "skill", "channel_like"])
+async def test_other_issuers_are_401_before_any_fetch(
+    env: Env, emulator_metadata: KeyServer, issuer: Any, shape: str
+) -> None:
+    # Signed with the key the metadata servers publish, so only the issuer stands between the token and the SDK
+    # fetching (and, for an emulator token naming our app, accepting) it.
+    claims = {
+        "emulator_v1": {"ver": "1.0", "appid": APP_ID},
+        "emulator_v2": {"ver": "2.0", "azp": APP_ID},
+        "skill": {"ver": "1.0", "appid": "another-bot"},
+        "channel_like": {},
+    }[shape]
+    token = mint_token(APP_ID, env.connector.service_url, issuer=issuer, extra_claims=claims)
+
+    response = await env.post(env.activity(), bearer(token))
+
+    assert response.status == 401
+    assert env.rejected == ["unauthorised"]
+    assert env.bot.turns == []
+    assert emulator_metadata.hits == 0, emulator_metadata.paths
+    assert env.keys.hits == 0, env.keys.paths
+
+
+async def test_a_token_without_issuer_is_401_before_any_fetch(env: Env, emulator_metadata: KeyServer) -> None:
+    token = jwt.encode({"aud": APP_ID, "serviceurl": env.connector.service_url, "exp": int(time.time()) + 3600},
+                       default_key().private_key, algorithm="RS256", headers={"kid": default_key().kid})
+
+    response = await env.post(env.activity(), bearer(token))
+
+    assert response.status == 401
+    assert emulator_metadata.hits == 0 and env.keys.hits == 0
+
+
+async def test_channel_issuer_still_fetches_and_passes(env: Env, emulator_metadata: KeyServer) -> None:
+    response = await env.post(env.activity(), env.token())
+
+    assert response.status == 200
+    assert env.keys.hits == 2  # metadata, then keys: the channel's only
+    assert emulator_metadata.hits == 0
+
+
+def test_channel_issued_reads_only_well_formed_bearer_tokens() -> None:
+    good = mint_token(APP_ID, "https://smba.example/")
+    assert channel_issued(f"Bearer {good}")
+    assert not channel_issued(f"bearer {good}")  # the SDK wants "Bearer" exactly
+    assert not channel_issued(f"Bearer  {good}")
+    assert not channel_issued(f"Bearer {good} extra")
+    assert not channel_issued("Bearer ")
+    assert not channel_issued("Bearer not.a.jwt")
+    assert not channel_issued("Basic dXNlcjpwYXNz")
+    assert not channel_issued(f"Bearer {mint_token(APP_ID, 'https://smba.example/', issuer=EMULATOR_ISSUER)}")
 
 
 # What the SDK itself raises for each failure, so the mapping in bot.auth is known, not guessed.
