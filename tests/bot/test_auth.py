@@ -6,6 +6,8 @@ Keys come from a local OpenID server (tests/support/tokens.py); replies go to a 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -14,15 +16,18 @@ from typing import Any
 
 import jwt
 import pytest
+import requests
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
 from botframework.connector.auth import AuthenticationConstants, EmulatorValidation
+from botframework.connector.auth.jwt_token_extractor import _OpenIdMetadata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import sdk_fixes
 from bot.auth import (
     FixedTokenCredentialsFactory,
     build_bot_authentication,
@@ -442,6 +447,116 @@ def test_channel_issued_reads_only_well_formed_bearer_tokens() -> None:
     assert not channel_issued("Bearer not.a.jwt")
     assert not channel_issued("Basic dXNlcjpwYXNz")
     assert not channel_issued(f"Bearer {mint_token(APP_ID, 'https://smba.example/', issuer=EMULATOR_ISSUER)}")
+
+
+# ---- key fetches: off the event loop, with a timeout --------------------------------------------------------------
+
+
+@pytest.fixture
+def key_fetch_timeout() -> Iterator[Callable[[float], None]]:
+    """Install the off-loop key fetch with a timeout the test chooses; put the SDK's own fetch back afterwards."""
+    saved = _OpenIdMetadata._refresh  # noqa: SLF001
+    try:
+        yield lambda seconds: sdk_fixes.fetch_signing_keys_off_loop(timeout_seconds=seconds)
+    finally:
+        _OpenIdMetadata._refresh = saved  # noqa: SLF001
+
+
+class Ticker:
+    """Counts how often a concurrent coroutine gets to run: a blocked event loop stops the count."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.ticks += 1
+            await asyncio.sleep(0.005)
+
+    async def __aenter__(self) -> Ticker:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.sleep(0)
+        self.ticks = 0
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+async def test_a_slow_key_server_leaves_the_event_loop_running(
+    env: Env, key_fetch_timeout: Callable[[float], None]
+) -> None:
+    key_fetch_timeout(10)
+    env.keys.delay_seconds = 0.4  # each of the two documents
+
+    async with Ticker() as ticker:
+        response = await env.post(env.activity(), env.token())
+
+    assert response.status == 200
+    assert env.keys.hits == 2
+    # Blocking fetches would freeze the loop for both delays and the ticker would hardly move.
+    assert ticker.ticks >= 20, ticker.ticks
+
+
+async def test_a_key_server_that_never_answers_is_503_not_a_hang(
+    env: Env, key_fetch_timeout: Callable[[float], None]
+) -> None:
+    key_fetch_timeout(0.2)
+    env.keys.hang = True
+
+    async with Ticker() as ticker:
+        response = await asyncio.wait_for(env.post(env.activity(), env.token()), 60)
+
+    assert response.status == 503
+    assert "Retry-After" in response.headers
+    assert env.rejected == ["signing_keys_unavailable"]
+    assert env.bot.turns == []
+    assert ticker.ticks >= 10, ticker.ticks  # the loop ran while the fetch waited
+
+
+async def test_concurrent_requests_share_one_key_fetch(env: Env, key_fetch_timeout: Callable[[float], None]) -> None:
+    key_fetch_timeout(10)
+    env.keys.delay_seconds = 0.2
+
+    responses = await asyncio.gather(*(env.post(env.activity(id=f"act-{n}"), env.token()) for n in range(6)))
+
+    assert [r.status for r in responses] == [200] * 6
+    assert env.keys.hits == 2, env.keys.paths  # one metadata document and one key set, not one pair per request
+
+
+@pytest.mark.parametrize(
+    "broken",
+    ["metadata_500", "metadata_not_json", "metadata_without_jwks_uri", "keys_not_a_list"],
+)
+async def test_broken_key_documents_are_503(
+    env: Env, key_fetch_timeout: Callable[[float], None], broken: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_fetch_timeout(2)
+    if broken == "metadata_500":
+        env.keys.fail_status = 500
+    else:
+        real_get = requests.get
+
+        def get(url: str, **kwargs: Any) -> Any:
+            response = real_get(url, **kwargs)
+            if broken == "metadata_not_json":
+                response._content = b"<html>"
+            elif broken == "metadata_without_jwks_uri":
+                response._content = b"{}"
+            elif "keys" in url:
+                response._content = b'{"keys": {"kid": "x"}}'
+            return response
+
+        monkeypatch.setattr(requests, "get", get)
+
+    response = await env.post(env.activity(), env.token())
+
+    assert response.status == 503
+    assert env.rejected == ["signing_keys_unavailable"]
 
 
 # What the SDK itself raises for each failure, so the mapping in bot.auth is known, not guessed.

@@ -175,7 +175,7 @@ class KeyServer:
                     keys = [key.jwk() for key in server.keys]
                     delay, hang = server.delay_seconds, server.hang
                 if hang:
-                    server._released.wait()
+                    server._released.wait(10)  # bounded, so a test of a blocking fetch fails rather than hangs
                     return
                 if delay:
                     server._released.wait(delay)
