@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -63,6 +64,7 @@ REJECT_KEYS_UNAVAILABLE = "signing_keys_unavailable"
 REJECT_TENANT = "tenant_not_allowed"
 
 _READ_CHUNK = 64 * 1024
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # The only issuer of the tokens Teams (through the Bot Connector of the public Azure cloud) sends a bot: what the
 # SDK's ChannelValidation accepts. Emulator and skill tokens come from Azure AD issuers, which ThinkFirst never needs.
@@ -284,6 +286,44 @@ def _is_http_url(text: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _valid_text(text: str) -> str:
+    """The text with each lone surrogate replaced by U+FFFD (a surrogate pair becomes the character it encodes)."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def replace_invalid_unicode(value: Any) -> Any:
+    """Parsed JSON with every string and key made valid Unicode (lone surrogates -> U+FFFD), changed in place.
+
+    JSON may carry "\\ud800" on its own; Python keeps it as a lone surrogate, which cannot be encoded as UTF-8, so the
+    first write of it (a report's details, a display name, dialog state) would fail every time. Iterative, so any
+    depth json.loads accepted is fine.
+    """
+    if isinstance(value, str):
+        return _valid_text(value)
+    pending: list[Any] = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    node[index] = _valid_text(item)
+                elif isinstance(item, list | dict):
+                    pending.append(item)
+        elif isinstance(node, dict):
+            if any(_SURROGATE.search(key) for key in node if isinstance(key, str)):
+                items = list(node.items())
+                node.clear()
+                node.update((_valid_text(key), item) for key, item in items)
+            for key, item in node.items():
+                if isinstance(item, str):
+                    node[key] = _valid_text(item)
+                elif isinstance(item, list | dict):
+                    pending.append(item)
+    return value
+
+
 def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None, str, str]:
     """Parse the body: (raw dict, activity, reject reason, message); reason is "" on success."""
     try:
@@ -293,6 +333,7 @@ def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None
         return None, None, REJECT_BAD_JSON, "body is not valid JSON"
     if not isinstance(data, dict):
         return None, None, REJECT_NOT_OBJECT, "body must be a JSON object"
+    data = replace_invalid_unicode(data)  # once, here, before anything reads or stores it
     activity_type = data.get("type")
     if not isinstance(activity_type, str) or not activity_type:
         return None, None, REJECT_NO_TYPE, "activity has no type"
