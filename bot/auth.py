@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from aiohttp import web
 from botbuilder.core import Bot, InvokeResponse, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
+from botbuilder.schema.teams import TeamsChannelData
 from botframework.connector.auth import (
     AuthenticateRequestResult,
     AuthenticationConstants,
@@ -324,12 +326,26 @@ def replace_invalid_unicode(value: Any) -> Any:
     return value
 
 
+def _not_json(constant: str) -> float:
+    """json.loads accepts NaN, Infinity and -Infinity, which are not JSON (and which the store refuses to write)."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float; one too large for a float (1e400 would become infinity) is refused."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
 def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None, str, str]:
     """Parse the body: (raw dict, activity, reject reason, message); reason is "" on success."""
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError):
-        # ValueError covers JSONDecodeError and UnicodeDecodeError; RecursionError very deep nesting.
+        # ValueError covers JSONDecodeError, UnicodeDecodeError, NaN and out-of-range numbers, and integers too long
+        # to read (over 4300 digits); RecursionError very deep nesting.
         return None, None, REJECT_BAD_JSON, "body is not valid JSON"
     if not isinstance(data, dict):
         return None, None, REJECT_NOT_OBJECT, "body must be a JSON object"
@@ -353,12 +369,48 @@ def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None
         account = data.get(part)
         if not isinstance(account, dict) or not isinstance(account.get("id"), str) or not account["id"]:
             return None, None, REJECT_BAD_ACTIVITY, f"activity has no {part}.id"
+    problem = _shape_problem(data)
+    if problem:
+        return None, None, REJECT_BAD_ACTIVITY, problem
     try:
         activity = Activity().deserialize(data)
+        TeamsChannelData().deserialize(data["channelData"])  # as the SDK does mid-turn for Teams events
     except (DeserializationError, ValueError, TypeError, AttributeError, RecursionError):
         # msrest raises DeserializationError for most wrong shapes, but odd ones leak out as the others.
         return None, None, REJECT_BAD_ACTIVITY, "activity could not be read"
     return data, activity, "", ""
+
+
+def _shape_problem(data: dict[str, Any]) -> str:
+    """What is wrong with the parts of an activity the SDK reads mid-turn without checking them, or "".
+
+    msrest keeps wrong types as they came, so each of these failed the turn (a 5xx, and an apology to the person)
+    instead of being refused. Teams always sends them well formed. Normalises an absent channelData to {} (the
+    SDK's Teams event dispatch reads channelData.team without checking there is one).
+    """
+    if data.get("channelData") is None:
+        data["channelData"] = {}
+    elif not isinstance(data["channelData"], dict):
+        return "activity channelData must be an object"
+    for part in ("membersAdded", "membersRemoved"):
+        members = data.get(part)
+        if members is not None and (not isinstance(members, list) or not all(
+                isinstance(member, dict) and isinstance(member.get("id"), str) and member["id"]
+                for member in members)):
+            return f"activity {part} must be a list of accounts with ids"
+    entities = data.get("entities")
+    if entities is None:
+        return ""
+    if not isinstance(entities, list) or not all(entity is None or isinstance(entity, dict) for entity in entities):
+        return "activity entities must be a list of objects"
+    for entity in entities:
+        if entity is not None and entity.get("type") == "mention":
+            # TurnContext.remove_recipient_mention indexes mentioned["id"] and reads text or mentioned["name"].
+            mentioned = entity.get("mentioned")
+            if not isinstance(mentioned, dict) or not isinstance(mentioned.get("id"), str) or \
+                    not isinstance(entity.get("text"), str):
+                return "activity has a mention without the text and id of who is mentioned"
+    return ""
 
 
 def make_messages_handler(

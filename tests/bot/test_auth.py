@@ -715,6 +715,28 @@ async def test_malformed_bodies_are_400(env: Env, raw: bytes) -> None:
     assert env.bot.turns == []
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1" * 5000])
+async def test_numbers_json_does_not_allow_or_python_cannot_hold_are_400(env: Env, number: str) -> None:
+    body = json.dumps(env.activity(value={"choice": "@@"})).replace('"@@"', number).encode()
+
+    response = await env.client.post(
+        "/api/messages", data=body, headers={"Content-Type": "application/json", **env.token()}
+    )
+
+    assert response.status == 400
+    assert env.bot.turns == []
+
+
+async def test_large_but_finite_numbers_are_fine(env: Env) -> None:
+    body = json.dumps(env.activity(value={"a": 1e308, "b": 10**300, "c": 5e-324, "d": -0.0}))
+
+    response = await env.client.post(
+        "/api/messages", data=body, headers={"Content-Type": "application/json", **env.token()}
+    )
+
+    assert response.status == 200
+
+
 # ---- invoke responses and errors --------------------------------------------------------------------------------
 
 
