@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
 import pytest
 
 from bot.web import STATS_KEY
-from tests.support.fuzz import INVOKE_NAMES, INVOKE_VALUES
-from tests.support.teams import (
-    SAFEGUARDING,
-    TEACHER,
-    BotHarness,
-    card_text,
-    channel_conversation,
-    invoke_execute,
-    personal_conversation,
-)
+from tests.support.fuzz import INVOKE_NAMES, INVOKE_VALUES, invoke_activity
+from tests.support.teams import TEACHER, BotHarness, card_text
 
 ABSENT = object()
 
 
 def _invoke(harness: BotHarness, name: str | None, value: Any, where: str) -> dict[str, Any]:
-    url = harness.connector.service_url
-    if where == "personal":
-        activity = invoke_execute(TEACHER, url, personal_conversation(TEACHER), "claimCase", {})
-    else:
-        activity = invoke_execute(TEACHER, url, channel_conversation(SAFEGUARDING), "claimCase", {},
-                                  channel=(SAFEGUARDING, "Safeguarding"))
-    if name is None:
-        del activity["name"]
-    else:
-        activity["name"] = name
+    activity = invoke_activity(TEACHER, harness.connector.service_url, name, None if value is ABSENT else value,
+                               channel=where == "channel")
     if value is ABSENT:
         del activity["value"]
-    else:
-        activity["value"] = copy.deepcopy(value)
     return activity
 
 
