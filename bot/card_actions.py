@@ -43,6 +43,10 @@ class CardActions:
                              context: CommandContext) -> dict[str, Any]:
         """Run an Action.Execute and return the card the clicker should now see."""
         if verb in CASE_VERBS:
+            if isinstance(data.get("ref"), str):
+                # References are upper case without spaces. The case service looks cases up that way but some of its
+                # writes use the reference as given, so "vps-2026-0001 " from a hand-made card failed the turn.
+                data = {**data, "ref": data["ref"].strip().upper()}
             result = self.services.cases.handle_action(verb, data, self._clicker(context), context.conversation_id)
             log.info("case action %s on %s by %s: %s", verb, result.ref or "-", context.user_id, result.status)
             return self._with_notice(result.card, result.message, ok=result.ok)

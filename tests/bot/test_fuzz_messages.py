@@ -238,7 +238,8 @@ def test_a_sample_of_the_bench_fuzz_cases(rig: Rig, data: st.DataObject) -> None
     status, _ = rig.post(case.body, case.content_type)
     rig.check_sound(status)
     after = audit_lengths(rig)
-    assert {ref: after.get(ref) for ref in before} == before  # new reports may be filed; none is touched
+    if not case.by_lead:
+        assert {ref: after.get(ref) for ref in before} == before  # new reports may be filed; none is touched
     if len(rig.harness.connector.requests) > 500:
         rig.harness.connector.clear()
 

@@ -8,8 +8,17 @@ from typing import Any
 import pytest
 
 from bot.web import STATS_KEY
+from tests.support.flows import set_up_school, walk_report
 from tests.support.fuzz import INVOKE_NAMES, INVOKE_VALUES, invoke_activity
-from tests.support.teams import TEACHER, BotHarness, card_text
+from tests.support.teams import (
+    DSL,
+    SAFEGUARDING,
+    TEACHER,
+    BotHarness,
+    card_text,
+    channel_conversation,
+    invoke_execute,
+)
 
 ABSENT = object()
 
@@ -71,3 +80,21 @@ async def test_a_card_click_with_any_value_gets_a_card(harness: BotHarness) -> N
         status, body = await harness.post(_invoke(harness, "adaptiveCard/action", value, "personal"))
         assert status == 200, value
         assert "older card" in card_text(body["value"]) or body["value"]["type"] == "AdaptiveCard"
+
+
+@pytest.mark.parametrize("ref", ["vps-2026-0001", " VPS-2026-0001 ", "VPS-2026-0001\n", "Vps-2026-0001"])
+@pytest.mark.parametrize("verb", ["refreshCase", "showDetails", "claimCase", "addNote", "resolveCase", "escalateCase"])
+async def test_a_leads_click_with_a_lowercase_or_padded_reference_works(harness: BotHarness, verb: str,
+                                                                        ref: str) -> None:
+    await set_up_school(harness)
+    await walk_report(harness)
+    data = {"ref": ref, "note": "Spoke to Jamie's mum, she's aware", "outcome": "advice_given", "to": "police"}
+
+    status, body = await harness.post(invoke_execute(DSL, harness.connector.service_url,
+                                                     channel_conversation(SAFEGUARDING), verb, data,
+                                                     channel=(SAFEGUARDING, "Safeguarding")))
+
+    assert status == 200
+    assert "VPS-2026-0001" in card_text(body["value"])
+    assert harness.app is not None and harness.app[STATS_KEY]["turn_errors"] == 0
+    assert harness.services.cases.verify_audit("VPS-2026-0001")

@@ -19,6 +19,7 @@ from domain.cases import ReportDraft
 from domain.roles import Role
 from tests.support.flows import set_up_school, walk_report
 from tests.support.teams import (
+    DSL,
     SAFEGUARDING,
     TEACHER,
     BotHarness,
@@ -319,11 +320,12 @@ def mutated_activity(kind: str, url: str, muts: list[Any], user: User = ROGUE,
 
 @dataclass(frozen=True)
 class FuzzCase:
-    """One request: its kind (for the counts), body and content type."""
+    """One request: its kind (for the counts), body and content type, and whether a lead of ours sent it."""
 
     kind: str
     body: bytes
     content_type: str
+    by_lead: bool = False
 
 
 KINDS = ("raw", "mutated", "invoke", "type", "text", "execute", "submit")
@@ -336,7 +338,8 @@ def fuzz_cases(draw: st.DrawFn, url: str) -> FuzzCase:
     if kind == "raw":
         content_type = draw(st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain"]))
         return FuzzCase(kind, draw(raw_bodies), content_type)
-    user = draw(st.sampled_from([TEACHER, ROGUE, OTHER_DSL]))
+    # Staff, a stranger, another school's DSL, and our own DSL (who may act on our case: leads' clicks get fuzzed too).
+    user = draw(st.sampled_from([TEACHER, ROGUE, OTHER_DSL, DSL]))
     if kind == "mutated":
         base = draw(st.sampled_from(BASE_KINDS))
         name = draw(st.sampled_from(INVOKE_NAMES)) if base == "invoke" else None
@@ -358,7 +361,7 @@ def fuzz_cases(draw: st.DrawFn, url: str) -> FuzzCase:
     else:
         activity = personal_message(user, url, text=draw(st.one_of(st.none(), odd_text)))
         activity["value"] = draw(json_values)
-    return FuzzCase(kind, encode(activity), "application/json")
+    return FuzzCase(kind, encode(activity), "application/json", by_lead=user is DSL)
 
 
 # The app under fuzz: a school set up, one report of ours, one of another school's, a campaign and a question -----
