@@ -388,6 +388,11 @@ def _shape_problem(data: dict[str, Any]) -> str:
     instead of being refused. Teams always sends them well formed. Normalises an absent channelData to {} (the
     SDK's Teams event dispatch reads channelData.team without checking there is one).
     """
+    conversation_id = data["conversation"]["id"]
+    if not (conversation_id.isascii() and conversation_id.isprintable()):
+        # Replies carry it in an x-ms-conversation-id header, which must be Latin-1 without line breaks. Teams' ids
+        # are plain ASCII ("a:1...", "19:...@thread.tacv2").
+        return "activity conversation.id must be printable ASCII"
     if data.get("channelData") is None:
         data["channelData"] = {}
     elif not isinstance(data["channelData"], dict):

@@ -69,6 +69,10 @@ REFUSED = [
     ("mention", "entities.0.mentioned.id", 5),
     ("mention", "entities.0.text", _DELETE),
     ("mention", "entities.0.text", ["<at>ThinkFirst</at>"]),
+    ("mention", "conversation.id", "19:caf\u00e9@thread.tacv2"),
+    ("mention", "conversation.id", "a:\u2603"),
+    ("mention", "conversation.id", "a:x\r\nX-Forged: 1"),
+    ("mention", "conversation.id", "a:\x00"),
 ]
 
 
