@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.web import STATS_KEY
+from domain.roles import Role
 from store import open_store
 from tests.support.connector import DEFAULT_TENANT
-from tests.support.flows import DETAILS, walk_report
+from tests.support.flows import DETAILS, bind_lead_space, walk_report
 from tests.support.fuzz import (
     ALL_VERBS,
     APOLOGY,
@@ -47,6 +48,7 @@ from tests.support.fuzz import (
 )
 from tests.support.teams import (
     DSL,
+    HEAD,
     SAFEGUARDING,
     TEACHER,
     BotHarness,
@@ -283,6 +285,8 @@ def live_markdown(text: str) -> set[str]:
     st.text(alphabet=st.sampled_from(list("[]()*_#<>`~|!:/ab.\\\n-1")), min_size=1, max_size=40)))
 def test_injected_names_show_escaped_in_the_alert_card(rig: Rig, name: str) -> None:
     reporter = User(f"29:inj-{abs(hash(name))}", name)
+    # Fuzzed membership events add people to the staff team, which (rightly) stops alerts going to its channel.
+    bind_lead_space(rig.harness, Role.DSL, SAFEGUARDING, "Safeguarding", [DSL, HEAD])
     rig.harness.connector.clear()
     rig.run(walk_report(rig.harness, reporter=reporter, details=DETAILS + " [evil](https://evil.example) **bold**"))
     rig.check_sound(200)
