@@ -67,6 +67,9 @@ REJECT_TENANT = "tenant_not_allowed"
 
 _READ_CHUNK = 64 * 1024
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A body can only decode to a lone surrogate through a \uD800-\uDFFF escape or UTF-8-encoded surrogate bytes (which
+# json.loads lets through): most bodies have neither and skip the walk.
+_MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 # The only issuer of the tokens Teams (through the Bot Connector of the public Azure cloud) sends a bot: what the
 # SDK's ChannelValidation accepts. Emulator and skill tokens come from Azure AD issuers, which ThinkFirst never needs.
@@ -349,7 +352,8 @@ def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None
         return None, None, REJECT_BAD_JSON, "body is not valid JSON"
     if not isinstance(data, dict):
         return None, None, REJECT_NOT_OBJECT, "body must be a JSON object"
-    data = replace_invalid_unicode(data)  # once, here, before anything reads or stores it
+    if _MAY_HOLD_SURROGATE.search(body):
+        data = replace_invalid_unicode(data)  # once, here, before anything reads or stores it
     activity_type = data.get("type")
     if not isinstance(activity_type, str) or not activity_type:
         return None, None, REJECT_NO_TYPE, "activity has no type"
@@ -374,7 +378,8 @@ def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None
         return None, None, REJECT_BAD_ACTIVITY, problem
     try:
         activity = Activity().deserialize(data)
-        TeamsChannelData().deserialize(data["channelData"])  # as the SDK does mid-turn for Teams events
+        if activity_type == "conversationUpdate":
+            TeamsChannelData().deserialize(data["channelData"])  # as the SDK's Teams event dispatch does mid-turn
     except (DeserializationError, ValueError, TypeError, AttributeError, RecursionError):
         # msrest raises DeserializationError for most wrong shapes, but odd ones leak out as the others.
         return None, None, REJECT_BAD_ACTIVITY, "activity could not be read"

@@ -91,3 +91,18 @@ def test_replace_invalid_unicode_fixes_strings_and_keys_at_any_depth() -> None:
     while not isinstance(cleaned, str):
         cleaned = cleaned["a"] if isinstance(cleaned, dict) else cleaned[0]
     assert cleaned == "\ufffd"
+
+
+async def test_surrogates_sent_as_raw_utf8_bytes_are_replaced_too(harness: BotHarness) -> None:
+    # json.loads lets UTF-8-encoded surrogates (bytes ED A0 80) through as they are, not only \ud800 escapes.
+    newcomer = User("29:pat", "@@")  # a display name is stored on the first message
+    body = json.dumps(personal_message(newcomer, harness.connector.service_url, text="hi")).encode()
+    body = body.replace(b"@@", "Pat \ud800 Pearson".encode("utf-8", "surrogatepass"))
+    assert harness.session is not None
+
+    async with harness.session.post(harness.url, data=body, headers={"Content-Type": "application/json"}) as answer:
+        status = answer.status
+
+    assert status == 200
+    assert harness.app is not None and harness.app[STATS_KEY]["turn_errors"] == 0
+    assert harness.services.store.get("people", "29:pat")["name"] == "Pat \ufffd Pearson"
