@@ -42,6 +42,14 @@ def main(cases: int = DEFAULT_CASES) -> int:
     # Warnings about odd input (unknown channelData fields, refused requests) are expected by the thousand here;
     # turn errors are counted by the app itself.
     logging.getLogger().setLevel(logging.ERROR)
+    unraisable: Counter[str] = Counter()
+
+    def count_unraisable(event: sys.UnraisableHookArgs) -> None:
+        # Errors Python could not raise (in a finaliser, say): name them without repr(), which can itself overflow.
+        unraisable[f"{type(event.exc_value).__name__} in {event.err_msg or 'finaliser'} of "
+                   f"{type(event.object).__name__}"] += 1
+
+    sys.unraisablehook = count_unraisable
     loop = asyncio.new_event_loop()
     with tempfile.TemporaryDirectory() as tmp:
         harness, _ = loop.run_until_complete(build_rig_harness(Path(tmp) / "data"))
@@ -88,8 +96,12 @@ def main(cases: int = DEFAULT_CASES) -> int:
     for sample in samples:
         print(f"  5xx sample: {sample!r}")
     print(f"turn errors: {turn_errors}; apologies sent: {by_class['apologies']}; "
-          f"audit trails verified: {verified} of {len(refs)} cases")
-    failed = by_class.get("5xx", 0) or turn_errors or by_class["apologies"] or verified != len(refs)
+          f"audit trails verified: {verified} of {len(refs)} cases; "
+          f"errors Python could not raise: {sum(unraisable.values())}")
+    for what, count in unraisable.most_common():
+        print(f"  {what}: {count}")
+    failed = (by_class.get("5xx", 0) or turn_errors or by_class["apologies"] or verified != len(refs)
+              or unraisable)
     return 1 if failed else 0
 
 
