@@ -66,6 +66,9 @@ REJECT_KEYS_UNAVAILABLE = "signing_keys_unavailable"
 REJECT_TENANT = "tenant_not_allowed"
 
 _READ_CHUNK = 64 * 1024
+# Teams' activities nest a handful of levels. Deeper bodies are refused before msrest, jsonpickle and friends walk them
+# recursively, near Python's recursion limit (where even unrelated finalisers run out of stack).
+MAX_JSON_DEPTH = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # A body can only decode to a lone surrogate through a \uD800-\uDFFF escape or UTF-8-encoded surrogate bytes (which
 # json.loads lets through): most bodies have neither and skip the walk.
@@ -342,6 +345,18 @@ def _finite(text: str) -> float:
     return value
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    """True when lists and objects nest more than `limit` levels (iterative: any depth is safe to measure)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None, str, str]:
     """Parse the body: (raw dict, activity, reject reason, message); reason is "" on success."""
     try:
@@ -352,6 +367,8 @@ def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None
         return None, None, REJECT_BAD_JSON, "body is not valid JSON"
     if not isinstance(data, dict):
         return None, None, REJECT_NOT_OBJECT, "body must be a JSON object"
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _deeper_than(data, MAX_JSON_DEPTH):
+        return None, None, REJECT_BAD_JSON, "body is nested too deeply"
     if _MAY_HOLD_SURROGATE.search(body):
         data = replace_invalid_unicode(data)  # once, here, before anything reads or stores it
     activity_type = data.get("type")

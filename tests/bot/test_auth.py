@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from bot import sdk_fixes
 from bot.auth import (
     FixedTokenCredentialsFactory,
+    _deeper_than,
     build_bot_authentication,
     channel_issued,
     invoke_http_response,
@@ -725,6 +726,27 @@ async def test_numbers_json_does_not_allow_or_python_cannot_hold_are_400(env: En
 
     assert response.status == 400
     assert env.bot.turns == []
+
+
+@pytest.mark.parametrize(("levels", "status"), [(60, 200), (70, 400), (900, 400), (5000, 400)])
+async def test_nesting_deeper_than_teams_sends_is_400(env: Env, levels: int, status: int) -> None:
+    deep = json.dumps(env.activity(value="@@")).replace('"@@"', "[" * levels + "]" * levels).encode()
+
+    response = await env.client.post(
+        "/api/messages", data=deep, headers={"Content-Type": "application/json", **env.token()}
+    )
+
+    assert response.status == status
+    assert env.bot.turns == (["message"] if status == 200 else [])
+
+
+def test_depth_is_measured_without_recursion() -> None:
+    nested: Any = []
+    for _ in range(100_000):
+        nested = [nested, {"a": 1}]
+    assert _deeper_than(nested, 64)
+    assert not _deeper_than({"a": [{"b": [1, 2, {"c": []}]}]}, 64)
+    assert _deeper_than({"a": [{"b": [1, 2, {"c": []}]}]}, 5) and not _deeper_than({"a": [{"b": [{}]}]}, 5)
 
 
 async def test_large_but_finite_numbers_are_fine(env: Env) -> None:

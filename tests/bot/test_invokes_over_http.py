@@ -78,8 +78,11 @@ async def test_health_check_invoke_answers_ok(harness: BotHarness) -> None:
 async def test_a_card_click_with_any_value_gets_a_card(harness: BotHarness) -> None:
     for value in INVOKE_VALUES:
         status, body = await harness.post(_invoke(harness, "adaptiveCard/action", value, "personal"))
+        if status == 400:  # values nested deeper than Teams ever sends are refused at the edge
+            assert body == {"error": "body is nested too deeply"}, value
+            continue
         assert status == 200, value
-        assert "older card" in card_text(body["value"]) or body["value"]["type"] == "AdaptiveCard"
+        assert body["value"]["type"] == "AdaptiveCard" and card_text(body["value"]).strip()
 
 
 @pytest.mark.parametrize("ref", ["vps-2026-0001", " VPS-2026-0001 ", "VPS-2026-0001\n", "Vps-2026-0001"])
