@@ -6,7 +6,9 @@ checks itself, in this order, and only then hands the activity to the adapter:
 
 1. content type must be application/json (415)
 2. body read with a hard limit (413)
-3. body must be a JSON object with a string `type` and `serviceUrl` that the schema can read (400)
+3. body must be strict JSON (no NaN or Infinity, at most 64 levels deep), an object with a string `type` and
+   `serviceUrl`, whose parts the SDK reads unchecked are well formed, that the schema can read (400); lone
+   surrogates in any string or key are replaced with U+FFFD here, once, before anything stores them
 4. a bearer token must name the Bot Framework channel as its issuer (401 before the SDK fetches any keys: for an
    emulator or skill issuer the SDK would fetch another metadata document, see `channel_issued`)
 5. the Authorization header must pass the SDK's real validation (401; 503 if the signing keys cannot be fetched)
