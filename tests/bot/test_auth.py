@@ -30,12 +30,12 @@ from hypothesis import strategies as st
 from bot import sdk_fixes
 from bot.auth import (
     FixedTokenCredentialsFactory,
-    _deeper_than,
     build_bot_authentication,
     channel_issued,
     invoke_http_response,
     is_authentication_failure,
     make_messages_handler,
+    nested_deeper_than,
     tenant_of,
     to_jsonable,
 )
@@ -740,13 +740,32 @@ async def test_nesting_deeper_than_teams_sends_is_400(env: Env, levels: int, sta
     assert env.bot.turns == (["message"] if status == 200 else [])
 
 
-def test_depth_is_measured_without_recursion() -> None:
-    nested: Any = []
-    for _ in range(100_000):
-        nested = [nested, {"a": 1}]
-    assert _deeper_than(nested, 64)
-    assert not _deeper_than({"a": [{"b": [1, 2, {"c": []}]}]}, 64)
-    assert _deeper_than({"a": [{"b": [1, 2, {"c": []}]}]}, 5) and not _deeper_than({"a": [{"b": [{}]}]}, 5)
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+# Strings full of what could fool a scan of the text: brackets, quotes and backslashes, escaped every way JSON can.
+_tricky_text = st.text(alphabet=st.sampled_from(list('[]{}"\\/nu0a') + ["\u005c", "\n", "\u0022"]), max_size=12)
+_nested = st.recursive(st.none() | st.integers() | _tricky_text, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(_tricky_text, inner, max_size=3), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_nested, limit=st.integers(min_value=0, max_value=8), ascii_only=st.booleans())
+def test_nesting_is_measured_from_the_text_exactly(value: Any, limit: int, ascii_only: bool) -> None:
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+
+    assert nested_deeper_than(body, limit) == (_depth(value) > limit)
+
+
+def test_nesting_far_past_the_recursion_limit_is_measured() -> None:
+    assert nested_deeper_than(b"[" * 100_000 + b"]" * 100_000, 64)
+    assert not nested_deeper_than(b"[" + b"[[]]," * 50_000 + b"[]]", 64)
+    assert not nested_deeper_than(json.dumps({"text": "[" * 1000 + '\\"{{{'}).encode(), 64)
 
 
 async def test_large_but_finite_numbers_are_fine(env: Env) -> None:
