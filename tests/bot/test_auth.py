@@ -749,7 +749,7 @@ def _depth(value: Any) -> int:
 
 
 # Strings full of what could fool a scan of the text: brackets, quotes and backslashes, escaped every way JSON can.
-_tricky_text = st.text(alphabet=st.sampled_from(list('[]{}"\\/nu0a') + ["\u005c", "\n", "\u0022"]), max_size=12)
+_tricky_text = st.text(alphabet=st.sampled_from(list('[]{}"\\/nu0a\n')), max_size=12)
 _nested = st.recursive(st.none() | st.integers() | _tricky_text, lambda inner: st.lists(inner, max_size=3)
                        | st.dictionaries(_tricky_text, inner, max_size=3), max_leaves=30)
 
