@@ -318,15 +318,30 @@ class ThinkFirstBot(TeamsActivityHandler):
     # Card actions (Action.Execute) --------------------------------------------------------------------------
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
-        """Action.Execute clicks answer with a card, a health check with ok; every other invoke with a 400."""
+        """Action.Execute clicks answer with a card, file consent answers go to the evidence files, a health check
+        gets ok; every other invoke, and any of these whose value cannot be read, a 400."""
         activity = turn_context.activity
         if activity.name == "healthCheck":
             # Sent by the Bot Framework to see that the bot answers; this SDK version has no handler for it.
             return InvokeResponse(status=200, body={"healthResults": {
                 "success": True, "messages": ["ThinkFirst is running."]}})
+        if activity.name == "fileConsent/invoke":
+            # The SDK reads the value into a FileConsentCardResponse without checking it (a wrong shape failed the
+            # turn), and the evidence files code reads its strings: check both before handing it over.
+            value = activity.value
+            upload = value.get("uploadInfo") if isinstance(value, dict) else None
+            readable = isinstance(value, dict) and value.get("action") in ("accept", "decline") and isinstance(
+                value.get("context"), dict | None) and (upload is None or isinstance(upload, dict) and all(
+                    isinstance(upload.get(field), str | None)
+                    for field in ("name", "uploadUrl", "contentUrl", "uniqueId", "fileType")))
+            if not readable:
+                return InvokeResponse(status=400, body={"error": "That answer to a file offer could not be read."})
+            response = await super().on_invoke_activity(turn_context)
+            return response if response is not None and response.status != 501 else InvokeResponse(
+                status=400, body={"error": "ThinkFirst does not handle this kind of request."})
         if activity.name != "adaptiveCard/action":
-            # ThinkFirst offers no task modules, searches, tabs, sign-in or file consent. The SDK's handlers for those
-            # answer 501, and fail the turn (a 5xx) on a value of the wrong shape, so they are never called.
+            # ThinkFirst offers no task modules, searches, tabs or sign-in. The SDK's handlers for those answer 501,
+            # and fail the turn (a 5xx) on a value of the wrong shape, so they are never called.
             return InvokeResponse(status=400, body={"error": "ThinkFirst does not handle this kind of request."})
         self._remember(turn_context)
         value = activity.value if isinstance(activity.value, dict) else {}

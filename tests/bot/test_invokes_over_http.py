@@ -101,3 +101,34 @@ async def test_a_leads_click_with_a_lowercase_or_padded_reference_works(harness:
     assert "VPS-2026-0001" in card_text(body["value"])
     assert harness.app is not None and harness.app[STATS_KEY]["turn_errors"] == 0
     assert harness.services.cases.verify_audit("VPS-2026-0001")
+
+
+def _consent_value(action: str, upload: Any = None) -> dict[str, Any]:
+    upload = upload if upload is not None else {
+        "contentUrl": "https://villiers-my.sharepoint.com/personal/tom/Documents/x.pdf", "name": "x.pdf",
+        "uploadUrl": "https://villiers-my.sharepoint.com/upload/x", "uniqueId": "F00D", "fileType": "pdf"}
+    return {"type": "fileUpload", "action": action, "context": {"ref": "VPS-2026-0001", "evidence_id": "ev-1"},
+            "uploadInfo": upload}
+
+
+@pytest.mark.parametrize("action", ["accept", "decline"])
+async def test_a_well_formed_file_consent_answer_still_reaches_the_evidence_files(harness: BotHarness,
+                                                                                  action: str) -> None:
+    status, _ = await harness.post(_invoke(harness, "fileConsent/invoke", _consent_value(action), "personal"))
+
+    assert status == 200
+    said = " ".join(harness.texts(f"a:personal-{TEACHER.id.split(':')[-1]}"))
+    assert ("only the leads" in said) if action == "accept" else ("haven't sent that file" in said)
+
+
+@pytest.mark.parametrize("value", [
+    _consent_value("open"), _consent_value("accept", "x"), _consent_value("accept", {"uploadUrl": 5}),
+    _consent_value("accept", {"name": ["x.pdf"]}), {"action": "accept", "context": "VPS-2026-0001"},
+    {"action": ["accept"]}, [], "accept", None,
+], ids=lambda v: repr(v)[:40])
+async def test_a_file_consent_answer_that_cannot_be_read_is_400(harness: BotHarness, value: Any) -> None:
+    status, body = await harness.post(_invoke(harness, "fileConsent/invoke", value, "personal"))
+
+    assert status == 400
+    assert body == {"error": "That answer to a file offer could not be read."}
+    assert harness.app is not None and harness.app[STATS_KEY]["turn_errors"] == 0
