@@ -6,9 +6,13 @@ checks itself, in this order, and only then hands the activity to the adapter:
 
 1. content type must be application/json (415)
 2. body read with a hard limit (413)
-3. body must be a JSON object with a string `type` and `serviceUrl` that the schema can read (400)
-4. the Authorization header must pass the SDK's real validation (401; 503 if the signing keys cannot be fetched)
-5. the tenant must be one of ours (403)
+3. body must be strict JSON (no NaN or Infinity, at most 64 levels deep), an object with a string `type` and
+   `serviceUrl`, whose parts the SDK reads unchecked are well formed, that the schema can read (400); lone
+   surrogates in any string or key are replaced with U+FFFD here, once, before anything stores them
+4. a bearer token must name the Bot Framework channel as its issuer (401 before the SDK fetches any keys: for an
+   emulator or skill issuer the SDK would fetch another metadata document, see `channel_issued`)
+5. the Authorization header must pass the SDK's real validation (401; 503 if the signing keys cannot be fetched)
+6. the tenant must be one of ours (403)
 
 Authentication runs before the tenant check so that an unauthenticated caller cannot probe which tenants are
 allowed. Request bodies are never logged: they may hold safeguarding reports.
@@ -16,8 +20,12 @@ allowed. Request bodies are never logged: they may hold safeguarding reports.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import math
+import re
+from array import array
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -32,6 +40,7 @@ from aiohttp import web
 from botbuilder.core import Bot, InvokeResponse, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
+from botbuilder.schema.teams import TeamsChannelData
 from botframework.connector.auth import (
     AuthenticateRequestResult,
     AuthenticationConstants,
@@ -61,6 +70,19 @@ REJECT_KEYS_UNAVAILABLE = "signing_keys_unavailable"
 REJECT_TENANT = "tenant_not_allowed"
 
 _READ_CHUNK = 64 * 1024
+# Teams' activities nest a handful of levels. Deeper bodies are refused before json.loads, msrest, jsonpickle and
+# friends walk them recursively, near Python's recursion limit (where even unrelated finalisers run out of stack).
+MAX_JSON_DEPTH = 64
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'[]{}"')
+_DEPTH_STEP = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")  # +1 and -1 as signed bytes
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A body can only decode to a lone surrogate through a \uD800-\uDFFF escape or UTF-8-encoded surrogate bytes (which
+# json.loads lets through): most bodies have neither and skip the walk.
+_MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+# The only issuer of the tokens Teams (through the Bot Connector of the public Azure cloud) sends a bot: what the
+# SDK's ChannelValidation accepts. Emulator and skill tokens come from Azure AD issuers, which ThinkFirst never needs.
+CHANNEL_ISSUERS = frozenset({AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER})
 
 
 @dataclass(frozen=True)
@@ -195,6 +217,24 @@ def is_authentication_failure(error: BaseException) -> bool:
     return type(error) is Exception
 
 
+def channel_issued(auth_header: str, issuers: frozenset[str] = CHANNEL_ISSUERS) -> bool:
+    """True when the header is `Bearer <token>` and the token's `iss`, read without verifying anything, is allowed.
+
+    Only a pre-check: the SDK still verifies the signature, audience and issuer. It exists because the SDK picks
+    which OpenID metadata to fetch from the unverified issuer, so a forged token naming the emulator's issuer would
+    make it fetch the emulator's metadata from Azure AD before refusing the token.
+    """
+    scheme, _, token = auth_header.partition(" ")
+    if scheme != "Bearer" or not token or " " in token:
+        return False  # the shapes the SDK refuses anyway (it splits on one space and wants exactly "Bearer")
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return False
+    issuer = claims.get("iss")
+    return isinstance(issuer, str) and issuer in issuers
+
+
 def _is_loopback(remote: str | None) -> bool:
     """True when the peer address is a loopback address."""
     if not remote:
@@ -260,15 +300,87 @@ def _is_http_url(text: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _valid_text(text: str) -> str:
+    """The text with each lone surrogate replaced by U+FFFD (a surrogate pair becomes the character it encodes)."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def replace_invalid_unicode(value: Any) -> Any:
+    """Parsed JSON with every string and key made valid Unicode (lone surrogates -> U+FFFD), changed in place.
+
+    JSON may carry "\\ud800" on its own; Python keeps it as a lone surrogate, which cannot be encoded as UTF-8, so the
+    first write of it (a report's details, a display name, dialog state) would fail every time. Iterative, so any
+    depth json.loads accepted is fine.
+    """
+    if isinstance(value, str):
+        return _valid_text(value)
+    pending: list[Any] = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    node[index] = _valid_text(item)
+                elif isinstance(item, list | dict):
+                    pending.append(item)
+        elif isinstance(node, dict):
+            if any(_SURROGATE.search(key) for key in node if isinstance(key, str)):
+                items = list(node.items())
+                node.clear()
+                node.update((_valid_text(key), item) for key, item in items)
+            for key, item in node.items():
+                if isinstance(item, str):
+                    node[key] = _valid_text(item)
+                elif isinstance(item, list | dict):
+                    pending.append(item)
+    return value
+
+
+def _not_json(constant: str) -> float:
+    """json.loads accepts NaN, Infinity and -Infinity, which are not JSON (and which the store refuses to write)."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float; one too large for a float (1e400 would become infinity) is refused."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def nested_deeper_than(body: bytes, limit: int) -> bool:
+    """True when the JSON text nests lists and objects more than `limit` levels, measured without parsing it.
+
+    Parsing is what must not happen first: json.loads recurses in C towards Python's recursion limit, where any
+    finaliser the garbage collector runs meanwhile fails for want of stack. Each step runs at C speed: escaped
+    backslashes and quotes are dropped, then everything but brackets and quotes, then string contents, and the depth
+    is the largest running total of +1 per opening and -1 per closing bracket. Exact for valid JSON; for invalid
+    JSON any answer will do, as json.loads refuses it anyway.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # cannot nest deeper than it has brackets (the common case: nothing more to do)
+    structure = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    brackets = b"".join(structure.split(b'"')[::2]).translate(_DEPTH_STEP)
+    return max(itertools.accumulate(array("b", brackets)), default=0) > limit
+
+
 def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None, str, str]:
     """Parse the body: (raw dict, activity, reject reason, message); reason is "" on success."""
+    if nested_deeper_than(body, MAX_JSON_DEPTH):
+        return None, None, REJECT_BAD_JSON, "body is nested too deeply"
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError):
-        # ValueError covers JSONDecodeError and UnicodeDecodeError; RecursionError very deep nesting.
+        # ValueError covers JSONDecodeError, UnicodeDecodeError, NaN and out-of-range numbers, and integers too long
+        # to read (over 4300 digits); RecursionError very deep nesting.
         return None, None, REJECT_BAD_JSON, "body is not valid JSON"
     if not isinstance(data, dict):
         return None, None, REJECT_NOT_OBJECT, "body must be a JSON object"
+    if _MAY_HOLD_SURROGATE.search(body):
+        data = replace_invalid_unicode(data)  # once, here, before anything reads or stores it
     activity_type = data.get("type")
     if not isinstance(activity_type, str) or not activity_type:
         return None, None, REJECT_NO_TYPE, "activity has no type"
@@ -288,12 +400,54 @@ def _parse_activity(body: bytes) -> tuple[dict[str, Any] | None, Activity | None
         account = data.get(part)
         if not isinstance(account, dict) or not isinstance(account.get("id"), str) or not account["id"]:
             return None, None, REJECT_BAD_ACTIVITY, f"activity has no {part}.id"
+    problem = _shape_problem(data)
+    if problem:
+        return None, None, REJECT_BAD_ACTIVITY, problem
     try:
         activity = Activity().deserialize(data)
+        if activity_type == "conversationUpdate":
+            TeamsChannelData().deserialize(data["channelData"])  # as the SDK's Teams event dispatch does mid-turn
     except (DeserializationError, ValueError, TypeError, AttributeError, RecursionError):
         # msrest raises DeserializationError for most wrong shapes, but odd ones leak out as the others.
         return None, None, REJECT_BAD_ACTIVITY, "activity could not be read"
     return data, activity, "", ""
+
+
+def _shape_problem(data: dict[str, Any]) -> str:
+    """What is wrong with the parts of an activity the SDK reads mid-turn without checking them, or "".
+
+    msrest keeps wrong types as they came, so each of these failed the turn (a 5xx, and an apology to the person)
+    instead of being refused. Teams always sends them well formed. Normalises an absent channelData to {} (the
+    SDK's Teams event dispatch reads channelData.team without checking there is one).
+    """
+    conversation_id = data["conversation"]["id"]
+    if not (conversation_id.isascii() and conversation_id.isprintable()):
+        # Replies carry it in an x-ms-conversation-id header, which must be Latin-1 without line breaks. Teams' ids
+        # are plain ASCII ("a:1...", "19:...@thread.tacv2").
+        return "activity conversation.id must be printable ASCII"
+    if data.get("channelData") is None:
+        data["channelData"] = {}
+    elif not isinstance(data["channelData"], dict):
+        return "activity channelData must be an object"
+    for part in ("membersAdded", "membersRemoved"):
+        members = data.get(part)
+        if members is not None and (not isinstance(members, list) or not all(
+                isinstance(member, dict) and isinstance(member.get("id"), str) and member["id"]
+                for member in members)):
+            return f"activity {part} must be a list of accounts with ids"
+    entities = data.get("entities")
+    if entities is None:
+        return ""
+    if not isinstance(entities, list) or not all(entity is None or isinstance(entity, dict) for entity in entities):
+        return "activity entities must be a list of objects"
+    for entity in entities:
+        if entity is not None and entity.get("type") == "mention":
+            # TurnContext.remove_recipient_mention indexes mentioned["id"] and reads text or mentioned["name"].
+            mentioned = entity.get("mentioned")
+            if not isinstance(mentioned, dict) or not isinstance(mentioned.get("id"), str) or \
+                    not isinstance(entity.get("text"), str):
+                return "activity has a mention without the text and id of who is mentioned"
+    return ""
 
 
 def make_messages_handler(
@@ -330,6 +484,10 @@ def make_messages_handler(
             return reject(reason, HTTPStatus.BAD_REQUEST, message)
 
         auth_header = request.headers.get("Authorization", "")
+        if auth_header and not channel_issued(auth_header):
+            # Before the SDK sees it: for some issuers it would fetch metadata from elsewhere first.
+            logger.info("authentication failed: token not issued by the Bot Framework channel")
+            return reject(REJECT_UNAUTHORISED, HTTPStatus.UNAUTHORIZED, "unauthorised")
         try:
             auth_result: AuthenticateRequestResult = await adapter.bot_framework_authentication.authenticate_request(
                 activity, auth_header

@@ -419,18 +419,35 @@ class ThinkFirstBot(TeamsActivityHandler):
     # Card actions (Action.Execute) --------------------------------------------------------------------------
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
-        """Action.Execute clicks answer with a card; everything else goes to the SDK's handling."""
+        """Action.Execute clicks answer with a card, file consent answers go to the evidence files, a health check
+        gets ok; every other invoke, and any of these whose value cannot be read, a 400."""
         activity = turn_context.activity
-        if activity.name != "adaptiveCard/action":
+        if activity.name == "healthCheck":
+            # Sent by the Bot Framework to see that the bot answers; this SDK version has no handler for it.
+            return InvokeResponse(status=200, body={"healthResults": {
+                "success": True, "messages": ["ThinkFirst is running."]}})
+        if activity.name == "fileConsent/invoke":
+            # The SDK reads the value into a FileConsentCardResponse without checking it (a wrong shape failed the
+            # turn), and the evidence files code reads its strings: check both before handing it over.
+            value = activity.value
+            upload = value.get("uploadInfo") if isinstance(value, dict) else None
+            readable = isinstance(value, dict) and value.get("action") in ("accept", "decline") and isinstance(
+                value.get("context"), dict | None) and (upload is None or isinstance(upload, dict) and all(
+                    isinstance(upload.get(field), str | None)
+                    for field in ("name", "uploadUrl", "contentUrl", "uniqueId", "fileType")))
+            if not readable:
+                return InvokeResponse(status=400, body={"error": "That answer to a file offer could not be read."})
             response = await super().on_invoke_activity(turn_context)
-            if response is not None and response.status == 501:
-                # An invoke ThinkFirst does not offer (a task module, a search, ...): the caller's mistake, not ours.
-                return InvokeResponse(status=400, body={"error": "ThinkFirst does not handle this kind of request."})
-            return response
+            return response if response is not None and response.status != 501 else InvokeResponse(
+                status=400, body={"error": "ThinkFirst does not handle this kind of request."})
+        if activity.name != "adaptiveCard/action":
+            # ThinkFirst offers no task modules, searches, tabs or sign-in. The SDK's handlers for those answer 501,
+            # and fail the turn (a 5xx) on a value of the wrong shape, so they are never called.
+            return InvokeResponse(status=400, body={"error": "ThinkFirst does not handle this kind of request."})
         self._remember(turn_context)
         value = activity.value if isinstance(activity.value, dict) else {}
         action = value.get("action") if isinstance(value.get("action"), dict) else {}
-        verb = str(action.get("verb") or "")
+        verb = action.get("verb") if isinstance(action.get("verb"), str) else ""
         data = action.get("data") if isinstance(action.get("data"), dict) else {}
         context = self._command_context(turn_context)
         card = await self.card_actions.handle_execute(turn_context, verb, data, context)

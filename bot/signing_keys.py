@@ -1,8 +1,9 @@
 """Keep the Bot Framework signing keys fresh, off the event loop.
 
-The SDK fetches the channel's OpenID metadata and signing keys with a blocking ``requests.get`` inside request
-handling: on the first request and again whenever they are a day old, stalling every turn in progress meanwhile.
-Refreshing them in a worker thread at start-up and every 12 hours means request handling finds them fresh.
+The SDK fetches the channel's OpenID metadata and signing keys inside request handling: on the first request and
+again whenever they are a day old (in a worker thread with a timeout since `sdk_fixes.fetch_signing_keys_off_loop`,
+but still making that request wait). Refreshing them at start-up and every 12 hours means request handling finds
+them fresh.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import logging
 from aiohttp import web
 from botframework.connector.auth import AuthenticationConstants, ChannelValidation
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
+
+from bot.sdk_fixes import KEY_FETCH_TIMEOUT_SECONDS, refresh_open_id_metadata
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +30,12 @@ def channel_metadata_url() -> str:
     return ChannelValidation.open_id_metadata_endpoint or default
 
 
-async def refresh_signing_keys() -> bool:
+async def refresh_signing_keys(timeout_seconds: float = KEY_FETCH_TIMEOUT_SECONDS) -> bool:
     """Fetch the metadata and keys into the SDK's cache in a worker thread; False (logged) if that failed."""
     metadata = JwtTokenExtractor.get_open_id_metadata(channel_metadata_url())
     try:
-        # _refresh is a coroutine that blocks on requests.get: give it a loop of its own in another thread.
-        await asyncio.to_thread(asyncio.run, metadata._refresh())  # noqa: SLF001 - the SDK offers no public refresh
+        # The same fetch request handling uses (see sdk_fixes): a worker thread, a timeout, one at a time.
+        await refresh_open_id_metadata(metadata, timeout_seconds)
         return True
     except Exception:  # noqa: BLE001 - a failed refresh leaves the SDK to fetch on demand, as it would anyway
         log.warning("could not refresh the Bot Framework signing keys; will try again later", exc_info=True)

@@ -65,6 +65,7 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
     """Build the web application and everything it runs."""
     sdk_fixes.apply()
     sdk_fixes.turn_off_connector_retries(HTTP_TIMEOUT_SECONDS)
+    sdk_fixes.fetch_signing_keys_off_loop()
     services = build_services(settings, store=store, clock=clock)
     evidence_key = getattr(services.evidence.blobs, "key", None)
     if evidence_key is not None:  # where the evidence key lives, and whether it should move (never the key itself)

@@ -26,7 +26,7 @@ from store.memory import MemoryStore
 USAGE = """\
 python app.py campaign export [--out acks.csv] [--campaign ID]
 python app.py campaign status [--campaign ID] [--json]
-python app.py backup --out FILE
+python app.py backup --out FILE|FOLDER           (a folder gets a dated thinkfirst-backup-....zip)
 python app.py restore FILE [--force]
 python app.py export-person ID [--out FILE]      (ID: Teams user id, Azure AD object id or email)
 python app.py erase-person ID [--yes]
@@ -110,24 +110,24 @@ class _NotFound(UsageError):
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read: these files hold personal data."""
+    """Write a file only its owner can read (0600, also when it existed): these files hold personal data."""
+    from store.files import open_private
+
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = open_private(path, os.O_WRONLY | os.O_TRUNC)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
 
 
 def _write_private_bytes(path: Path, data: bytes) -> None:
-    """Write a private file beside the target and rename it, so a half-written zip never has the real name."""
+    """Write a private file (0600) beside the target and rename it, so a half-written zip never has the real name
+    and a failed write leaves nothing behind."""
+    from store.files import write_private_atomic
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.part")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    write_private_atomic(path, data)
 
 
 # campaign -----------------------------------------------------------------------------------------------------
@@ -183,17 +183,23 @@ def _campaign(args: list[str], settings: Settings, stdout: TextIO) -> int:
 
 
 def _backup(args: list[str], settings: Settings, stdout: TextIO) -> int:
-    from store.backup import backup
+    from domain.clock import Clock
+    from store.backup import backup, backup_target
 
     parser = _Parser(prog="backup", add_help=False)
     parser.add_argument("--out", type=Path, required=True)
     options = parser.parse_args(args)
     if not _has_records(settings.data_dir):
         return _fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
-    manifest = backup(settings.data_dir, options.out)
-    os.chmod(options.out, 0o600)
+    # A folder gets a dated file in it, named in the school's time zone.
+    out = backup_target(options.out, Clock(settings.timezone))
+    try:
+        manifest = backup(settings.data_dir, out)
+    except OSError as error:
+        return _fail(f"ThinkFirst: could not write the backup to {out}: {error.strerror or error}.", CANNOT)
     total = sum(manifest["counts"].values())
-    print(f"Backup written to {options.out}: {count(total, 'record')}, sha256 {manifest['sha256'][:12]}.", file=stdout)
+    print(f"Backup written to {out} (readable by you only): {count(total, 'record')}, sha256 "
+          f"{manifest['sha256'][:12]}.", file=stdout)
     if manifest.get("evidence"):
         files = len(manifest["evidence"])
         print(f"It holds {count(files, 'evidence file')}, still encrypted: restoring {'it' if files == 1 else 'them'} "

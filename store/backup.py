@@ -3,7 +3,9 @@
 A backup is a zip holding ``records.json`` (a TinyDB file: open it with ``TinyDB("records.json")``),
 ``evidence/*.bin`` (the evidence files exactly as kept: still encrypted, so the backup alone cannot show them;
 restoring them needs the same evidence key) and ``manifest.json`` (format, schema version, created time, documents
-per collection, sha256 of records.json and of each evidence file).
+per collection, sha256 of records.json and of each evidence file). Backups, restored records and the records a
+restore moves aside are readable by their owner only (files 0600, folders 0700), and a failed backup leaves nothing
+behind.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from domain.clock import Clock, iso
 from store.base import SCHEMA_VERSION, RecordStore, StoreError
 from store.blobs import EVIDENCE_DIR_NAME, FolderBlobStore
+from store.files import ensure_private_dir, fsync_dir, make_private, open_private, private_atomic_writer
 from store.tiny import (
     JOURNAL_NAME,
     LOCK_NAME,
@@ -28,7 +31,6 @@ from store.tiny import (
     SchemaTooNewError,
     TinyStore,
     _dumps,
-    _fsync_dir,
     _meta_doc,
     load_tables,
 )
@@ -38,6 +40,7 @@ BACKUP_FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 EVIDENCE_PREFIX = f"{EVIDENCE_DIR_NAME}/"
 _COPY_CHUNK = 1024 * 1024
+BACKUP_NAME_FORMAT = "thinkfirst-backup-%Y-%m-%d-%H%M%S.zip"
 
 
 class BackupError(StoreError):
@@ -57,8 +60,19 @@ def _schema_of(tables: dict[str, Any]) -> int:
     return int(schema["schema_version"]) if schema else SCHEMA_VERSION
 
 
+def backup_target(out: Path, clock: Clock | None = None) -> Path:
+    """Where a backup asked for at ``out`` goes: ``out`` itself, or a dated file in it when it is a folder."""
+    out = Path(out)
+    if out.is_dir():
+        return out / (clock or Clock()).local_now().strftime(BACKUP_NAME_FORMAT)
+    return out
+
+
 def backup(source: RecordStore | Path, out: Path, clock: Clock | None = None) -> dict[str, Any]:
-    """Write a consistent one-file backup of a TinyStore or a data directory (even one in use); return the manifest."""
+    """Write a consistent one-file backup of a TinyStore or a data directory (even one in use); return the manifest.
+
+    ``out`` is the file to write, or an existing folder to write a dated ``thinkfirst-backup-...zip`` into.
+    """
     if isinstance(source, TinyStore):
         data = source.storage.snapshot_bytes()
         data_dir = Path(source.storage.data_dir)
@@ -81,24 +95,16 @@ def backup(source: RecordStore | Path, out: Path, clock: Clock | None = None) ->
         "sha256": hashlib.sha256(data).hexdigest(),
         "evidence": {},
     }
-    out = Path(out)
+    out = backup_target(out, clock)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target and rename, so a crash never leaves half a backup under the real name. Evidence files
-    # are streamed from disk (stored, not compressed: encrypted bytes do not compress).
-    temp = out.with_name(out.name + ".tmp")
-    try:
-        with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr(SNAPSHOT_NAME, data)
-                manifest["evidence"] = _add_evidence(archive, data_dir / EVIDENCE_DIR_NAME)
-                archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, out)
-    except BaseException:
-        temp.unlink(missing_ok=True)  # half a copy of the records must not be left lying about
-        raise
-    _fsync_dir(out.parent)
+    # Written beside the target under a unique temporary name (0600) and renamed, so a crash never leaves half a
+    # backup under the real name; the temporary file, a copy of the records, is removed if anything fails. Evidence
+    # files are streamed from disk (stored, not compressed: encrypted bytes do not compress).
+    with private_atomic_writer(out) as handle:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(SNAPSHOT_NAME, data)
+            manifest["evidence"] = _add_evidence(archive, data_dir / EVIDENCE_DIR_NAME)
+            archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2))
     return manifest
 
 
@@ -154,14 +160,13 @@ def _restore_evidence(backup_file: Path, manifest: dict[str, Any], folder: Path)
     wanted: dict[str, str] = manifest.get("evidence") or {}
     if not wanted:
         return 0
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(folder, 0o700)
+    ensure_private_dir(folder)
     with zipfile.ZipFile(backup_file) as archive:
         for name, expected in wanted.items():
             temp = folder / f".{name}.restoring"
             digest = hashlib.sha256()
             try:
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                fd = open_private(temp, os.O_WRONLY | os.O_TRUNC)
                 with archive.open(f"{EVIDENCE_PREFIX}{name}") as source, os.fdopen(fd, "wb") as target:
                     while chunk := source.read(_COPY_CHUNK):
                         digest.update(chunk)
@@ -175,15 +180,14 @@ def _restore_evidence(backup_file: Path, manifest: dict[str, Any], folder: Path)
                 temp.unlink(missing_ok=True)
                 raise BackupError(f"{backup_file} is damaged: evidence file {name} does not match its checksum")
             os.replace(temp, folder / name)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return len(wanted)
 
 
 def restore(backup_file: Path, data_dir: Path, force: bool = False) -> dict[str, Any]:
     """Restore a backup into ``data_dir``; a directory holding records needs ``force`` (old files are kept aside)."""
     manifest, data = read_backup(Path(backup_file))
-    data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = ensure_private_dir(Path(data_dir))
     # Holding the lock means no ThinkFirst process is using the directory while it is replaced.
     lock_fd = TinyStore._lock(data_dir)
     try:
@@ -193,19 +197,17 @@ def restore(backup_file: Path, data_dir: Path, force: bool = False) -> dict[str,
         if present:
             # Never delete records: move the old ones into a dated folder beside them.
             aside = data_dir / f"replaced-{time.strftime('%Y%m%dT%H%M%S')}"
-            aside.mkdir()
+            aside.mkdir(mode=0o700)  # never an existing folder: that would overwrite records moved aside before
+            make_private(aside)
             for path in (data_dir / SNAPSHOT_NAME, data_dir / JOURNAL_NAME, data_dir / EVIDENCE_DIR_NAME):
                 if path.exists():
-                    shutil.move(str(path), aside / path.name)
+                    moved = aside / path.name
+                    shutil.move(str(path), moved)
+                    make_private(moved, tree=True)  # an older version may have left them readable by all
         # Evidence first: the records that refer to it only appear once it is all in place.
         manifest["evidence_restored"] = _restore_evidence(Path(backup_file), manifest, data_dir / EVIDENCE_DIR_NAME)
-        temp = data_dir / f"{SNAPSHOT_NAME}.tmp"
-        with open(temp, "wb") as handle:
+        with private_atomic_writer(data_dir / SNAPSHOT_NAME) as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, data_dir / SNAPSHOT_NAME)
-        _fsync_dir(data_dir)
     finally:
         os.close(lock_fd)
     return manifest

@@ -37,6 +37,7 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from store.base import SCHEMA_VERSION, ConflictError, Document, RecordStore, StoreError
+from store.files import ensure_private_dir, fsync_dir, make_private, open_private, write_private, write_private_atomic
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +69,6 @@ class StoreBrokenError(StoreError):
 def _dumps(value: Any) -> str:
     """Compact, strict JSON (NaN and Infinity are not JSON and would not read back everywhere)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename or a new file in ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -218,16 +210,26 @@ class JournalStorage(Storage):
         journal_path = self.data_dir / JOURNAL_NAME
         if self.load_report.damaged_lines:
             kept = journal_path.with_name(f"{JOURNAL_NAME}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
-            kept.write_bytes(journal_path.read_bytes())
+            write_private(kept, journal_path.read_bytes())
             log.error("kept a copy of the damaged journal as %s", kept)
+        self._remove_leftover_temp_files()
         created = not journal_path.exists()
-        self._journal_fd = os.open(journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._journal_fd = open_private(journal_path, os.O_WRONLY | os.O_APPEND)
         if created:
-            _fsync_dir(self.data_dir)
+            fsync_dir(self.data_dir)
+        if (self.data_dir / SNAPSHOT_NAME).exists():
+            make_private(self.data_dir / SNAPSHOT_NAME)  # written by an older version, perhaps readable by all
         if self._journal_bytes or not (self.data_dir / SNAPSHOT_NAME).exists():
             # Fold the journal into a fresh snapshot now: it drops a torn tail, so the next append cannot be glued
             # onto half a line, and it keeps start-up replay short.
             self.compact()
+
+    def _remove_leftover_temp_files(self) -> None:
+        """Snapshots a crash cut off half-written (this process holds the lock, so none is being written now)."""
+        for leftover in [*self.data_dir.glob(f".{SNAPSHOT_NAME}.*.tmp"), self.data_dir / f"{SNAPSHOT_NAME}.tmp"]:
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                log.warning("removed %s, a snapshot left half-written by a crash", leftover.name)
 
     # --- TinyDB's Storage interface -------------------------------------------------------------------------
 
@@ -353,17 +355,9 @@ class JournalStorage(Storage):
             meta = self._tables.setdefault(META_TABLE, {})
             next_id = max((int(i) for i in meta), default=0) + 1
             meta[str(next_id)] = {KEY_FIELD: "journal", "seq": self._seq}
-        snapshot = self.data_dir / SNAPSHOT_NAME
-        temp = self.data_dir / f"{SNAPSHOT_NAME}.tmp"
-        data = _dumps(self._tables).encode("utf-8")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, snapshot)
-        _fsync_dir(self.data_dir)
+        # A new 0600 file, fsynced, renamed over the old snapshot, directory fsynced; no temporary file outlives a
+        # failure.
+        write_private_atomic(self.data_dir / SNAPSHOT_NAME, _dumps(self._tables).encode("utf-8"))
         # Only now is it safe to drop the journal: the snapshot on disk holds everything in it.
         os.ftruncate(self._journal_fd, 0)
         os.fsync(self._journal_fd)
@@ -474,8 +468,7 @@ class TinyStore(RecordStore):
     ) -> None:
         """``unsynced_collections``: collections whose writes survive a killed process but not a power cut
         (chat state a person can simply answer again), spared an fsync each; every other write is fsynced."""
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = ensure_private_dir(Path(data_dir))
         self._closed = True  # until everything below has worked
         # eTags only need to differ from every earlier one: a random prefix per opening and a counter is enough,
         # and far cheaper than a uuid4 (os.urandom) on every write.
@@ -500,7 +493,7 @@ class TinyStore(RecordStore):
     @staticmethod
     def _lock(data_dir: Path) -> int:
         """Take the data directory's lock, or fail at once with a message a person can act on."""
-        fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = open_private(data_dir / LOCK_NAME, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -6,29 +6,36 @@ Keys come from a local OpenID server (tests/support/tokens.py); replies go to a 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 import pytest
+import requests
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
-from botframework.connector.auth import AuthenticationConstants
+from botframework.connector.auth import AuthenticationConstants, EmulatorValidation
+from botframework.connector.auth.jwt_token_extractor import _OpenIdMetadata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import sdk_fixes
 from bot.auth import (
     FixedTokenCredentialsFactory,
     build_bot_authentication,
+    channel_issued,
     invoke_http_response,
     is_authentication_failure,
     make_messages_handler,
+    nested_deeper_than,
     tenant_of,
     to_jsonable,
 )
@@ -351,6 +358,208 @@ async def test_keys_unavailable_is_503_not_401(env: Env) -> None:
     assert env.bot.turns == []
 
 
+# ---- issuers: anything but the channel's is refused before any key fetch -------------------------------------
+
+# Every issuer the SDK would take a token from, other than the channel's: the emulator's and skills' Azure AD
+# issuers (for which it fetches the emulator's OpenID metadata; the skills' list is a subset of the emulator's), and
+# tenant issuers a configuration could add.
+SDK_OTHER_ISSUERS = sorted(
+    set(EmulatorValidation.TO_BOT_FROM_EMULATOR_TOKEN_VALIDATION_PARAMETERS.issuer)
+    | {
+        AuthenticationConstants.VALID_TOKEN_ISSUER_URL_TEMPLATE_V1.format(DEFAULT_TENANT),
+        AuthenticationConstants.VALID_TOKEN_ISSUER_URL_TEMPLATE_V2.format(DEFAULT_TENANT),
+    }
+)
+ODD_ISSUERS: list[Any] = [
+    "https://evil.example",
+    "",
+    "https://api.botframework.com/",
+    "HTTPS://API.BOTFRAMEWORK.COM",
+    " https://api.botframework.com",
+    ["https://api.botframework.com"],
+    {"iss": "https://api.botframework.com"},
+    5,
+    None,
+]
+
+
+@pytest.fixture
+def emulator_metadata() -> Iterator[KeyServer]:
+    """The emulator's OpenID metadata on a local server that counts requests (serving the real test key)."""
+    server = KeyServer([default_key()]).start()
+    saved = AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+    AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = server.metadata_url
+    try:
+        yield server
+    finally:
+        AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = saved
+        server.stop()
+
+
+@pytest.mark.parametrize("issuer", SDK_OTHER_ISSUERS + ODD_ISSUERS)
+@pytest.mark.parametrize("shape", ["emulator_v1", "emulator_v2", "skill", "channel_like"])
+async def test_other_issuers_are_401_before_any_fetch(
+    env: Env, emulator_metadata: KeyServer, issuer: Any, shape: str
+) -> None:
+    # Signed with the key the metadata servers publish, so only the issuer stands between the token and the SDK
+    # fetching (and, for an emulator token naming our app, accepting) it.
+    claims = {
+        "emulator_v1": {"ver": "1.0", "appid": APP_ID},
+        "emulator_v2": {"ver": "2.0", "azp": APP_ID},
+        "skill": {"ver": "1.0", "appid": "another-bot"},
+        "channel_like": {},
+    }[shape]
+    token = mint_token(APP_ID, env.connector.service_url, issuer=issuer, extra_claims=claims)
+
+    response = await env.post(env.activity(), bearer(token))
+
+    assert response.status == 401
+    assert env.rejected == ["unauthorised"]
+    assert env.bot.turns == []
+    assert emulator_metadata.hits == 0, emulator_metadata.paths
+    assert env.keys.hits == 0, env.keys.paths
+
+
+async def test_a_token_without_issuer_is_401_before_any_fetch(env: Env, emulator_metadata: KeyServer) -> None:
+    token = jwt.encode({"aud": APP_ID, "serviceurl": env.connector.service_url, "exp": int(time.time()) + 3600},
+                       default_key().private_key, algorithm="RS256", headers={"kid": default_key().kid})
+
+    response = await env.post(env.activity(), bearer(token))
+
+    assert response.status == 401
+    assert emulator_metadata.hits == 0 and env.keys.hits == 0
+
+
+async def test_channel_issuer_still_fetches_and_passes(env: Env, emulator_metadata: KeyServer) -> None:
+    response = await env.post(env.activity(), env.token())
+
+    assert response.status == 200
+    assert env.keys.hits == 2  # metadata, then keys: the channel's only
+    assert emulator_metadata.hits == 0
+
+
+def test_channel_issued_reads_only_well_formed_bearer_tokens() -> None:
+    good = mint_token(APP_ID, "https://smba.example/")
+    assert channel_issued(f"Bearer {good}")
+    assert not channel_issued(f"bearer {good}")  # the SDK wants "Bearer" exactly
+    assert not channel_issued(f"Bearer  {good}")
+    assert not channel_issued(f"Bearer {good} extra")
+    assert not channel_issued("Bearer ")
+    assert not channel_issued("Bearer not.a.jwt")
+    assert not channel_issued("Basic dXNlcjpwYXNz")
+    assert not channel_issued(f"Bearer {mint_token(APP_ID, 'https://smba.example/', issuer=EMULATOR_ISSUER)}")
+
+
+# ---- key fetches: off the event loop, with a timeout --------------------------------------------------------------
+
+
+@pytest.fixture
+def key_fetch_timeout() -> Iterator[Callable[[float], None]]:
+    """Install the off-loop key fetch with a timeout the test chooses; put the SDK's own fetch back afterwards."""
+    saved = _OpenIdMetadata._refresh  # noqa: SLF001
+    try:
+        yield lambda seconds: sdk_fixes.fetch_signing_keys_off_loop(timeout_seconds=seconds)
+    finally:
+        _OpenIdMetadata._refresh = saved  # noqa: SLF001
+
+
+class Ticker:
+    """Counts how often a concurrent coroutine gets to run: a blocked event loop stops the count."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.ticks += 1
+            await asyncio.sleep(0.005)
+
+    async def __aenter__(self) -> Ticker:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.sleep(0)
+        self.ticks = 0
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+async def test_a_slow_key_server_leaves_the_event_loop_running(
+    env: Env, key_fetch_timeout: Callable[[float], None]
+) -> None:
+    key_fetch_timeout(10)
+    env.keys.delay_seconds = 0.4  # each of the two documents
+
+    async with Ticker() as ticker:
+        response = await env.post(env.activity(), env.token())
+
+    assert response.status == 200
+    assert env.keys.hits == 2
+    # Blocking fetches would freeze the loop for both delays and the ticker would hardly move.
+    assert ticker.ticks >= 20, ticker.ticks
+
+
+async def test_a_key_server_that_never_answers_is_503_not_a_hang(
+    env: Env, key_fetch_timeout: Callable[[float], None]
+) -> None:
+    key_fetch_timeout(0.2)
+    env.keys.hang = True
+
+    async with Ticker() as ticker:
+        response = await asyncio.wait_for(env.post(env.activity(), env.token()), 60)
+
+    assert response.status == 503
+    assert "Retry-After" in response.headers
+    assert env.rejected == ["signing_keys_unavailable"]
+    assert env.bot.turns == []
+    assert ticker.ticks >= 10, ticker.ticks  # the loop ran while the fetch waited
+
+
+async def test_concurrent_requests_share_one_key_fetch(env: Env, key_fetch_timeout: Callable[[float], None]) -> None:
+    key_fetch_timeout(10)
+    env.keys.delay_seconds = 0.2
+
+    responses = await asyncio.gather(*(env.post(env.activity(id=f"act-{n}"), env.token()) for n in range(6)))
+
+    assert [r.status for r in responses] == [200] * 6
+    assert env.keys.hits == 2, env.keys.paths  # one metadata document and one key set, not one pair per request
+
+
+@pytest.mark.parametrize(
+    "broken",
+    ["metadata_500", "metadata_not_json", "metadata_without_jwks_uri", "keys_not_a_list"],
+)
+async def test_broken_key_documents_are_503(
+    env: Env, key_fetch_timeout: Callable[[float], None], broken: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_fetch_timeout(2)
+    if broken == "metadata_500":
+        env.keys.fail_status = 500
+    else:
+        real_get = requests.get
+
+        def get(url: str, **kwargs: Any) -> Any:
+            response = real_get(url, **kwargs)
+            if broken == "metadata_not_json":
+                response._content = b"<html>"
+            elif broken == "metadata_without_jwks_uri":
+                response._content = b"{}"
+            elif "keys" in url:
+                response._content = b'{"keys": {"kid": "x"}}'
+            return response
+
+        monkeypatch.setattr(requests, "get", get)
+
+    response = await env.post(env.activity(), env.token())
+
+    assert response.status == 503
+    assert env.rejected == ["signing_keys_unavailable"]
+
+
 # What the SDK itself raises for each failure, so the mapping in bot.auth is known, not guessed.
 SDK_RAISES = {
     "missing": PermissionError,
@@ -505,6 +714,68 @@ async def test_malformed_bodies_are_400(env: Env, raw: bytes) -> None:
     assert response.status == 400
     assert set(await response.json()) == {"error"}
     assert env.bot.turns == []
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1" * 5000])
+async def test_numbers_json_does_not_allow_or_python_cannot_hold_are_400(env: Env, number: str) -> None:
+    body = json.dumps(env.activity(value={"choice": "@@"})).replace('"@@"', number).encode()
+
+    response = await env.client.post(
+        "/api/messages", data=body, headers={"Content-Type": "application/json", **env.token()}
+    )
+
+    assert response.status == 400
+    assert env.bot.turns == []
+
+
+@pytest.mark.parametrize(("levels", "status"), [(60, 200), (70, 400), (900, 400), (5000, 400)])
+async def test_nesting_deeper_than_teams_sends_is_400(env: Env, levels: int, status: int) -> None:
+    deep = json.dumps(env.activity(value="@@")).replace('"@@"', "[" * levels + "]" * levels).encode()
+
+    response = await env.client.post(
+        "/api/messages", data=deep, headers={"Content-Type": "application/json", **env.token()}
+    )
+
+    assert response.status == status
+    assert env.bot.turns == (["message"] if status == 200 else [])
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+# Strings full of what could fool a scan of the text: brackets, quotes and backslashes, escaped every way JSON can.
+_tricky_text = st.text(alphabet=st.sampled_from(list('[]{}"\\/nu0a\n')), max_size=12)
+_nested = st.recursive(st.none() | st.integers() | _tricky_text, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(_tricky_text, inner, max_size=3), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_nested, limit=st.integers(min_value=0, max_value=8), ascii_only=st.booleans())
+def test_nesting_is_measured_from_the_text_exactly(value: Any, limit: int, ascii_only: bool) -> None:
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+
+    assert nested_deeper_than(body, limit) == (_depth(value) > limit)
+
+
+def test_nesting_far_past_the_recursion_limit_is_measured() -> None:
+    assert nested_deeper_than(b"[" * 100_000 + b"]" * 100_000, 64)
+    assert not nested_deeper_than(b"[" + b"[[]]," * 50_000 + b"[]]", 64)
+    assert not nested_deeper_than(json.dumps({"text": "[" * 1000 + '\\"{{{'}).encode(), 64)
+
+
+async def test_large_but_finite_numbers_are_fine(env: Env) -> None:
+    body = json.dumps(env.activity(value={"a": 1e308, "b": 10**300, "c": 5e-324, "d": -0.0}))
+
+    response = await env.client.post(
+        "/api/messages", data=body, headers={"Content-Type": "application/json", **env.token()}
+    )
+
+    assert response.status == 200
 
 
 # ---- invoke responses and errors --------------------------------------------------------------------------------

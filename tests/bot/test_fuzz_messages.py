@@ -8,7 +8,6 @@ store re-opens. CI runs a small sample; `bench/fuzz.py` runs the same generators
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import re
 from collections.abc import Iterator
@@ -21,13 +20,35 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.web import STATS_KEY
-from domain.cases import ReportDraft
 from domain.roles import Role
 from store import open_store
 from tests.support.connector import DEFAULT_TENANT
-from tests.support.flows import DETAILS, set_up_school, walk_report
+from tests.support.flows import DETAILS, bind_lead_space, walk_report
+from tests.support.fuzz import (
+    ALL_VERBS,
+    APOLOGY,
+    BASE_KINDS,
+    INVOKE_NAMES,
+    OTHER_DSL,
+    OUR_REF,
+    ROGUE,
+    FuzzCase,
+    activity_types,
+    build_rig_harness,
+    case_data,
+    encode,
+    fuzz_cases,
+    invoke_activity,
+    invoke_values,
+    json_values,
+    mutated_activity,
+    mutations,
+    odd_text,
+    raw_bodies,
+)
 from tests.support.teams import (
     DSL,
+    HEAD,
     SAFEGUARDING,
     TEACHER,
     BotHarness,
@@ -40,89 +61,10 @@ from tests.support.teams import (
     personal_message,
 )
 
-APOLOGY = "Sorry, something went wrong"
-OUR_REF = "VPS-2026-0001"
 SETTINGS = settings(max_examples=20, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])
-ROGUE = User("29:rogue", "Rory Rogue")
-OTHER_DSL = User("29:other-dsl", "Olga Otherschool")
-CASE_VERBS = ["claimCase", "addNote", "resolveCase", "escalateCase", "showDetails", "refreshCase"]
-ALL_VERBS = CASE_VERBS + ["answerQuestion", "refreshQuestion", "acknowledge", "", "bogus", "claimcase"]
-
-
-# Generators (shared with bench/fuzz.py) ------------------------------------------------------------------------
-
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-                         st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40))
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)), max_leaves=12)
-odd_text = st.one_of(
-    st.text(max_size=300),
-    st.text(alphabet=st.characters(codec="utf-8", categories=["Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "So"]),
-            max_size=200),
-    st.sampled_from(["", " ", "\x00", "\u202e\u2066report\u2069", "cancel", "back", "help", "menu", "report",
-                     "setup assign dsl", "case export", "case export " + "A" * 499, "campaign start -1",
-                     "campaign start 99999999999999999999", "\"unterminated", "'", "setup school " + "x" * 400,
-                     "🧒" * 500, "<at>ThinkFirst</at>", "[x](javascript:alert(1))", "a\r\nb\tc", "\ud7ff\ue000"]),
-)
-refs = st.one_of(st.sampled_from([OUR_REF, "VPS-2026-0002", "OA-2026-0001", "vps-2026-0001", " VPS-2026-0001 ",
-                                  "", "../../etc/passwd", "VPS-2026-9999", "*", "%", "A" * 5000]),
-                 json_values)
-case_data = st.one_of(
-    json_values,
-    st.fixed_dictionaries({"ref": refs}, optional={
-        "version": st.one_of(st.integers(), st.text(max_size=20), json_values, st.just(10**400)),
-        "note": st.one_of(st.text(max_size=50), st.just("n" * 100_000), json_values),
-        "outcome": st.one_of(st.sampled_from(["advice_given", "duplicate", "bogus", ""]), json_values),
-        "to": st.one_of(st.sampled_from(["police", "lado", "nobody"]), json_values),
-        "question_id": st.one_of(st.sampled_from(["Q00001", "Q99999", ""]), json_values),
-        "answer": st.one_of(st.text(max_size=50), st.just("a" * 50_000)),
-        "campaign_id": st.one_of(st.sampled_from(["C1", "C2", ""]), json_values),
-        "choice": json_values,
-        "action": json_values,
-    }),
-)
-# Paths in a valid activity that a forger might break; each gets a random JSON value or is removed.
-MUTABLE_PATHS = [("type",), ("id",), ("text",), ("value",), ("from",), ("from", "id"), ("from", "name"),
-                 ("from", "aadObjectId"), ("recipient",), ("conversation",), ("conversation", "id"),
-                 ("conversation", "conversationType"), ("conversation", "tenantId"), ("channelData",),
-                 ("channelData", "tenant"), ("channelData", "tenant", "id"), ("channelData", "team"),
-                 ("channelId",), ("serviceUrl",), ("timestamp",), ("entities",), ("attachments",), ("name",),
-                 ("action",), ("membersAdded",), ("locale",), ("replyToId",)]
-REMOVE = object()
-mutations = st.lists(st.tuples(st.sampled_from(MUTABLE_PATHS), st.one_of(st.just(REMOVE), json_values)),
-                     min_size=1, max_size=4)
-activity_types = st.sampled_from(["message", "invoke", "conversationUpdate", "installationUpdate", "typing",
-                                  "event", "messageReaction", "endOfConversation", "unknownThing", "MESSAGE",
-                                  "message\x00", "trace", "handoff", "x" * 300])
-raw_bodies = st.one_of(
-    st.binary(max_size=200),
-    st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
-    json_values.map(lambda v: json.dumps(v).encode()),
-    st.integers(min_value=1, max_value=60_000).map(lambda n: (b"[" * n) + (b"]" * n)),
-    st.integers(min_value=1, max_value=60_000).map(lambda n: (b'{"a":' * n) + b"1" + (b"}" * n)),
-    st.sampled_from([b"", b"null", b"{}", b'{"type":1}', b'{"type":"message"}', b"\xff\xfe{", b'{"a":NaN}',
-                     b'{"type":"message","serviceUrl":"x","text":"' + b"a" * (1024 * 1024) + b'"}',
-                     b'{"type":"message","serviceUrl":1}', b'{"type":"message","serviceUrl":"x","from":"me"}']),
-)
-
-
-def apply_mutation(activity: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    """Set (or remove) a path in an activity, creating dicts along the way where possible."""
-    node: Any = activity
-    for part in path[:-1]:
-        if not isinstance(node, dict):
-            return
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    if not isinstance(node, dict):
-        return
-    if value is REMOVE:
-        node.pop(path[-1], None)
-    else:
-        node[path[-1]] = copy.deepcopy(value)
+SAMPLE_CASES = 300  # of the generator bench/fuzz.py runs 20,000 of
 
 
 # The harness on its own loop, shared by every example ----------------------------------------------------------
@@ -140,6 +82,22 @@ class Rig:
         """Run a coroutine on the rig's loop."""
         return self.loop.run_until_complete(coro)
 
+    def post(self, activity: Any, content_type: str = "application/json") -> tuple[int, Any]:
+        """POST an activity (encoded as the fuzzer does: NaN, raw numbers and deep nesting allowed), or raw bytes."""
+        body = activity if isinstance(activity, bytes) else encode(activity)
+
+        async def go() -> tuple[int, Any]:
+            assert self.harness.session is not None
+            async with self.harness.session.post(self.harness.url, data=body,
+                                                 headers={"Content-Type": content_type}) as response:
+                text = await response.text()
+            try:
+                return response.status, json.loads(text) if text else None
+            except ValueError:
+                return response.status, text
+
+        return self.run(go())
+
     def check_sound(self, status: int) -> None:
         """The invariants every example must keep."""
         assert status < 500, status
@@ -147,26 +105,6 @@ class Rig:
         assert self.harness.app[STATS_KEY]["turn_errors"] == 0
         for request in self.harness.connector.requests:
             assert APOLOGY not in json.dumps(request.json), "the turn error handler's apology was sent"
-
-
-async def build_rig_harness(data_dir: Path, overrides: dict[str, str] | None = None) -> tuple[BotHarness, str]:
-    """Start the app, set the school up, file one report of ours and one of another school's."""
-    harness = await BotHarness(data_dir, settings_overrides=overrides or {}).start()
-    await set_up_school(harness)
-    await walk_report(harness)
-    services = harness.services
-    other = services.directory.ensure_school("Oakwood Academy")
-    person, _ = services.directory.upsert_person(OTHER_DSL.id, OTHER_DSL.name, other.id, "team:19:oak",
-                                                  aad_object_id=OTHER_DSL.aad)
-    services.directory.assign_role(other.id, Role.DSL, OTHER_DSL.id, by="test")
-    result = services.cases.submit(ReportDraft(category="cyberbullying_pupil", school_id=other.id, involved="pupil",
-                                               details="Another school's report, never for us."), person)
-    services.campaigns.start("test")
-    question_id = services.questions.record_unanswered("Can I post on Facebook?", None, policy_version="v1")
-    services.questions.hand_off(question_id)
-    await harness.flush()
-    harness.connector.clear()
-    return harness, result.ref
 
 
 @pytest.fixture(scope="module")
@@ -194,39 +132,32 @@ def audit_lengths(rig: Rig) -> dict[str, int]:
 @given(body=raw_bodies, content_type=st.sampled_from(["application/json", "application/json; charset=utf-8",
                                                       "text/plain", "application/x-www-form-urlencoded"]))
 def test_raw_bodies_are_refused_cleanly(rig: Rig, body: bytes, content_type: str) -> None:
-    async def go() -> int:
-        assert rig.harness.session is not None
-        async with rig.harness.session.post(rig.harness.url, data=body,
-                                            headers={"Content-Type": content_type}) as response:
-            await response.read()
-            return response.status
-
-    status = rig.run(go())
+    status, _ = rig.post(body, content_type)
     rig.check_sound(status)
-
-
-def mutated_activity(kind: str, url: str, muts: list[Any]) -> dict[str, Any]:
-    """A stranger's message, channel command or claim click, bent by the mutations (also used by bench/fuzz.py)."""
-    if kind == "personal":
-        activity = personal_message(ROGUE, url, text="hello")
-    elif kind == "channel":
-        activity = channel_message(ROGUE, url, SAFEGUARDING, "Safeguarding", "cases")
-    else:
-        activity = invoke_execute(ROGUE, url, channel_conversation(SAFEGUARDING), "claimCase",
-                                  {"ref": OUR_REF, "version": 1})
-    for path, value in muts:
-        apply_mutation(activity, path, value)
-    return activity
 
 
 @SETTINGS
-@given(kind=st.sampled_from(["personal", "channel", "invoke"]), muts=mutations)
-def test_mutated_activities_never_fail_the_turn(rig: Rig, kind: str, muts: list[Any]) -> None:
-    activity = mutated_activity(kind, rig.harness.connector.service_url, muts)
+@given(kind=st.sampled_from(BASE_KINDS), name=st.sampled_from(INVOKE_NAMES), muts=mutations)
+def test_mutated_activities_never_fail_the_turn(rig: Rig, kind: str, name: str | None, muts: list[Any]) -> None:
+    activity = mutated_activity(kind, rig.harness.connector.service_url, muts, ROGUE, name)
     before = audit_lengths(rig)
-    status, _ = rig.run(rig.harness.post(activity))
+    status, _ = rig.post(activity)
     rig.check_sound(status)
     assert audit_lengths(rig) == before  # a stranger changes nothing, however the activity is bent
+
+
+@SETTINGS
+@given(user=st.sampled_from([TEACHER, ROGUE, OTHER_DSL]), name=st.sampled_from(INVOKE_NAMES), value=invoke_values,
+       channel=st.booleans())
+def test_any_invoke_with_any_value_is_answered(rig: Rig, user: User, name: str | None, value: Any,
+                                               channel: bool) -> None:
+    before = audit_lengths(rig)
+    status, body = rig.post(invoke_activity(user, rig.harness.connector.service_url, name, value, channel=channel))
+    rig.check_sound(status)
+    assert status == 200 or 400 <= status < 500
+    if status == 200 and name == "adaptiveCard/action":
+        assert body["value"]["type"] == "AdaptiveCard"
+    assert audit_lengths(rig) == before
 
 
 @SETTINGS
@@ -234,7 +165,7 @@ def test_mutated_activities_never_fail_the_turn(rig: Rig, kind: str, muts: list[
 def test_unknown_activity_types(rig: Rig, activity_type: str, text: str) -> None:
     activity = personal_message(ROGUE, rig.harness.connector.service_url, text=text)
     activity["type"] = activity_type
-    status, _ = rig.run(rig.harness.post(activity))
+    status, _ = rig.post(activity)
     rig.check_sound(status)
 
 
@@ -249,9 +180,9 @@ def test_odd_text_gets_a_clear_reply(rig: Rig, text: str, where: str) -> None:
     else:
         activity = channel_message(TEACHER, url, SAFEGUARDING, "Safeguarding", text)
         conversation = SAFEGUARDING
-    status, _ = rig.run(rig.harness.post(activity))
+    status, body = rig.post(activity)
     rig.check_sound(status)
-    assert status == 200
+    assert status == 200, body
     assert rig.harness.sent(conversation), "every message gets an answer"
     # Leave the teacher's chat at the menu so examples do not depend on each other.
     rig.run(rig.harness.post(personal_message(TEACHER, url, text="cancel")))
@@ -273,10 +204,12 @@ def test_forged_execute_cannot_act_on_someone_elses_case(rig: Rig, user: User, v
     before = audit_lengths(rig)
     acks_before = len(rig.harness.services.store.all("campaign_acks"))
     answered_before = [q["status"] for q in rig.harness.services.store.all("questions")]
-    status, body = rig.run(rig.harness.post(activity))
+    status, body = rig.post(activity)
     rig.check_sound(status)
-    assert status == 200
-    assert body["statusCode"] == 200 and body["value"]["type"] == "AdaptiveCard"
+    # 400 for JSON Python cannot hold (NaN, 1e400, nesting past the recursion limit), 413 for a megabyte.
+    assert status in (200, 400, 413)
+    if status == 200:
+        assert body["statusCode"] == 200 and body["value"]["type"] == "AdaptiveCard"
     assert audit_lengths(rig) == before, "none of these people may touch a case, even to view it"
     assert [q["status"] for q in rig.harness.services.store.all("questions")] == answered_before
     if user is not TEACHER:  # TEACHER is staff and may acknowledge; the others may not record anything
@@ -290,10 +223,27 @@ def test_forged_submit_payloads(rig: Rig, user: User, value: Any, text: str | No
     activity = personal_message(user, url, text=text)
     activity["value"] = value
     before = audit_lengths(rig)
-    status, _ = rig.run(rig.harness.post(activity))
+    status, _ = rig.post(activity)
     rig.check_sound(status)
     rig.run(rig.harness.post(personal_message(user, url, text="cancel")))
     assert audit_lengths(rig) == before
+
+
+@settings(max_examples=SAMPLE_CASES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_sample_of_the_bench_fuzz_cases(rig: Rig, data: st.DataObject) -> None:
+    """What `python -m bench.fuzz 20000` runs, a few hundred at a time: never a 5xx or a turn error."""
+    case: FuzzCase = data.draw(fuzz_cases(rig.harness.connector.service_url))
+    before = audit_lengths(rig)
+    status, _ = rig.post(case.body, case.content_type)
+    rig.check_sound(status)
+    after = audit_lengths(rig)
+    if not case.by_lead:
+        assert {ref: after.get(ref) for ref in before} == before  # new reports may be filed; none is touched
+    if len(rig.harness.connector.requests) > 500:
+        rig.harness.connector.clear()
 
 
 def test_forged_submit_from_another_tenant_is_refused(tmp_path: Path) -> None:
@@ -335,6 +285,8 @@ def live_markdown(text: str) -> set[str]:
     st.text(alphabet=st.sampled_from(list("[]()*_#<>`~|!:/ab.\\\n-1")), min_size=1, max_size=40)))
 def test_injected_names_show_escaped_in_the_alert_card(rig: Rig, name: str) -> None:
     reporter = User(f"29:inj-{abs(hash(name))}", name)
+    # Fuzzed membership events add people to the staff team, which (rightly) stops alerts going to its channel.
+    bind_lead_space(rig.harness, Role.DSL, SAFEGUARDING, "Safeguarding", [DSL, HEAD])
     rig.harness.connector.clear()
     rig.run(walk_report(rig.harness, reporter=reporter, details=DETAILS + " [evil](https://evil.example) **bold**"))
     rig.check_sound(200)

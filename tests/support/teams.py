@@ -58,7 +58,7 @@ def _base(user: User, conversation: dict[str, Any], service_url: str, **fields: 
         "serviceUrl": service_url,
         "timestamp": "2026-11-28T10:00:00Z",
         "from": user.account(),
-        "recipient": BOT,
+        "recipient": dict(BOT),  # a copy: tests that bend an activity must not bend the next one
         "conversation": {"tenantId": DEFAULT_TENANT, **conversation},
         "channelData": {"tenant": {"id": DEFAULT_TENANT}},
     }
@@ -98,7 +98,7 @@ def channel_message(
     user: User, service_url: str, channel_id: str, channel_name: str, text: str, mentions: list[User] | None = None
 ) -> dict[str, Any]:
     """A message in a channel, @mentioning the bot (and anyone else named)."""
-    entities = [{"type": "mention", "text": "<at>ThinkFirst</at>", "mentioned": BOT}]
+    entities = [{"type": "mention", "text": "<at>ThinkFirst</at>", "mentioned": dict(BOT)}]
     body = f"<at>ThinkFirst</at> {text}"
     for person in mentions or []:
         entities.append({"type": "mention", "text": f"<at>{person.name}</at>", "mentioned": person.account()})
@@ -152,7 +152,7 @@ def personal_install(user: User, service_url: str) -> dict[str, Any]:
 
 def personal_bot_added(user: User, service_url: str) -> dict[str, Any]:
     """The member-added event Teams sends beside the install event in a personal chat."""
-    return _base(user, personal_conversation(user), service_url, type="conversationUpdate", membersAdded=[BOT])
+    return _base(user, personal_conversation(user), service_url, type="conversationUpdate", membersAdded=[dict(BOT)])
 
 
 def team_install(user: User, service_url: str) -> dict[str, Any]:
@@ -162,7 +162,7 @@ def team_install(user: User, service_url: str) -> dict[str, Any]:
         {"id": GENERAL, "conversationType": "channel", "isGroup": True},
         service_url,
         type="conversationUpdate",
-        membersAdded=[BOT],
+        membersAdded=[dict(BOT)],
     )
     activity["channelData"] = {
         "tenant": {"id": DEFAULT_TENANT},

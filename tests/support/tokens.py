@@ -89,7 +89,7 @@ def mint_token(
     app_id: str,
     service_url: str,
     *,
-    issuer: str = CHANNEL_ISSUER,
+    issuer: Any = CHANNEL_ISSUER,
     audience: str | None = None,
     expires_in: int = 3600,
     not_before: int | None = None,
@@ -115,6 +115,10 @@ def mint_token(
     }
     claims.update(extra_claims or {})
     headers = {"kid": signing_key.kid if kid is None else kid}
+    if not isinstance(claims["iss"], str):
+        # PyJWT refuses to encode a non-string issuer; a forger is not so polite, so sign the JSON as it is.
+        payload = json.dumps(claims).encode()
+        return jwt.api_jws.encode(payload, signing_key.private_key, algorithm=algorithm, headers=headers)
     return jwt.encode(claims, signing_key.private_key, algorithm=algorithm, headers=headers)
 
 
@@ -129,12 +133,16 @@ class KeyServer:
 
     keys: list[SigningKey] = field(default_factory=list)
     fail_status: int | None = None  # set to answer every request with this status (key outage)
+    delay_seconds: float = 0.0  # set to answer every request this late (a slow key server)
+    hang: bool = False  # set to accept requests and never answer them (until stop())
     hits: int = 0
+    paths: list[str] = field(default_factory=list)  # every path asked for, in order
 
     def __post_init__(self) -> None:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._released = threading.Event()  # set on stop(), so hanging requests end
 
     @property
     def base_url(self) -> str:
@@ -162,8 +170,15 @@ class KeyServer:
             def do_GET(self) -> None:  # noqa: N802 - name fixed by http.server
                 with server._lock:
                     server.hits += 1
+                    server.paths.append(self.path)
                     fail = server.fail_status
                     keys = [key.jwk() for key in server.keys]
+                    delay, hang = server.delay_seconds, server.hang
+                if hang:
+                    server._released.wait(10)  # bounded, so a test of a blocking fetch fails rather than hangs
+                    return
+                if delay:
+                    server._released.wait(delay)
                 if fail is not None:
                     self._send(fail, {"error": "unavailable"})
                 elif self.path.startswith("/v1/.well-known/openidconfiguration"):
@@ -192,6 +207,7 @@ class KeyServer:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by http.server
                 pass  # keep test output quiet
 
+        self._released.clear()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         # A short poll interval: shutdown() waits for the next poll, 0.5 s by default, on every test.
@@ -203,6 +219,7 @@ class KeyServer:
 
     def stop(self) -> None:
         """Stop serving and free the port."""
+        self._released.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
