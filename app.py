@@ -5,7 +5,7 @@ python app.py chat [--as dsl]       talk to the bot in the terminal
 python app.py check "can I ...?"    ask the policy from the command line (--json for scripts)
 python app.py manifest --app-id ID  build the Teams app package
 python app.py campaign export --out acks.csv
-python app.py backup --out FILE | restore FILE
+python app.py backup --out FILE|FOLDER | restore FILE
 python app.py case export REF --out FILE.zip
 python app.py summary [term|year|from DATE to DATE] [--trust] --out FILE.csv
 python app.py policy-review
