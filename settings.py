@@ -60,6 +60,13 @@ class Settings:
     # AES-256 key for evidence files (EVIDENCE_KEY, base64). Unset: a key is made in DATA_DIR the first time evidence
     # is kept, and the log says to move it into the host's secret store.
     evidence_key: bytes | None = field(default=None, repr=False)
+    # DATABASE_URL=postgresql://user:password@host/db: keep everything in PostgreSQL, so several replicas can share it
+    # (a trust's deployment; docs in the README's "Running for a trust"). Unset: the embedded store in DATA_DIR.
+    database_url: str = field(default="", repr=False)
+    database_schema: str = "public"  # DATABASE_SCHEMA: the PostgreSQL schema holding ThinkFirst's tables
+    # REPLICA_NAME: how this process names itself as leader in /healthz and the database (default: the App Service
+    # instance id, else host name and process id).
+    replica_name: str = ""
     log_level: str = "INFO"
     scheduler_enabled: bool = True
     # THINKFIRST_TEST_HOOKS=1 (end-to-end tests only, off by default) enables the admin-only `test reminders`
@@ -120,6 +127,17 @@ class Settings:
         rules_path = Path(text("RULES_FILE", str(PROJECT_DIR / "domain" / "data" / "rules.json")))
         routing_path = Path(text("ROUTING_FILE", str(PROJECT_DIR / "domain" / "data" / "routing.json")))
         readers_path = Path(text("READERS_FILE", str(PROJECT_DIR / "domain" / "data" / "lead_spaces.json")))
+        evidence_key = _evidence_key(text("EVIDENCE_KEY"))
+        database_url = text("DATABASE_URL")
+        if database_url and not database_url.startswith(("postgresql://", "postgres://")):
+            raise SettingsError("DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/db), "
+                                "or unset to keep the embedded store in DATA_DIR.")
+        if database_url and evidence_key is None:
+            raise SettingsError("EVIDENCE_KEY is needed with DATABASE_URL: every replica must encrypt and read "
+                                "evidence with the same key (see \"Running for a trust\" in the README).")
+        schema = text("DATABASE_SCHEMA", "public") or "public"
+        if not re.match(r"^[a-z_][a-z0-9_]{0,62}$", schema):
+            raise SettingsError(f"DATABASE_SCHEMA must be a lower-case PostgreSQL schema name, not {schema[:40]!r}.")
         return cls(
             app_id=app_id,
             app_password=text("MicrosoftAppPassword"),
@@ -148,7 +166,10 @@ class Settings:
             term_dates=_term_dates(text("TERM_DATES")),
             case_retention_years=_int(values, "CASE_RETENTION_YEARS", 25, 1, 100),
             other_case_retention_years=_int(values, "OTHER_CASE_RETENTION_YEARS", 6, 1, 100),
-            evidence_key=_evidence_key(text("EVIDENCE_KEY")),
+            evidence_key=evidence_key,
+            database_url=database_url,
+            database_schema=schema,
+            replica_name=(text("REPLICA_NAME") or text("WEBSITE_INSTANCE_ID"))[:40],
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
             scheduler_enabled=text("SCHEDULER", "on").lower() not in ("off", "0", "false", "no"),
             test_hooks=text("THINKFIRST_TEST_HOOKS", "0").lower() in ("1", "on", "true", "yes"),

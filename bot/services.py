@@ -60,9 +60,10 @@ def build_services(settings: Settings, *, store: RecordStore | None = None, cloc
                    blobs: BlobStore | None = None) -> Services:
     """Open the store and build every service from the settings."""
     clock = clock or Clock(settings.timezone)
-    store = store or open_store(settings.data_dir)
-    # Evidence files: encrypted, in DATA_DIR/evidence (nothing is created until the first file is kept).
-    blobs = blobs or open_evidence_store(settings.data_dir, settings.evidence_key)
+    store = store or open_store(settings.data_dir, settings.database_url, settings.database_schema)
+    # Evidence files: encrypted, in DATA_DIR/evidence (nothing is created until the first file is kept), or in the
+    # database beside the records when it is PostgreSQL.
+    blobs = blobs or open_evidence_store(settings.data_dir, settings.evidence_key, records=store)
     directory = Directory(store, clock, settings.school_name, set(settings.bot_admins))
     policy = PolicyDocument.load(settings.policy_path)
     rulebook = RuleBook.load(settings.rules_path, policy)

@@ -1,8 +1,8 @@
 """Evidence bytes: a blob store interface, a folder backend, and AES-GCM encryption at rest.
 
 Records (cases, audit trails) stay in the RecordStore; the bytes of screenshots and PDFs live here, beside them,
-keyed by an opaque id. Like ``store.base.RecordStore`` this is an interface, so a later backend (PostgreSQL large
-objects, an object store) can replace the folder without touching the domain.
+keyed by an opaque id. Like ``store.base.RecordStore`` this is an interface: the folder backend serves the embedded
+store, and ``store.postgres.PostgresBlobStore`` (a bytea table) serves a trust's PostgreSQL.
 
 Every blob is encrypted before it reaches the backend (:class:`EncryptedBlobStore`): AES-256-GCM with a fresh
 96-bit nonce per blob and the blob's key as associated data, so a file swapped for another or altered by one bit
@@ -287,10 +287,14 @@ class EncryptedBlobStore(BlobStore):
         return self.inner.keys()
 
 
-def open_evidence_store(data_dir: Path, configured_key: bytes | None = None) -> EncryptedBlobStore:
-    """The encrypted evidence folder in ``data_dir`` (nothing is created until the first file is kept)."""
+def open_evidence_store(data_dir: Path, configured_key: bytes | None = None,
+                        records: object | None = None) -> EncryptedBlobStore:
+    """The encrypted evidence folder in ``data_dir`` (nothing is created until the first file is kept), or the
+    evidence table when ``records`` is a PostgreSQL store (encrypted the same way, with the key from the setting)."""
     data_dir = Path(data_dir)
-    return EncryptedBlobStore(FolderBlobStore(data_dir / EVIDENCE_DIR_NAME), EvidenceKey(data_dir, configured_key))
+    inner_from = getattr(records, "blobs", None)
+    inner: BlobStore = inner_from() if callable(inner_from) else FolderBlobStore(data_dir / EVIDENCE_DIR_NAME)
+    return EncryptedBlobStore(inner, EvidenceKey(data_dir, configured_key))
 
 
 def _fsync_dir(path: Path) -> None:

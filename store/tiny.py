@@ -25,10 +25,11 @@ import itertools
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,11 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from store.base import SCHEMA_VERSION, ConflictError, Document, RecordStore, StoreError
+from store.base import SCHEMA_VERSION, ConflictError, Document, RecordStore, SchemaTooNewError, StoreError
 from store.files import ensure_private_dir, fsync_dir, make_private, open_private, write_private, write_private_atomic
+from store.indexes import DECLARED_INDEXES
+from store.memindex import MemoryIndexes
+from store.query import Condition, matches
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +60,6 @@ _MISSING = object()
 
 class StoreLockedError(StoreError):
     """Another process holds the data directory."""
-
-
-class SchemaTooNewError(StoreError):
-    """The store was written by a newer ThinkFirst."""
 
 
 class StoreBrokenError(StoreError):
@@ -451,13 +451,31 @@ class JournalTinyDB(TinyDB):
     table_class = JournalTable
 
 
+def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a TinyStore method holding the store's lock."""
+
+    def run(self: TinyStore, *args: Any, **kwargs: Any) -> Any:
+        with self._lock_all:
+            return method(self, *args, **kwargs)
+
+    run.__name__ = method.__name__
+    run.__doc__ = method.__doc__
+    return run
+
+
 def open_tinydb_readonly(data_dir: Path) -> TinyDB:
     """A read-only TinyDB over a data directory (snapshot plus journal), safe while the bot is running."""
     return TinyDB(data_dir, storage=JournalStorage, read_only=True)
 
 
 class TinyStore(RecordStore):
-    """The embedded RecordStore: TinyDB tables as collections, durable per write, one process per data dir."""
+    """The embedded RecordStore: TinyDB tables as collections, durable per write, one process per data dir.
+
+    Safe to share between the threads of that one process: every operation holds one re-entrant lock, which also
+    makes ``update`` and ``claim_due`` atomic without retries.
+    """
+
+    backend = "tinydb"
 
     def __init__(
         self,
@@ -465,9 +483,13 @@ class TinyStore(RecordStore):
         compact_after_bytes: int = DEFAULT_COMPACT_AFTER_BYTES,
         fsync: bool = True,
         unsynced_collections: frozenset[str] = frozenset(),
+        indexes: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         """``unsynced_collections``: collections whose writes survive a killed process but not a power cut
         (chat state a person can simply answer again), spared an fsync each; every other write is fsynced."""
+        self.indexes = DECLARED_INDEXES if indexes is None else indexes
+        self._fields = MemoryIndexes(self.indexes)
+        self._lock_all = threading.RLock()
         self.data_dir = ensure_private_dir(Path(data_dir))
         self._closed = True  # until everything below has worked
         # eTags only need to differ from every earlier one: a random prefix per opening and a counter is enough,
@@ -566,6 +588,7 @@ class TinyStore(RecordStore):
 
     # --- RecordStore ----------------------------------------------------------------------------------------
 
+    @_locked
     def get(self, collection: str, key: str, _internal: bool = False) -> Document | None:
         """Return a copy of the document, or None."""
         self._check_collection(collection, _internal)
@@ -575,6 +598,7 @@ class TinyStore(RecordStore):
         found = self._table(collection).get(doc_id=doc_id)
         return self._public(found) if found is not None else None
 
+    @_locked
     def put(self, collection: str, key: str, doc: Document, if_match: str | None = None) -> Document:
         """Write the document durably (see RecordStore.put)."""
         self._check_collection(collection, False)
@@ -600,15 +624,18 @@ class TinyStore(RecordStore):
         stored["_etag"] = f"{self._etag_prefix}{next(self._etag_counter):x}"
         stored[KEY_FIELD] = key
         table = self._table(collection)
+        old = self._raw(collection).get(str(doc_id)) if doc_id is not None else None
         if doc_id is None:
             index[key] = table.insert(stored)
         else:
             table.replace(doc_id, stored)
+        self._fields.written(collection, key, old, self._raw(collection).get(str(index[key])))
         result: Document = json.loads(text)
         result["_etag"] = stored["_etag"]
         result.pop(KEY_FIELD, None)
         return result
 
+    @_locked
     def insert_new(self, collection: str, key: str, doc: Document) -> Document:
         """Write the document only if the key is free; ConflictError if it exists."""
         self._check_collection(collection, False)
@@ -616,6 +643,7 @@ class TinyStore(RecordStore):
             raise ConflictError(f"{collection}/{key} already exists")
         return self._put(collection, key, doc)
 
+    @_locked
     def delete(self, collection: str, key: str) -> bool:
         """Remove the document durably; True if there was one."""
         self._check_collection(collection, False)
@@ -623,25 +651,72 @@ class TinyStore(RecordStore):
         doc_id = index.get(key)
         if doc_id is None:
             return False
+        old = self._raw(collection).get(str(doc_id))
         self._table(collection).remove(doc_ids=[doc_id])
         del index[key]
+        self._fields.written(collection, key, old, None)
         return True
 
+    @_locked
     def all(self, collection: str) -> list[Document]:
         """Copies of every document in the collection, in insertion order."""
         self._check_collection(collection, False)
         return [self._public(doc) for doc in self._raw(collection).values()]
 
+    @_locked
     def find(self, collection: str, predicate: Callable[[Document], bool]) -> list[Document]:
         """Copies of the matching documents; the predicate reads the stored ones, so only matches are copied."""
         self._check_collection(collection, False)
         return [self._public(doc) for doc in self._raw(collection).values() if predicate(doc)]
 
+    @_locked
+    def items(self, collection: str) -> list[tuple[str, Document]]:
+        """(key, copy) for every document, in insertion order."""
+        self._check_collection(collection, False)
+        return [(doc[KEY_FIELD], self._public(doc)) for doc in self._raw(collection).values()]
+
+    @_locked
+    def collections(self) -> list[str]:
+        """The collections that hold documents (the store's own ``_meta`` left out)."""
+        return [name for name, docs in self._storage.read().items() if name != META_TABLE and docs]
+
+    @_locked
+    def _find_items(self, collection: str, conditions: Mapping[str, Condition], key_prefix: str | None,
+                    order_by: Sequence[str], limit: int | None) -> list[tuple[str, Document]]:
+        """The matching documents, read through the field indexes when a condition allows."""
+        self._check_collection(collection, False)
+        raw = self._raw(collection)
+        keys = self._fields.candidates(collection, conditions,
+                                       lambda: [(d[KEY_FIELD], d) for d in raw.values()])
+        if keys is None:
+            docs: Iterable[dict[str, Any]] = raw.values()
+        else:
+            index = self._index(collection)
+            docs = [raw[str(doc_id)] for doc_id in sorted(index[k] for k in keys if k in index)]
+        found = [(d[KEY_FIELD], self._public(d)) for d in docs if matches(d, conditions, d[KEY_FIELD], key_prefix)]
+        return self._ordered(found, order_by, limit)
+
+    @_locked
+    def update(self, collection: str, key: str,
+               change: Callable[[Document | None], Document | None]) -> Document | None:
+        """Read, change and write one document atomically (the store's lock is held throughout)."""
+        return super().update(collection, key, change)
+
+    @_locked
+    def claim_due(self, collection: str, change: Callable[[Document], Document | None], *, limit: int = 1,
+                  keys: Iterable[str] | None = None, order_by: Sequence[str] = (),
+                  where: Mapping[str, Condition] | None = None, **fields: Condition) -> list[Document]:
+        """Take due documents (see RecordStore.claim_due); the store's lock makes it atomic."""
+        return super().claim_due(collection, change, limit=limit, keys=keys, order_by=order_by, where=where,
+                                 **fields)
+
+    @_locked
     def keys(self, collection: str) -> list[str]:
         """Every key in the collection, in insertion order."""
         self._check_collection(collection, False)
         return list(self._index(collection))
 
+    @_locked
     def put_many(self, collection: str, docs: Iterable[tuple[str, Document]]) -> None:
         """Write several documents as one journal line: one fsync, and all of them or none after a crash."""
         self._check_collection(collection, False)
@@ -650,18 +725,22 @@ class TinyStore(RecordStore):
                 for key, doc in docs:
                     self._put(collection, key, doc)
         except BaseException:
-            self._indexes.pop(collection, None)  # the batch was undone in memory; rebuild the index from it
+            self._indexes.pop(collection, None)  # the batch was undone in memory; rebuild the indexes from it
+            self._fields.forget(collection)
             raise
 
+    @_locked
     def schema_version(self) -> int:
         """The schema version recorded in the store."""
         found = self.get(META_TABLE, "schema", _internal=True)
         return int(found["schema_version"]) if found else SCHEMA_VERSION
 
+    @_locked
     def counts(self) -> dict[str, int]:
         """Documents per collection (the store's own ``_meta`` left out)."""
         return {name: len(docs) for name, docs in self._storage.read().items() if name != META_TABLE}
 
+    @_locked
     def compact(self) -> None:
         """Fold the journal into a fresh snapshot now."""
         self._storage.compact()

@@ -74,3 +74,18 @@ def test_the_app_refuses_to_start_with_one_line(tmp_path: Path) -> None:
                             cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "MicrosoftAppId" in result.stderr
+
+
+def test_database_url_selects_postgresql_and_needs_one_evidence_key_for_every_replica() -> None:
+    key = base64.b64encode(b"k" * 32).decode()
+    url = "postgresql://thinkfirst:s3cret-pw@db.example.org:5432/thinkfirst?sslmode=require"
+    settings = Settings.from_mapping({"DATABASE_URL": url, "EVIDENCE_KEY": key, "WEBSITE_INSTANCE_ID": "abc123"})
+    assert settings.database_url == url and settings.database_schema == "public" and settings.replica_name == "abc123"
+    assert "s3cret-pw" not in repr(settings)
+    assert Settings.from_mapping({}).database_url == ""  # no setting: the embedded store, as before
+    with pytest.raises(SettingsError, match="EVIDENCE_KEY is needed with DATABASE_URL"):
+        Settings.from_mapping({"DATABASE_URL": url})
+    with pytest.raises(SettingsError, match="must be a PostgreSQL URL"):
+        Settings.from_mapping({"DATABASE_URL": "mysql://x", "EVIDENCE_KEY": key})
+    with pytest.raises(SettingsError, match="DATABASE_SCHEMA"):
+        Settings.from_mapping({"DATABASE_URL": url, "EVIDENCE_KEY": key, "DATABASE_SCHEMA": "Robert'); DROP"})

@@ -6,6 +6,7 @@ import base64
 import logging
 import os
 import stat
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,21 @@ def test_memory_and_folder_stores_list_delete_and_forget(tmp_path: Path) -> None
 ])
 def test_evidence_key_text(text: str, ok: bool) -> None:
     assert (parse_evidence_key(text) is not None) is ok
+
+
+@pytest.mark.parametrize("backend", ["memory", "folder", "postgres"])
+def test_every_blob_backend_lists_deletes_and_holds_only_ciphertext(tmp_path: Path, backend: str) -> None:
+    from tests.support.postgres import postgres_store
+
+    mark = marker()
+    with postgres_store() if backend == "postgres" else nullcontext(None) as records:
+        inner = {"memory": MemoryBlobStore, "folder": lambda: FolderBlobStore(tmp_path / "blobs"),
+                 "postgres": lambda: records.blobs()}[backend]()  # type: ignore[union-attr]
+        store = EncryptedBlobStore(inner, EvidenceKey(tmp_path, os.urandom(32)))
+        store.put("ev-b", png(mark))
+        store.put("ev-a", b"%PDF-1.7 one")
+        store.put("ev-a", b"%PDF-1.7 two")  # a replacement
+        assert inner.keys() == ["ev-a", "ev-b"] and store.get("ev-a") == b"%PDF-1.7 two"
+        assert mark not in (inner.get("ev-b") or b"") and store.get("ev-b") == png(mark)
+        assert store.delete("ev-a") and not store.delete("ev-a")
+        assert store.get("ev-a") is None and store.keys() == ["ev-b"]

@@ -1,4 +1,4 @@
-"""The RecordStore contract, run against MemoryStore and TinyStore alike, plus TinyStore's own promises."""
+"""TinyStore's own promises: durability, the journal, compaction, locking (the shared contract is test_contract.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from store import SCHEMA_VERSION, ConflictError, MemoryStore, RecordStore, TinyStore, open_store
+from store import SCHEMA_VERSION, TinyStore, open_store
 from store.tiny import (
     JOURNAL_NAME,
     SNAPSHOT_NAME,
@@ -24,139 +21,6 @@ from store.tiny import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(params=["memory", "tiny"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RecordStore]:
-    """The same contract suite runs against every backend."""
-    backend: RecordStore = MemoryStore() if request.param == "memory" else TinyStore(tmp_path / "data")
-    yield backend
-    backend.close()
-
-
-# --- the contract ---------------------------------------------------------------------------------------------
-
-
-def test_get_missing_is_none(store: RecordStore) -> None:
-    assert store.get("staff", "nobody") is None
-
-
-def test_put_then_get_round_trip_with_etag(store: RecordStore) -> None:
-    stored = store.put("staff", "s1", {"name": "A Teacher", "roles": ["dsl"], "n": 1.5, "ok": True, "x": None})
-    assert stored["_etag"]
-    assert store.get("staff", "s1") == stored
-    assert {k: v for k, v in stored.items() if k != "_etag"} == {
-        "name": "A Teacher", "roles": ["dsl"], "n": 1.5, "ok": True, "x": None,
-    }
-
-
-def test_put_replaces_whole_document_and_changes_etag(store: RecordStore) -> None:
-    first = store.put("staff", "s1", {"a": 1, "b": 2})
-    second = store.put("staff", "s1", {"a": 3})
-    assert second["_etag"] != first["_etag"]
-    assert store.get("staff", "s1") == {"a": 3, "_etag": second["_etag"]}
-
-
-def test_copies_out_never_live_references(store: RecordStore) -> None:
-    doc = {"tags": ["a"], "inner": {"k": 1}}
-    returned = store.put("cases", "c1", doc)
-    doc["tags"].append("changed-input")
-    returned["tags"].append("changed-returned")
-    got = store.get("cases", "c1")
-    assert got is not None
-    got["inner"]["k"] = 99
-    store.all("cases")[0]["tags"].append("changed-all")
-    assert store.get("cases", "c1") == {"tags": ["a"], "inner": {"k": 1}, "_etag": returned["_etag"]}
-
-
-def test_if_match(store: RecordStore) -> None:
-    stored = store.put("cases", "c1", {"v": 1})
-    with pytest.raises(ConflictError):
-        store.put("cases", "c1", {"v": 2}, if_match="stale")
-    updated = store.put("cases", "c1", {"v": 2}, if_match=stored["_etag"])
-    with pytest.raises(ConflictError):
-        store.put("cases", "c1", {"v": 3}, if_match=stored["_etag"])
-    store.put("cases", "c1", {"v": 4}, if_match="*")
-    with pytest.raises(ConflictError):
-        store.put("cases", "missing", {"v": 1}, if_match=updated["_etag"])
-    store.put("cases", "missing", {"v": 1}, if_match="*")
-    assert store.get("cases", "c1")["v"] == 4  # type: ignore[index]
-
-
-def test_insert_new(store: RecordStore) -> None:
-    store.insert_new("acks", "a1", {"v": 1})
-    with pytest.raises(ConflictError):
-        store.insert_new("acks", "a1", {"v": 2})
-    assert store.get("acks", "a1")["v"] == 1  # type: ignore[index]
-
-
-def test_delete(store: RecordStore) -> None:
-    store.put("staff", "s1", {"v": 1})
-    assert store.delete("staff", "s1") is True
-    assert store.delete("staff", "s1") is False
-    assert store.get("staff", "s1") is None
-    assert store.keys("staff") == []
-
-
-def test_all_keys_insertion_order(store: RecordStore) -> None:
-    for key in ["b", "a", "c"]:
-        store.put("staff", key, {"k": key})
-    store.put("staff", "a", {"k": "a2"})  # a replacement keeps its place
-    store.delete("staff", "b")
-    store.put("staff", "b", {"k": "b2"})  # a re-insert goes to the end
-    assert store.keys("staff") == ["a", "c", "b"]
-    assert [d["k"] for d in store.all("staff")] == ["a2", "c", "b2"]
-    assert store.all("empty") == [] and store.keys("empty") == []
-
-
-def test_collections_are_separate(store: RecordStore) -> None:
-    store.put("staff", "x", {"v": "staff"})
-    store.put("cases", "x", {"v": "case"})
-    assert store.get("staff", "x")["v"] == "staff"  # type: ignore[index]
-    assert store.get("cases", "x")["v"] == "case"  # type: ignore[index]
-
-
-def test_find(store: RecordStore) -> None:
-    store.put_many("cases", [(f"c{i}", {"open": i % 2 == 0}) for i in range(6)])
-    assert len(store.find("cases", lambda d: d["open"])) == 3
-
-
-def test_update(store: RecordStore) -> None:
-    assert store.update("cases", "c1", lambda d: None) is None
-    store.update("cases", "c1", lambda d: {"n": 1})
-    result = store.update("cases", "c1", lambda d: {"n": d["n"] + 1} if d else None)
-    assert result is not None and result["n"] == 2
-
-
-def test_next_sequence(store: RecordStore) -> None:
-    assert [store.next_sequence("case"), store.next_sequence("case"), store.next_sequence("other")] == [1, 2, 1]
-
-
-def test_put_many(store: RecordStore) -> None:
-    store.put_many("staff", [("a", {"v": 1}), ("b", {"v": 2}), ("a", {"v": 3})])
-    assert store.keys("staff") == ["a", "b"]
-    assert store.get("staff", "a")["v"] == 3  # type: ignore[index]
-
-
-def test_schema_version_and_health(store: RecordStore) -> None:
-    assert store.schema_version() == SCHEMA_VERSION
-    assert store.healthy()
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=12,
-)
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(doc=st.dictionaries(st.text(max_size=10).filter(lambda k: k not in ("_etag", "_key")), json_values, max_size=5))
-def test_any_json_document_round_trips(store: RecordStore, doc: dict) -> None:
-    stored = store.put("docs", "k", doc)
-    assert {k: v for k, v in stored.items() if k != "_etag"} == doc
-    assert store.get("docs", "k") == stored
 
 
 # --- TinyStore only -------------------------------------------------------------------------------------------
