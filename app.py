@@ -9,6 +9,8 @@ python app.py backup --out FILE|FOLDER | restore FILE
 python app.py case export REF --out FILE.zip
 python app.py summary [term|year|from DATE to DATE] [--trust] --out FILE.csv
 python app.py policy-review
+python app.py migrate                        bring the store's schema up to date (safe on every start)
+python app.py copy-store --to postgresql://...   move DATA_DIR's records and evidence into PostgreSQL
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ def main(argv: list[str]) -> int:
             from cli.admin import run_admin
 
             return run_admin(command, args, settings, sys.stdout)
+        if command in ("migrate", "copy-store"):
+            from cli.database import run_database
+
+            return run_database(command, args, settings, sys.stdout)
         if command in ("-h", "--help", "help"):
             print(__doc__)
             return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from typing import Any
@@ -14,6 +15,7 @@ from bot import sdk_fixes
 from bot.auth import build_bot_authentication, make_messages_handler
 from bot.handler import ThinkFirstBot
 from bot.jobs import scheduled_jobs
+from bot.leadership import Leadership, replica_name
 from bot.scheduler import attach_delivery_worker, attach_scheduler, build_scheduler
 from bot.services import Services, build_services
 from bot.signing_keys import attach_signing_key_refresh
@@ -21,6 +23,7 @@ from bot.state_storage import RecordStoreStorage
 from bot.transport import HTTP_TIMEOUT_SECONDS, SEND_TIMEOUT_SECONDS, TeamsTransport
 from domain.clock import Clock
 from domain.delivery import DeliveryWorker
+from domain.outbox import OUTBOX
 from settings import Settings
 from store.base import RecordStore
 
@@ -34,6 +37,8 @@ ADAPTER_KEY = web.AppKey("adapter", CloudAdapter)
 BOT_KEY = web.AppKey("bot", ThinkFirstBot)
 WORKER_KEY = web.AppKey("delivery_worker", DeliveryWorker)
 STATS_KEY = web.AppKey("stats", dict)
+LEADERSHIP_KEY = web.AppKey("leadership", Leadership)
+REPLICA_KEY = web.AppKey("replica", str)
 
 
 def make_turn_error_handler(stats: dict[str, Any]) -> Any:
@@ -93,16 +98,22 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
     app[BOT_KEY] = bot
     app[WORKER_KEY] = worker
     app[STATS_KEY] = stats
+    app[REPLICA_KEY] = replica_name(settings.replica_name)
     app.router.add_post("/api/messages", make_messages_handler(adapter, bot, allowed_tenants=settings.allowed_tenants))
     app.router.add_get("/healthz", healthz)
 
     if background:
-        attach_delivery_worker(app, worker)
-        app.on_startup.append(make_alert_check(services, worker))
         if not settings.local_mode:
             attach_signing_key_refresh(app)
-        if settings.scheduler_enabled:
-            attach_scheduler(app, build_scheduler(scheduled_jobs(services, worker), settings.timezone))
+        if services.store.backend == "postgresql":
+            # Several replicas may share this database: only the leader runs the worker and the scheduler.
+            attach_leadership(app, services, worker)
+        else:
+            # The embedded store is one process by construction (its file lock): it always leads.
+            attach_delivery_worker(app, worker)
+            app.on_startup.append(make_alert_check(services, worker))
+            if settings.scheduler_enabled:
+                attach_scheduler(app, build_scheduler(scheduled_jobs(services, worker), settings.timezone))
 
     async def close_store(app: web.Application) -> None:
         services.close()
@@ -110,6 +121,62 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
     app.on_cleanup.append(close_store)
     return app
 
+
+
+def attach_leadership(app: web.Application, services: Services, worker: DeliveryWorker) -> Leadership:
+    """Run the delivery worker, the scheduler and the start-up alert check only while this replica leads."""
+    settings = services.settings
+    lock = services.store.leader_lock("leader", app[REPLICA_KEY])
+    check_alerts = make_alert_check(services, worker)
+    running: dict[str, Any] = {}
+    signalled = {"inserts": 0}
+
+    def wake_the_leader() -> None:
+        # A follower's turn queued messages: NOTIFY the leader (one statement, and only when something was queued).
+        inserts = services.store.insert_count(OUTBOX)
+        if inserts != signalled["inserts"]:
+            signalled["inserts"] = inserts
+            try:
+                lock.signal()
+            except Exception:  # noqa: BLE001 - the leader's worker polls anyway; a lost wake only delays a little
+                log.warning("could not wake the leader; its next poll will find the messages")
+
+    async def start() -> None:
+        services.wake = worker.wake
+        running["worker"] = asyncio.create_task(worker.run(), name="delivery-worker")
+        await check_alerts(app)
+        if settings.scheduler_enabled:
+            scheduler = build_scheduler(scheduled_jobs(services, worker), settings.timezone)
+            scheduler.start()
+            running["scheduler"] = scheduler
+
+    async def stop() -> None:
+        services.wake = wake_the_leader
+        scheduler = running.pop("scheduler", None)
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+        task = running.pop("worker", None)
+        if task is not None:
+            worker.stop()
+            try:
+                await asyncio.wait_for(task, 10.0)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("delivery worker did not stop within 10 s; its sends in flight are settled by the "
+                            "next leader")
+
+    leadership = Leadership(lock, start, stop, on_signal=worker.wake)
+    app[LEADERSHIP_KEY] = leadership
+
+    async def on_startup(app: web.Application) -> None:
+        services.wake = wake_the_leader
+        leadership.start()
+
+    async def on_cleanup(app: web.Application) -> None:
+        await leadership.close()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return leadership
 
 
 def make_alert_check(services: Services, worker: DeliveryWorker) -> Any:
@@ -132,11 +199,23 @@ async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES_KEY]
     store_ok = services.store.healthy()
     undelivered = len(services.case_alerts.undelivered()) if store_ok else 0
+    leadership = request.app.get(LEADERSHIP_KEY)
+    replica = request.app[REPLICA_KEY]
+    leader: str | None = replica
+    if leadership is not None:
+        try:
+            leader = await asyncio.to_thread(leadership.lock.holder)
+        except Exception:  # noqa: BLE001 - health checks report, they never raise
+            leader = None
     body = {
         "status": "ok" if store_ok and not undelivered else "degraded",
         "undelivered_alerts": undelivered,
         "version": VERSION,
         "store": "reachable" if store_ok else "unreachable",
+        "database": services.store.backend,
+        "replica": replica,
+        "leader": leader,
+        "leading": leadership.leading if leadership is not None else True,
         "schema_version": services.store.schema_version(),
         "mode": "local" if services.settings.local_mode else "azure",
         "policy_version": services.policy.version_label,

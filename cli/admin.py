@@ -189,6 +189,10 @@ def _backup(args: list[str], settings: Settings, stdout: TextIO) -> int:
     parser = _Parser(prog="backup", add_help=False)
     parser.add_argument("--out", type=Path, required=True)
     options = parser.parse_args(args)
+    if settings.database_url:  # PostgreSQL: a logical export of the shared database (cli/database.py)
+        from cli.database import backup_database
+
+        return backup_database(options.out, settings, stdout)
     if not _has_records(settings.data_dir):
         return _fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
     # A folder gets a dated file in it, named in the school's time zone.
@@ -218,6 +222,10 @@ def _restore(args: list[str], settings: Settings, stdout: TextIO) -> int:
     options = parser.parse_args(args)
     if not options.file.is_file():
         return _fail(f"There is no backup file {options.file}.", USAGE_ERROR)
+    if settings.database_url:  # PostgreSQL: one transaction into the shared database (cli/database.py)
+        from cli.database import restore_database
+
+        return restore_database(options.file, options.force, settings, stdout)
     had_records = _has_records(settings.data_dir)
     try:
         manifest = restore(options.file, settings.data_dir, force=options.force)

@@ -186,7 +186,11 @@ class DeliveryWorker:
     # Control ---------------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Deliver until stop() is called; lets sends already in flight finish before returning."""
+        """Deliver until stop() is called; lets sends already in flight finish before returning.
+
+        Each run first settles sends left 'sending' by whoever ran before (a restart, or another replica that led
+        until now)."""
+        self._recovered = False
         await self._pump_until_done(draining=False, wait_for_retries=True)
 
     async def drain(self, *, wait_for_retries: bool = True) -> dict[str, int]:

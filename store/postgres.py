@@ -27,6 +27,7 @@ import logging
 import re
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -143,6 +144,7 @@ class PostgresStore(RecordStore):
         self._leader: PostgresLeaderLock | None = None  # set while this process may run as leader (fences claims)
         self._forget: set[tuple[str, str]] = set()
         self._forget_lock = threading.Lock()
+        self._inserts: Counter[str] = Counter()
         self.pool = ConnectionPool(
             url, min_size=min_size, max_size=max_size, open=False, timeout=pool_timeout, name="thinkfirst",
             kwargs={"autocommit": True, "application_name": application_name[:63],
@@ -158,7 +160,6 @@ class PostgresStore(RecordStore):
         try:
             if migrate:
                 self.migrate()
-            self._check_schema()
         except BaseException:
             self.pool.close()
             raise
@@ -242,6 +243,7 @@ class PostgresStore(RecordStore):
                     done.append(f"index {collection}.{field}")
             conn.execute(f"""INSERT INTO {self._q}.thinkfirst_meta (name, value) VALUES ('schema_version', %s)
                              ON CONFLICT (name) DO NOTHING""", (json.dumps(SCHEMA_VERSION),))
+        self._check_schema()
         return done
 
     def _check_schema(self) -> None:
@@ -303,6 +305,7 @@ class PostgresStore(RecordStore):
                         "DO NOTHING RETURNING etag", (collection, key, text))
         if row is None:
             raise ConflictError(f"{collection}/{key} already exists")
+        self._inserts[collection] += 1
         return self._doc(text, row[0])
 
     def delete(self, collection: str, key: str) -> bool:
@@ -515,6 +518,10 @@ class PostgresStore(RecordStore):
             log.warning("could not VACUUM after a document that must not be kept was replaced: %s",
                         type(error).__name__)
 
+    def insert_count(self, collection: str) -> int:
+        """How many documents this process has inserted into the collection."""
+        return self._inserts[collection]
+
     def leader_lock(self, name: str, replica: str = "") -> PostgresLeaderLock:
         """The advisory lock that chooses the leader; while one exists, claims are fenced by it."""
         lock = PostgresLeaderLock(self, name, replica)
@@ -524,6 +531,47 @@ class PostgresStore(RecordStore):
     def blobs(self) -> PostgresBlobStore:
         """The evidence table, over the same pool."""
         return PostgresBlobStore(self)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[PostgresSnapshot]:
+        """A consistent read of everything (one REPEATABLE READ, READ ONLY transaction), for backups: safe while
+        every replica keeps writing."""
+        with self._conn() as conn:
+            conn.autocommit = False
+            try:
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield PostgresSnapshot(self, conn)
+            finally:
+                conn.rollback()
+                conn.autocommit = True
+
+    def load(self, collections: Iterable[tuple[str, Iterable[tuple[str, Document]]]],
+             blobs: Iterable[tuple[str, bytes]] = (), *, replace: bool = False) -> None:
+        """Write whole collections and blobs in one transaction (copy-store, restore): all of them or none.
+
+        Refuses (StoreError) if the database already holds records, unless ``replace`` (the caller keeps a copy of
+        what was there first)."""
+        with self._conn() as conn, conn.transaction(), conn.cursor() as cursor:
+            # Nobody else may write while the records are swapped: a second copy-store or restore waits here.
+            cursor.execute(f"LOCK TABLE {self._records}, {self._q}.thinkfirst_blobs "  # type: ignore[arg-type]
+                           "IN SHARE ROW EXCLUSIVE MODE")
+            if replace:
+                cursor.execute(f"DELETE FROM {self._records}")  # type: ignore[arg-type]
+                cursor.execute(f"DELETE FROM {self._q}.thinkfirst_blobs")  # type: ignore[arg-type]
+            else:
+                held = cursor.execute(f"SELECT count(*) FROM {self._records} "  # type: ignore[arg-type]
+                                      "WHERE collection <> '_health'").fetchone()
+                if held and held[0]:
+                    raise StoreError(f"the database already holds {held[0]} records; refusing to mix two stores")
+            for collection, items in collections:
+                self._check_collection(collection)
+                rows = [(collection, key, self._text(collection, key, doc)) for key, doc in items]
+                cursor.executemany(f"INSERT INTO {self._records} (collection, key, doc, etag) "  # type: ignore[arg-type]
+                                   f"VALUES (%s, %s, %s::json, nextval('{self._etags}')) ON CONFLICT "
+                                   "(collection, key) DO UPDATE SET doc = EXCLUDED.doc, etag = EXCLUDED.etag", rows)
+            for key, data in blobs:
+                cursor.execute(f"INSERT INTO {self._q}.thinkfirst_blobs (key, data) VALUES (%s, %s) "  # type: ignore[arg-type]
+                               "ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data", (check_blob_key(key), data))
 
     def drop_everything(self) -> None:
         """Remove this schema's ThinkFirst tables (tests, and a restore that replaces a database)."""
@@ -537,6 +585,44 @@ class PostgresStore(RecordStore):
         if self._leader is not None:
             self._leader.close()
         self.pool.close()
+
+
+class PostgresSnapshot:
+    """What one consistent transaction sees: records by collection and the (still encrypted) evidence."""
+
+    def __init__(self, store: PostgresStore, conn: psycopg.Connection[Any]) -> None:
+        self.store = store
+        self.conn = conn
+
+    def schema_version(self) -> int:
+        """The data's schema version."""
+        row = self.conn.execute(f"SELECT value FROM {self.store._q}.thinkfirst_meta "  # type: ignore[arg-type]
+                                "WHERE name = 'schema_version'").fetchone()
+        if row is None:
+            return SCHEMA_VERSION
+        return int(json.loads(row[0]) if isinstance(row[0], str) else row[0])
+
+    def collections(self) -> list[str]:
+        """The collections holding documents."""
+        return [r[0] for r in self.conn.execute(
+            f"SELECT DISTINCT collection FROM {self.store._records} ORDER BY 1").fetchall()]  # type: ignore[arg-type]
+
+    def items(self, collection: str) -> list[tuple[str, Document]]:
+        """(key, document) in insertion order."""
+        return [(key, self.store._doc(doc, etag)) for key, doc, etag in self.conn.execute(
+            f"SELECT key, doc, etag FROM {self.store._records} WHERE collection = %s "  # type: ignore[arg-type]
+            "ORDER BY seq", (collection,)).fetchall()]
+
+    def blob_keys(self) -> list[str]:
+        """Every evidence key, sorted."""
+        return [r[0] for r in self.conn.execute(
+            f"SELECT key FROM {self.store._q}.thinkfirst_blobs ORDER BY key").fetchall()]  # type: ignore[arg-type]
+
+    def blob(self, key: str) -> bytes | None:
+        """One evidence file's stored (encrypted) bytes."""
+        row = self.conn.execute(f"SELECT data FROM {self.store._q}.thinkfirst_blobs "  # type: ignore[arg-type]
+                                "WHERE key = %s", (key,)).fetchone()
+        return bytes(row[0]) if row else None
 
 
 class PostgresLeaderLock(LeaderLock):
