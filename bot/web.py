@@ -144,6 +144,7 @@ def attach_leadership(app: web.Application, services: Services, worker: Delivery
     async def start() -> None:
         services.wake = worker.wake
         running["worker"] = asyncio.create_task(worker.run(), name="delivery-worker")
+        running["worker"].add_done_callback(_report_worker_end)
         await check_alerts(app)
         if settings.scheduler_enabled:
             scheduler = build_scheduler(scheduled_jobs(services, worker), settings.timezone)
@@ -177,6 +178,13 @@ def attach_leadership(app: web.Application, services: Services, worker: Delivery
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return leadership
+
+
+def _report_worker_end(task: asyncio.Task[None]) -> None:
+    """A delivery worker that stopped by itself is a bug: say so loudly (it starts again at the next leadership)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the delivery worker stopped with %s; messages wait until this replica leads again",
+                  type(task.exception()).__name__, exc_info=task.exception())
 
 
 def make_alert_check(services: Services, worker: DeliveryWorker) -> Any:

@@ -38,6 +38,7 @@ from typing import Any
 from domain.clock import Clock, iso, parse_iso
 from domain.messages import SAFEGUARDING, DeliveryResult, DeliveryStatus, OutgoingMessage
 from store.base import ConflictError, RecordStore
+from store.query import AtMost, OneOf
 
 OUTBOX = "outbox"
 
@@ -146,23 +147,21 @@ class Outbox:
     def due(self, now: datetime, limit: int = 100, exclude: Iterable[str] = ()) -> list[OutboxEntry]:
         """Pending entries whose next attempt is due, urgent first, then oldest first."""
         skip = set(exclude)
-        stamp = iso(now)
-        docs = self.store.find(OUTBOX, lambda d: d["status"] == PENDING and d["next_attempt_at"] <= stamp
-                               and d["key"] not in skip)
-        # ISO strings in UTC sort as times; Python's sort is stable, so insertion order breaks ties.
-        docs.sort(key=lambda d: (d.get("priority", NORMAL_PRIORITY), d["next_attempt_at"]))
-        return [_entry(d) for d in docs[:limit]]
+        # ISO strings in UTC sort as times; ties keep insertion order.
+        docs = self.store.find_where(OUTBOX, status=PENDING, next_attempt_at=AtMost(iso(now)),
+                                     order_by=("priority", "next_attempt_at"), limit=limit + len(skip))
+        return [_entry(d) for d in docs if d["key"] not in skip][:limit]
 
     def next_due_at(self) -> datetime | None:
         """When the earliest pending entry falls due (None if nothing is pending)."""
-        stamps = [d["next_attempt_at"] for d in self.store.find(OUTBOX, lambda d: d["status"] == PENDING)]
-        return parse_iso(min(stamps)) if stamps else None
+        first = self.store.find_where(OUTBOX, status=PENDING, order_by=("next_attempt_at",), limit=1)
+        return parse_iso(first[0]["next_attempt_at"]) if first else None
 
     def overdue(self, now: datetime, after_seconds: float) -> list[OutboxEntry]:
         """Safeguarding messages still undelivered (pending or in flight) that were queued over ``after`` ago."""
         cutoff = iso(now - timedelta(seconds=after_seconds))
-        docs = self.store.find(OUTBOX, lambda d: d["status"] in (PENDING, SENDING) and d["created_at"] <= cutoff
-                               and bool((d.get("message") or {}).get("meta", {}).get(SAFEGUARDING)))
+        docs = self.store.find_where(OUTBOX, {"message.meta.safeguarding": True}, status=OneOf(PENDING, SENDING),
+                                     created_at=AtMost(cutoff))
         return [_entry(d) for d in docs]
 
     def flag_overdue(self, key: str) -> None:
@@ -171,19 +170,20 @@ class Outbox:
         self.store.update(OUTBOX, key, lambda d: {**d, "overdue_at": now} if d and not d.get("overdue_at") else None)
 
     def claim(self, key: str) -> OutboxEntry | None:
-        """Mark a pending entry as being sent (written before the send); None if it is not pending any more."""
+        """Mark a pending entry as being sent (written before the send); None if it is not pending any more (sent,
+        or claimed by another worker: the store's claim is atomic, FOR UPDATE SKIP LOCKED on PostgreSQL)."""
         now = iso(self.clock.now())
+        claimed = self.store.claim_due(OUTBOX, lambda doc: {**doc, "status": SENDING, "claimed_at": now,
+                                                           "updated_at": now}, keys=[key], status=PENDING)
+        return _entry(claimed[0]) if claimed else None
 
-        def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
-            if doc is None or doc["status"] != PENDING:
-                return None
-            return {**doc, "status": SENDING, "claimed_at": now, "updated_at": now}
-
-        before = self.store.get(OUTBOX, key)
-        if before is None or before["status"] != PENDING:
-            return None
-        doc = self.store.update(OUTBOX, key, change)
-        return _entry(doc) if doc and doc["status"] == SENDING else None
+    def claim_due(self, now: datetime, limit: int) -> list[OutboxEntry]:
+        """Claim up to ``limit`` due entries at once, urgent first (for a worker that sends whatever it claims)."""
+        stamp = iso(self.clock.now())
+        claimed = self.store.claim_due(OUTBOX, lambda doc: {**doc, "status": SENDING, "claimed_at": stamp,
+                                                           "updated_at": stamp}, limit=limit, status=PENDING,
+                                       next_attempt_at=AtMost(iso(now)), order_by=("priority", "next_attempt_at"))
+        return [_entry(d) for d in claimed]
 
     def mark(self, key: str, result: DeliveryResult, attempts: int | None = None,
              next_attempt_at: datetime | None = None, *, throttled: int | None = None) -> OutboxEntry | None:
@@ -226,7 +226,7 @@ class Outbox:
 
     def interrupted(self) -> list[OutboxEntry]:
         """Entries left 'sending' by a process that stopped mid-send."""
-        return [_entry(d) for d in self.store.find(OUTBOX, lambda d: d["status"] == SENDING)]
+        return [_entry(d) for d in self.store.find_where(OUTBOX, status=SENDING)]
 
     async def recover_interrupted(self, probe: DeliveryProbe | None = None) -> dict[str, int]:
         """On start: settle entries left 'sending'. Re-send unless the probe says they arrived (at-least-once)."""
@@ -251,16 +251,15 @@ class Outbox:
 
     def status_counts(self, prefix: str = "") -> dict[str, int]:
         """How many entries are in each state (optionally only keys starting with prefix)."""
-        return dict(Counter(d["status"] for d in self.store.find(OUTBOX, lambda d: d["key"].startswith(prefix))))
+        return self.store.count_by(OUTBOX, "status", key_prefix=prefix or None)
 
     def statuses(self, prefix: str) -> dict[str, str]:
         """Key -> state for every entry whose key starts with prefix (one read, for reports)."""
-        return {d["key"]: d["status"] for d in self.store.find(OUTBOX, lambda d: d["key"].startswith(prefix))}
+        return {d["key"]: d["status"] for d in self.store.find_where(OUTBOX, key_prefix=prefix)}
 
     def failed_or_pending(self, prefix: str = "") -> list[OutboxEntry]:
         """Entries under prefix that have not been delivered: still queued, in flight or given up on."""
-        return [_entry(d) for d in self.store.find(OUTBOX, lambda d: d["key"].startswith(prefix)
-                                                   and d["status"] != SENT)]
+        return [_entry(d) for d in self.store.find_where(OUTBOX, key_prefix=prefix) if d["status"] != SENT]
 
     def requeue(self, keys: Iterable[str]) -> int:
         """Give undelivered entries a fresh set of attempts (for resend); sent or in-flight ones are left alone."""

@@ -14,8 +14,9 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-from store.query import Condition, Document, check_conditions, matches, sort_key
+from store.query import MISSING, Condition, Document, check_conditions, field_value, matches, sort_key
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,17 @@ class RecordStore(ABC):
         """Copies of the documents meeting every condition (see store/query.py), on declared fields only."""
         conditions = self._conditions(collection, where, fields, order_by)
         return [doc for _, doc in self._find_items(collection, conditions, key_prefix, order_by, limit)]
+
+    def count_by(self, collection: str, field: str, *, key_prefix: str | None = None,
+                 **conditions: Condition) -> dict[Any, int]:
+        """How many documents meeting the conditions hold each value of a declared field (missing counts as None)."""
+        self._conditions(collection, None, conditions, (field,))
+        counts: dict[Any, int] = {}
+        for _, doc in self._find_items(collection, conditions, key_prefix, (), None):
+            value = field_value(doc, field)
+            value = None if value is MISSING else value
+            counts[value] = counts.get(value, 0) + 1
+        return counts
 
     def _find_items(self, collection: str, conditions: Mapping[str, Condition], key_prefix: str | None,
                     order_by: Sequence[str], limit: int | None) -> list[tuple[str, Document]]:

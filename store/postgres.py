@@ -385,6 +385,19 @@ class PostgresStore(RecordStore):
         parts.append("seq")
         return " ORDER BY " + ", ".join(parts)
 
+    def count_by(self, collection: str, field: str, *, key_prefix: str | None = None,
+                 **conditions: Condition) -> dict[Any, int]:
+        """One GROUP BY on the field's index expression."""
+        self._check_collection(collection)
+        self._conditions(collection, None, conditions, (field,))
+        where, params = self._where(conditions, key_prefix)
+        rows = self._rows(f"SELECT {_field_expr(field)}, count(*) FROM {self._records} WHERE collection = %s{where} "
+                          "GROUP BY 1", [collection, *params])
+        counts: dict[Any, int] = {}
+        for value, number in rows:
+            counts[value] = counts.get(value, 0) + int(number)  # JSON null and a missing field both read as None
+        return counts
+
     def _find_items(self, collection: str, conditions: Mapping[str, Condition], key_prefix: str | None,
                     order_by: Sequence[str], limit: int | None) -> list[tuple[str, Document]]:
         self._check_collection(collection)
@@ -435,6 +448,10 @@ class PostgresStore(RecordStore):
         leader (when a leader lock is in use) claims nothing."""
         conditions = self._conditions(collection, where, fields, order_by)
         clause, params = self._where(conditions, None)
+        named = ""
+        if keys is not None:
+            named = " AND key = ANY(%s)"
+            params.append(list(dict.fromkeys(keys)))
         fence = ""
         if self._leader is not None:
             pid = self._leader.fence_pid()
@@ -445,10 +462,6 @@ class PostgresStore(RecordStore):
             fence = (" AND EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = %s "
                      "AND classid = %s AND objid = %s AND objsubid = 2)")
             params += [pid, self._leader.key1, self._leader.key2]
-        named = ""
-        if keys is not None:
-            named = " AND key = ANY(%s)"
-            params.append(list(dict.fromkeys(keys)))
         query = (f"SELECT key, doc, etag FROM {self._records} WHERE collection = %s{clause}{named}{fence}"
                  f"{self._order(order_by)} LIMIT %s FOR UPDATE SKIP LOCKED")
         claimed: list[Document] = []
@@ -730,7 +743,12 @@ class PostgresLeaderLock(LeaderLock):
         return name.split(":", 1)[1] if ":" in name else name
 
     def release(self) -> None:
-        """Give the lock up by closing its connection (the server releases it with the session)."""
+        """Give the lock up at once (then close its connection, which would release it too, a moment later)."""
+        if self._held and self._conn is not None:
+            try:
+                self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (self.key1, self.key2))
+            except psycopg.Error:
+                pass  # the connection is gone, and the lock with it
         self._drop()
 
     def close(self) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 Document = dict[str, Any]
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_MISSING = object()
+MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,11 @@ def check_field(name: str) -> tuple[str, ...]:
 
 
 def field_value(doc: Mapping[str, Any], name: str) -> Any:
-    """The value at a dotted path, or _MISSING."""
+    """The value at a dotted path, or MISSING."""
     value: Any = doc
     for part in name.split("."):
         if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
+            return MISSING
         value = value[part]
     return value
 
@@ -91,8 +91,8 @@ def _is_number(value: Any) -> bool:
 def same_value(stored: Any, wanted: Any) -> bool:
     """JSON equality: strict about types (True is not 1), numbers by value; None matches missing or null."""
     if wanted is None:
-        return stored is _MISSING or stored is None
-    if stored is _MISSING:
+        return stored is MISSING or stored is None
+    if stored is MISSING:
         return False
     if _is_number(wanted) and _is_number(stored):
         return bool(stored == wanted)
@@ -103,7 +103,7 @@ def same_value(stored: Any, wanted: Any) -> bool:
 
 def value_key(value: Any) -> str:
     """A hashable key for an indexed value, equal exactly when ``same_value`` says so (None and missing alike)."""
-    if value is _MISSING or value is None:
+    if value is MISSING or value is None:
         return "null"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"n:{value}"
@@ -145,7 +145,7 @@ def sort_key(doc: Mapping[str, Any], order_by: Sequence[str]) -> tuple[Any, ...]
             parts.append((0, value, ""))
         elif isinstance(value, str):
             parts.append((1, 0, value))
-        elif value is _MISSING or value is None:
+        elif value is MISSING or value is None:
             parts.append((3, 0, ""))
         else:
             parts.append((2, 0, json.dumps(value, sort_keys=True)))

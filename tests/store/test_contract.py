@@ -361,6 +361,18 @@ def test_find_where_one_of_ranges_prefix_order_and_limit(store: RecordStore) -> 
     assert store.find_where("jobs", status="pending", limit=0) == []
 
 
+def test_count_by(store: RecordStore) -> None:
+    _jobs(store)
+    assert store.count_by("jobs", "status") == {"pending": 3, "sent": 1, "failed": 1}
+    assert store.count_by("jobs", "status", key_prefix="j") == {"pending": 3, "sent": 1}
+    assert store.count_by("jobs", "priority", status="pending") == {1: 2, 0: 1}
+    assert store.count_by("jobs", "flag", status="failed") == {None: 1}
+    store.delete("jobs", "j2")
+    assert store.count_by("jobs", "status", key_prefix="nothing") == {}
+    with pytest.raises(UndeclaredQueryError):
+        store.count_by("jobs", "colour")
+
+
 def test_find_where_follows_every_write(store: RecordStore) -> None:
     _jobs(store)
     store.find_where("jobs", status="pending")  # build any index first
