@@ -13,6 +13,7 @@ from typing import Any
 from domain.clock import Clock, iso
 from domain.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role
 from store.base import RecordStore
+from store.query import OneOf
 
 PEOPLE = "people"
 SCHOOLS = "schools"
@@ -213,14 +214,14 @@ class Directory:
         doc = self.store.get(PEOPLE, user_id)
         if doc is not None:
             return _person(doc)
-        for candidate in self.store.find(PEOPLE, lambda d: d.get("aad_object_id") == user_id):
+        for candidate in self.store.find_where(PEOPLE, aad_object_id=user_id, limit=1):
             return _person(candidate)
         return None
 
     def staff(self, school_id: str | None = None, *, active_only: bool = True) -> list[Person]:
         """The roster: everyone (of one school) the bot knows as staff."""
-        people = [_person(d) for d in self.store.all(PEOPLE)]
-        return [p for p in people if (school_id is None or p.school_id == school_id) and (p.active or not active_only)]
+        docs = self.store.all(PEOPLE) if school_id is None else self.store.find_where(PEOPLE, school_id=school_id)
+        return [p for p in map(_person, docs) if p.active or not active_only]
 
     # Roles -----------------------------------------------------------------------------------------------------
 
@@ -232,8 +233,8 @@ class Directory:
 
     def admin_people(self) -> list[Person]:
         """Every admin the bot knows as a person (from BOT_ADMINS or an admin role)."""
-        ids = set(self.admin_ids) | {d["user_id"] for d in
-                                     self.store.find(ROLE_ASSIGNMENTS, lambda d: d["role"] == Role.ADMIN)}
+        assigned = self.store.find_where(ROLE_ASSIGNMENTS, role=str(Role.ADMIN))
+        ids = set(self.admin_ids) | {d["user_id"] for d in assigned}
         found: dict[str, Person] = {}
         for admin_id in sorted(ids):
             person = self.person(admin_id)
@@ -257,7 +258,7 @@ class Directory:
         """Active people holding the role for the school, main holders first."""
         scope = TRUST_SCHOOL if role in TRUST_WIDE_ROLES else school_id
         found: list[RoleHolder] = []
-        for doc in self.store.find(ROLE_ASSIGNMENTS, lambda d: d["school_id"] == scope and d["role"] == role):
+        for doc in self.store.find_where(ROLE_ASSIGNMENTS, school_id=scope, role=str(role)):
             if doc["deputy"] and not deputies:
                 continue
             person = self.person(doc["user_id"])
@@ -278,7 +279,7 @@ class Directory:
     def _assignments_of(self, user_id: str) -> list[dict[str, Any]]:
         person = self.store.get(PEOPLE, user_id)
         ids = {user_id} | ({person["aad_object_id"]} if person and person.get("aad_object_id") else set())
-        return self.store.find(ROLE_ASSIGNMENTS, lambda d: d["user_id"] in ids)
+        return self.store.find_where(ROLE_ASSIGNMENTS, user_id=OneOf(sorted(ids)))
 
     # Channels --------------------------------------------------------------------------------------------------
 
@@ -331,8 +332,7 @@ class Directory:
         """The bindings a channel serves."""
         if not conversation_id:
             return []
-        return [_binding(d) for d in self.store.find(CHANNEL_BINDINGS,
-                                                     lambda d: d["conversation_id"] == conversation_id)]
+        return [_binding(d) for d in self.store.find_where(CHANNEL_BINDINGS, conversation_id=conversation_id)]
 
     # Conversations ---------------------------------------------------------------------------------------------
 
@@ -350,17 +350,16 @@ class Directory:
 
     def personal_conversation(self, user_id: str) -> dict[str, Any] | None:
         """The person's installed 1:1 chat with the bot, if any."""
-        found = self.store.find(CONVERSATIONS, lambda d: d["kind"] == "personal" and d["user_id"] == user_id
-                                and d["installed"])
+        found = self.store.find_where(CONVERSATIONS, user_id=user_id, kind="personal", installed=True)
         return found[-1] if found else None
 
     def team_conversations(self, team_id: str) -> list[dict[str, Any]]:
         """Stored channels of a team."""
-        return self.store.find(CONVERSATIONS, lambda d: d.get("team_id") == team_id)
+        return self.store.find_where(CONVERSATIONS, team_id=team_id)
 
     def any_team_conversation(self) -> dict[str, Any] | None:
         """Some installed team channel: the base for creating 1:1 chats with team members."""
-        found = self.store.find(CONVERSATIONS, lambda d: d["kind"] == "channel" and d["installed"])
+        found = self.store.find_where(CONVERSATIONS, kind="channel", installed=True, limit=1)
         return found[0] if found else None
 
     def mark_uninstalled(self, conversation_id: str) -> None:
