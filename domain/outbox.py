@@ -241,8 +241,10 @@ class Outbox:
                 continue
             # Unknown or not delivered: back to pending. Ambiguous cases may show the person a second card,
             # which is the price of never skipping anyone.
+            # "interrupted" counts these re-sends, so a duplicate a person may see can be traced to a crash.
             self.store.update(OUTBOX, entry.key, lambda d: {**d, "status": PENDING, "detail": "re-sent after restart",
-                                                           "next_attempt_at": iso(self.clock.now())}
+                                                           "next_attempt_at": iso(self.clock.now()),
+                                                           "interrupted": int(d.get("interrupted", 0)) + 1}
                               if d and d["status"] == SENDING else None)
             counts["requeued"] += 1
         return dict(counts)

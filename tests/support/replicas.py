@@ -40,6 +40,7 @@ class RoundRobinProxy:
         self.ports = ports
         self.turn = 0
         self.served: list[int] = []  # which replica (index) answered each request
+        self.failures: list[str] = []  # requests that got no answer
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
@@ -52,7 +53,9 @@ class RoundRobinProxy:
         await self._runner.setup()
         self.port = free_port()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        # A new connection per request: a refused connection then means "that replica is down" and nothing else.
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60),
+                                              connector=aiohttp.TCPConnector(force_close=True))
         return self
 
     async def stop(self) -> None:
@@ -79,8 +82,13 @@ class RoundRobinProxy:
                     self.served.append(index)
                     return web.Response(status=response.status, body=data,
                                         content_type=response.content_type or "application/json")
-            except aiohttp.ClientConnectionError:
-                continue  # that replica is down: the next one takes the request
+            except aiohttp.ClientConnectorError:
+                continue  # that replica is down (nothing was sent to it): the next one takes the request
+            except aiohttp.ClientError as error:
+                # Sent, but no answer came back: the turn may or may not have happened. Never retried blindly.
+                self.failures.append(f"replica {index}: {type(error).__name__}")
+                return web.Response(status=502, text="the replica did not answer")
+        self.failures.append("no replica answered")
         return web.Response(status=502, text="no replica answered")
 
 
