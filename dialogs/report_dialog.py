@@ -667,6 +667,8 @@ class ReportDialog(GuidedDialog[ReportState]):
         }
         answers = []
         for step, value in values.items():  # in the order asked, each with a Change button
+            if step == "category" and state.suggested:
+                step = "suggest"  # "What" was asked as the suggestion from the reporter's own words
             if self.step_applies(state, step):
                 answers.append({"title": self.steps[step].label, "value": value, "step": step})
             elif step == "evidence":  # said plainly, with nothing to change
