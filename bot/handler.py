@@ -24,6 +24,7 @@ from botbuilder.schema.teams import FileConsentCardResponse, TeamInfo, TeamsChan
 from bot.card_actions import CardActions
 from bot.commands import ChannelCommands, CommandContext
 from bot.evidence_delivery import EvidenceFiles
+from bot.evidence_fetch import FetchPolicy
 from bot.services import Services
 from dialogs.can_i_dialog import CanIDialog
 from dialogs.guided import (
@@ -161,18 +162,20 @@ def conversation_kind(activity: Activity) -> str:
 class ThinkFirstBot(TeamsActivityHandler):
     """Welcomes staff, runs the three dialogs in personal chat and lead commands in channels."""
 
-    def __init__(self, services: Services, conversation_state: ConversationState, user_state: UserState) -> None:
+    def __init__(self, services: Services, conversation_state: ConversationState, user_state: UserState, *,
+                 fetch_policy: FetchPolicy | None = None) -> None:
+        """`fetch_policy`: where evidence files may be fetched from (default: from the settings)."""
         self.services = services
         self.conversation_state = conversation_state
         self.user_state = user_state
         self.dialog_state = conversation_state.create_property("DialogState")
         self.dialogs = DialogSet(self.dialog_state)
-        self.dialogs.add(ReportDialog(services))
+        self.dialogs.add(ReportDialog(services, fetch_policy=fetch_policy))
         self.dialogs.add(CanIDialog(services))
         self.dialogs.add(PolicyDialog(services))
         self.commands = ChannelCommands(services)
         self.card_actions = CardActions(services)
-        self.evidence_files = EvidenceFiles(services)
+        self.evidence_files = EvidenceFiles(services, fetch_policy)
         self.locks = ConversationLocks()
 
     async def on_turn(self, turn_context: TurnContext) -> None:

@@ -111,9 +111,10 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     ID = "report"
 
-    def __init__(self, services: Services, download: Download | None = None) -> None:
+    def __init__(self, services: Services, download: Download | None = None,
+                 fetch_policy: FetchPolicy | None = None) -> None:
         self.services = services
-        self.fetch_policy = FetchPolicy.from_settings(services.settings)
+        self.fetch_policy = fetch_policy or FetchPolicy.from_settings(services.settings)
         self.download = download  # how files are downloaded (None: over the network; dialog tests give their own)
         other = self._category_label(OTHER)
         super().__init__(self.ID, ReportState, [
