@@ -286,10 +286,6 @@ class CampaignService:
         """Bring an exempted person back into campaigns; True if they were exempt."""
         return self.store.delete(EXEMPTIONS, user_id)
 
-    def exemptions(self) -> list[dict[str, Any]]:
-        """Every exemption with its reason, who set it and when."""
-        return self.store.all(EXEMPTIONS)
-
     def _exempt_ids(self) -> set[str]:
         return set(self.store.keys(EXEMPTIONS))
 

@@ -111,9 +111,6 @@ class LoadReport:
     """What opening a data directory found."""
 
     def __init__(self) -> None:
-        self.replayed = 0
-        self.skipped_old = 0
-        self.torn_tail = False
         self.damaged_lines: list[int] = []
         self.journal_bytes = 0
 
@@ -154,15 +151,13 @@ def load_tables(data_dir: Path) -> tuple[Tables, int, LoadReport]:
         if entry is None:
             if line is tail:
                 # A write that was cut off by a crash; its put() never returned, so nobody was told it was saved.
-                report.torn_tail = True
                 log.warning("ignored a torn final line in %s (a write cut off by a crash)", journal_path)
             elif line.strip(b"\x00 \t\r"):
                 report.damaged_lines.append(number)
                 log.error("journal %s line %d is damaged; skipped it and kept reading", journal_path, number)
             continue
         seq = entry["seq"]
-        if seq <= base_seq:
-            report.skipped_old += 1  # already folded into the snapshot by a compaction that was cut short
+        if seq <= base_seq:  # already folded into the snapshot by a compaction that was cut short
             continue
         if seq != last_seq + 1:
             log.error("journal %s jumps from write %d to %d at line %d", journal_path, last_seq, seq, number)
@@ -173,7 +168,6 @@ def load_tables(data_dir: Path) -> tuple[Tables, int, LoadReport]:
             else:
                 table[doc_id] = doc
         last_seq = max(last_seq, seq)
-        report.replayed += 1
     return tables, last_seq, report
 
 
