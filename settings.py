@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from store.blobs import parse_evidence_key
@@ -149,7 +150,7 @@ class Settings:
             scheduler_enabled=text("SCHEDULER", "on").lower() not in ("off", "0", "false", "no"),
         )
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (tests, the chat command)."""
         from dataclasses import replace
 

@@ -10,7 +10,7 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeAlias
 
 from botbuilder.schema import Activity
 
@@ -29,7 +29,7 @@ from domain.wording import count
 
 log = logging.getLogger(__name__)
 
-Reply = Activity | str
+Reply: TypeAlias = "Activity | str"  # a card (an Activity) or text
 MAX_COMMAND_CHARS = 500
 MAX_INLINE_CSV = 20_000  # keeps the message well under Teams' size limit
 

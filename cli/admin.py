@@ -32,9 +32,9 @@ def register(commands: Subcommands) -> None:
                            "The policy acknowledgement campaign: who has acknowledged, as a CSV or a summary. Safe "
                            "while the bot runs.")
     actions = add_commands(campaign, "actions", "ACTION")
-    for name, summary in (("export", "who acknowledged the policy, and when, as CSV (governors, inspectors)"),
-                          ("status", "how far the campaign has got, school by school")):
-        action = add_command(actions, name, _campaign, summary)
+    for name, line in (("export", "who acknowledged the policy, and when, as CSV (governors, inspectors)"),
+                       ("status", "how far the campaign has got, school by school")):
+        action = add_command(actions, name, _campaign, line)
         action.set_defaults(action=name)
         action.add_argument("--campaign", dest="campaign_id", metavar="ID",
                             help="which campaign (default: the one open now)")
@@ -296,7 +296,7 @@ def _export_person(options: argparse.Namespace, run: Invocation) -> int:
                  f"Everything held about {options.id} written to {options.out} (readable by you only).")
 
 
-def _emit(text: str, out: str | None, stdout: TextIO, written: str) -> int:
+def _emit(text: str, out: Path | None, stdout: TextIO, written: str) -> int:
     """Write to a private file (saying so) or to standard output."""
     if out:
         _write_private(out, text)

@@ -34,7 +34,7 @@ from botbuilder.schema import (
     ResourceResponse,
 )
 
-from bot.handler import ThinkFirstBot
+from bot.handler import ThinkFirstBot, as_dict
 from bot.services import Services, build_services
 from bot.state_storage import RecordStoreStorage
 from cli.base import Invocation, Subcommands, add_command
@@ -268,7 +268,7 @@ class LocalChat:
         else:
             await self._resume()
         for conversation_id, name in self.readable_channels():
-            if self.services.store.find(POSTS, lambda d, c=conversation_id: d["conversation_id"] == c):
+            if any(post["conversation_id"] == conversation_id for post in self.services.store.all(POSTS)):
                 await self.show_channel(conversation_id, f"Posts in channel '{name}', which you can read")
 
     async def _resume(self) -> None:
@@ -366,8 +366,7 @@ class LocalChat:
 
     async def _refreshed(self, card: dict[str, Any], conversation_id: str) -> dict[str, Any] | None:
         """The card as this person would see it now (Teams refreshes a card for the people it names)."""
-        refresh = card.get("refresh") if isinstance(card.get("refresh"), dict) else {}
-        action = refresh.get("action") if isinstance(refresh.get("action"), dict) else {}
+        action = as_dict(as_dict(card.get("refresh")).get("action"))
         if action.get("type") != "Action.Execute":
             return None
         activity = self._activity(conversation_id, type=ActivityTypes.invoke, name="adaptiveCard/action",

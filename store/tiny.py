@@ -102,7 +102,7 @@ def decode_journal_line(line: bytes) -> dict[str, Any] | None:
 def _meta_doc(tables: Tables, key: str) -> dict[str, Any] | None:
     """A document in the ``_meta`` table by its key (the table holds two or three documents)."""
     for doc in tables.get(META_TABLE, {}).values():
-        if doc.get(KEY_FIELD) == key:
+        if isinstance(doc, dict) and doc.get(KEY_FIELD) == key:
             return doc
     return None
 
@@ -366,7 +366,7 @@ class JournalStorage(Storage):
         return _dumps(tables).encode("utf-8")
 
 
-class _TrackedTable(MutableMapping):
+class _TrackedTable(MutableMapping[int, Any]):
     """TinyDB's view of one raw table (int doc ids) that notes each change so only it is journalled."""
 
     def __init__(self, raw: dict[str, Any]) -> None:
@@ -404,7 +404,7 @@ class _TrackedTable(MutableMapping):
 class JournalTable(Table):
     """A TinyDB table whose writes touch only the changed documents instead of rebuilding the table."""
 
-    def _update_table(self, updater: Callable[[dict[int, Mapping]], None]) -> None:
+    def _update_table(self, updater: Callable[[dict[int, Mapping[str, Any]]], None]) -> None:
         storage = self._storage
         if not isinstance(storage, JournalStorage):
             super()._update_table(updater)
@@ -428,10 +428,10 @@ class JournalTable(Table):
         storage.commit(ops, undo)
         self.clear_cache()
 
-    def replace(self, doc_id: int, document: Mapping) -> None:
+    def replace(self, doc_id: int, document: Mapping[str, Any]) -> None:
         """Replace one document whole (TinyDB's update() merges fields, a RecordStore put replaces)."""
 
-        def updater(table: dict[int, Mapping]) -> None:
+        def updater(table: dict[int, Mapping[str, Any]]) -> None:
             if doc_id not in table:
                 raise KeyError(doc_id)
             table[doc_id] = dict(document)
