@@ -56,10 +56,10 @@ class CardActions:
         if verb == "yearlyCampaign":
             return self._yearly_campaign(data, context)
         if verb == "acknowledge":
-            result = self.services.campaigns.acknowledge(str(data.get("campaign_id", "")),
-                                                         str(data.get("version", "")), self._clicker(context).user_id)
-            log.info("acknowledgement click by %s: %s", context.user_id, result.outcome)
-            return self._with_notice(result.card, result.message, ok=result.recorded)
+            ack = self.services.campaigns.acknowledge(str(data.get("campaign_id", "")),
+                                                      str(data.get("version", "")), self._clicker(context).user_id)
+            log.info("acknowledgement click by %s: %s", context.user_id, ack.outcome)
+            return self._with_notice(ack.card, ack.message, ok=ack.recorded)
         return self._notice_card("This button belongs to an older card that I can no longer act on. Type **menu** "
                                  "in a chat with me to start again.")
 

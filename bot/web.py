@@ -13,6 +13,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 
 from bot import sdk_fixes
 from bot.auth import build_bot_authentication, make_messages_handler
+from bot.evidence_fetch import FetchPolicy
 from bot.handler import ThinkFirstBot
 from bot.jobs import scheduled_jobs
 from bot.leadership import Leadership, replica_name
@@ -66,8 +67,9 @@ def make_turn_error_handler(stats: dict[str, Any]) -> Any:
 
 
 def create_app(settings: Settings, *, store: RecordStore | None = None, clock: Clock | None = None,
-               credentials_factory: Any = None, background: bool = True) -> web.Application:
-    """Build the web application and everything it runs."""
+               credentials_factory: Any = None, background: bool = True,
+               fetch_policy: FetchPolicy | None = None) -> web.Application:
+    """Build the web application and everything it runs (the keyword arguments replace parts, for tests)."""
     sdk_fixes.apply()
     sdk_fixes.turn_off_connector_retries(HTTP_TIMEOUT_SECONDS)
     sdk_fixes.fetch_signing_keys_off_loop()
@@ -84,7 +86,7 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
     adapter = CloudAdapter(authentication)
     stats: dict[str, Any] = {"turn_errors": 0}
     adapter.on_turn_error = make_turn_error_handler(stats)
-    bot = ThinkFirstBot(services, conversation_state, user_state)
+    bot = ThinkFirstBot(services, conversation_state, user_state, fetch_policy=fetch_policy)
     transport = TeamsTransport(adapter, services.directory, settings.app_id, evidence=services.evidence)
     # Safeguarding messages are retried until delivered or their case is closed: the domain's policy says which.
     worker = DeliveryWorker(services.outbox, transport, services.clock, rate_per_second=settings.send_rate_per_second,

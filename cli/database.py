@@ -7,25 +7,47 @@ Exit codes as cli/admin.py: 0 done, 1 could not be done now (the message says wh
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from cli.base import USAGE_ERROR, Invocation, Subcommands, add_command, fail
 from domain.wording import count
 from settings import Settings
 from store.base import StoreError
 
-OK, CANNOT, USAGE_ERROR = 0, 1, 2
-
-USAGE = """\
-python app.py migrate                                  (bring the store's schema up to date; safe to repeat)
-python app.py copy-store --to postgresql://... [--schema NAME]
-                                                       (move DATA_DIR's records and evidence into PostgreSQL)"""
+OK, CANNOT = 0, 1
 
 
-def _fail(message: str, code: int) -> int:
-    print(message, file=sys.stderr)
-    return code
+def register(commands: Subcommands) -> None:
+    """Add the database commands: migrate and copy-store."""
+    add_command(commands, "migrate", _migrate, "bring the store's schema up to date (safe on every start)",
+                "Create or bring up to date the tables and indexes in the PostgreSQL that DATABASE_URL names (under "
+                "a lock, so it is safe to run on every start, from every replica). With no DATABASE_URL it only reports the "
+                "embedded store's schema version.")
+    copy = add_command(commands, "copy-store", _copy_store,
+                       "move DATA_DIR's records and evidence into PostgreSQL (stop the bot first)",
+                       "Copy a school's embedded store (DATA_DIR) into an empty PostgreSQL schema in one "
+                       "transaction, then check every count and every document. The embedded store is left "
+                       "unchanged. Stop the bot first.",
+                       "Example:\n  python app.py copy-store --to postgresql://thinkfirst@db.example.org:5432/"
+                       "thinkfirst")
+    copy.add_argument("--to", required=True, metavar="postgresql://...", help="the PostgreSQL to copy into")
+    copy.add_argument("--schema", metavar="NAME",
+                      help="the schema to copy into (default: DATABASE_SCHEMA, or public)")
+
+
+def _migrate(options: argparse.Namespace, run: Invocation) -> int:
+    try:
+        return migrate(run.settings, run.stdout)
+    except StoreError as error:
+        return fail(f"ThinkFirst: {error}", CANNOT)
+
+
+def _copy_store(options: argparse.Namespace, run: Invocation) -> int:
+    try:
+        return copy_store(run.settings, options.to, options.schema or run.settings.database_schema, run.stdout)
+    except StoreError as error:
+        return fail(f"ThinkFirst: {error}", CANNOT)
 
 
 def migrate(settings: Settings, stdout: TextIO) -> int:
@@ -34,15 +56,15 @@ def migrate(settings: Settings, stdout: TextIO) -> int:
         from store.tiny import StoreLockedError, TinyStore
 
         try:
-            store = TinyStore(settings.data_dir)
+            embedded = TinyStore(settings.data_dir)
         except StoreLockedError:
-            return _fail(f"ThinkFirst is running on DATA_DIR {settings.data_dir}; it checked the schema when it "
+            return fail(f"ThinkFirst is running on DATA_DIR {settings.data_dir}; it checked the schema when it "
                          "started, so there is nothing to do.", OK)
         try:
-            print(f"The embedded store in {settings.data_dir} is at schema version {store.schema_version()}; "
+            print(f"The embedded store in {settings.data_dir} is at schema version {embedded.schema_version()}; "
                   "nothing to migrate.", file=stdout)
         finally:
-            store.close()
+            embedded.close()
         return OK
     from store.postgres import PostgresStore, redact
 
@@ -64,18 +86,6 @@ def migrate(settings: Settings, stdout: TextIO) -> int:
     return OK
 
 
-def copy_store_command(args: list[str], settings: Settings, stdout: TextIO) -> int:
-    """``copy-store --to URL``: the embedded store in DATA_DIR into an empty PostgreSQL, checked afterwards."""
-    parser = argparse.ArgumentParser(prog="copy-store", add_help=False)
-    parser.add_argument("--to", required=True)
-    parser.add_argument("--schema", default=settings.database_schema)
-    try:
-        options = parser.parse_args(args)
-    except SystemExit:
-        return _fail(USAGE, USAGE_ERROR)
-    return copy_store(settings, options.to, options.schema, stdout)
-
-
 def copy_store(settings: Settings, url: str, schema: str, stdout: TextIO) -> int:
     """Copy DATA_DIR's records and evidence into the PostgreSQL at ``url`` and check the counts."""
     from store.blobs import key_id
@@ -85,20 +95,20 @@ def copy_store(settings: Settings, url: str, schema: str, stdout: TextIO) -> int
     from store.tiny import JOURNAL_NAME, SNAPSHOT_NAME, StoreLockedError, TinyStore
 
     if not is_postgres_url(url):
-        return _fail("copy-store --to needs a PostgreSQL URL (postgresql://user:password@host:5432/db).", USAGE_ERROR)
+        return fail("copy-store --to needs a PostgreSQL URL (postgresql://user:password@host:5432/db).", USAGE_ERROR)
     if not ((settings.data_dir / SNAPSHOT_NAME).exists() or (settings.data_dir / JOURNAL_NAME).exists()):
-        return _fail(f"DATA_DIR {settings.data_dir} holds no ThinkFirst records to copy.", USAGE_ERROR)
+        return fail(f"DATA_DIR {settings.data_dir} holds no ThinkFirst records to copy.", USAGE_ERROR)
     try:
         source = TinyStore(settings.data_dir)
     except StoreLockedError:
-        return _fail(f"ThinkFirst is running on DATA_DIR {settings.data_dir}: stop it before copying, so nothing "
+        return fail(f"ThinkFirst is running on DATA_DIR {settings.data_dir}: stop it before copying, so nothing "
                      "changes half-way.", CANNOT)
     try:
         target = PostgresStore(url, schema=schema, application_name="thinkfirst-copy-store")
         try:
             report = copy(source, embedded_evidence(settings.data_dir), target, target.blobs())
         except StoreError as error:
-            return _fail(f"ThinkFirst: nothing was copied: {error}.", CANNOT)
+            return fail(f"ThinkFirst: nothing was copied: {error}.", CANNOT)
         finally:
             target.close()
     finally:
@@ -113,7 +123,7 @@ def copy_store(settings: Settings, url: str, schema: str, stdout: TextIO) -> int
           f"{'ok' if report.evidence == report.copied_evidence else 'DIFFERENT'}", file=stdout)
     if not report.ok:
         shown = ", ".join(report.different[:5])
-        return _fail(f"The copy does not match{': ' + shown if shown else ''}. The embedded store is unchanged; "
+        return fail(f"The copy does not match{': ' + shown if shown else ''}. The embedded store is unchanged; "
                      "empty the database and try again.", CANNOT)
     print("Every count matches and every document reads back the same. The embedded store is unchanged.",
           file=stdout)
@@ -151,7 +161,7 @@ def backup_database(out: Path, settings: Settings, stdout: TextIO) -> int:
     try:
         manifest = backup(store, target, Clock(settings.timezone))
     except OSError as error:
-        return _fail(f"ThinkFirst: could not write the backup to {target}: {error.strerror or error}.", CANNOT)
+        return fail(f"ThinkFirst: could not write the backup to {target}: {error.strerror or error}.", CANNOT)
     finally:
         store.close()
     total = sum(manifest["counts"].values())
@@ -175,9 +185,9 @@ def restore_database(backup_file: Path, force: bool, settings: Settings, stdout:
             manifest = restore(backup_file, store, settings.data_dir, force=force)
         except BackupError as error:
             if "not empty" in str(error):
-                return _fail("The database already holds records: add --force to replace them (a backup of them is "
+                return fail("The database already holds records: add --force to replace them (a backup of them is "
                              f"written to {settings.data_dir} first).", USAGE_ERROR)
-            return _fail(f"ThinkFirst: {error}", CANNOT)
+            return fail(f"ThinkFirst: {error}", CANNOT)
     finally:
         store.close()
     total = sum(manifest["counts"].values())
@@ -187,17 +197,3 @@ def restore_database(backup_file: Path, force: bool, settings: Settings, stdout:
         print(f"What was there before is kept in {manifest['replaced_backup']}.", file=stdout)
     print("Restart every replica so none keeps working from what it read before.", file=stdout)
     return OK
-
-
-def run_database(command: str, args: list[str], settings: Settings, stdout: TextIO) -> int:
-    """Run ``migrate`` or ``copy-store``; returns the exit code."""
-    try:
-        if command == "migrate":
-            if args:
-                return _fail(USAGE, USAGE_ERROR)
-            return migrate(settings, stdout)
-        if command == "copy-store":
-            return copy_store_command(args, settings, stdout)
-    except StoreError as error:
-        return _fail(f"ThinkFirst: {error}", CANNOT)
-    return _fail(USAGE, USAGE_ERROR)

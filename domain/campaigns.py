@@ -60,12 +60,19 @@ CSV_COLUMNS = ("name", "email", "school", "status", "acknowledged_at", "version"
 
 
 class PolicyLike(Protocol):
-    """What a campaign needs from domain.policy.PolicyDocument."""
+    """What a campaign needs from domain.policy.PolicyDocument (read-only: the document is frozen)."""
 
-    title: str
-    date: str
-    content_hash: str
-    sections: dict[str, str]
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def date(self) -> str: ...
+
+    @property
+    def content_hash(self) -> str: ...
+
+    @property
+    def sections(self) -> dict[str, str]: ...
 
     @property
     def short_hash(self) -> str:
@@ -285,10 +292,6 @@ class CampaignService:
     def unexempt(self, user_id: str) -> bool:
         """Bring an exempted person back into campaigns; True if they were exempt."""
         return self.store.delete(EXEMPTIONS, user_id)
-
-    def exemptions(self) -> list[dict[str, Any]]:
-        """Every exemption with its reason, who set it and when."""
-        return self.store.all(EXEMPTIONS)
 
     def _exempt_ids(self) -> set[str]:
         return set(self.store.keys(EXEMPTIONS))

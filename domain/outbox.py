@@ -47,8 +47,6 @@ SENDING = "sending"
 # Final states, named as DeliveryStatus values so reports read the same everywhere.
 SENT = str(DeliveryStatus.SENT)
 FAILED = str(DeliveryStatus.FAILED)
-FINAL_STATES = frozenset({SENT, FAILED, str(DeliveryStatus.NOT_INSTALLED), str(DeliveryStatus.BLOCKED),
-                          str(DeliveryStatus.NOT_FOUND)})
 
 # Urgent messages (safeguarding alerts) go ahead of a campaign's 2,000 cards.
 URGENT_PRIORITY = 0

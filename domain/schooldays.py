@@ -41,17 +41,6 @@ def next_school_day_at(moment: datetime, hour: int = 9, holidays: Collection[dat
         day += timedelta(days=1)
 
 
-def school_days_between(start: date, end: date, holidays: Collection[date] = ()) -> int:
-    """School days after start up to and including end (0 if end is not after start)."""
-    count = 0
-    current = start
-    while current < end:
-        current += timedelta(days=1)
-        if is_school_day(current, holidays):
-            count += 1
-    return count
-
-
 class SchoolCalendar:
     """The functions above bound to one school's holidays and time zone."""
 

@@ -17,7 +17,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-SEASONS = ("autumn", "spring", "summer")
 AUTUMN_LAST_DAY = (12, 20)
 SUMMER_LAST_DAY = (7, 22)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.clock import Clock, iso
-from store.base import SCHEMA_VERSION, RecordStore, StoreError
+from store.base import SCHEMA_VERSION, RecordStore, SchemaTooNewError, StoreError
 from store.blobs import EVIDENCE_DIR_NAME, FolderBlobStore
 from store.files import ensure_private_dir, fsync_dir, make_private, open_private, private_atomic_writer
 from store.tiny import (
@@ -28,7 +28,6 @@ from store.tiny import (
     LOCK_NAME,
     META_TABLE,
     SNAPSHOT_NAME,
-    SchemaTooNewError,
     TinyStore,
     _dumps,
     _meta_doc,
@@ -227,7 +226,7 @@ def backup_database(store: Any, out: Path, clock: Clock | None = None) -> dict[s
             tables[collection] = {str(number): {**doc, "_key": key}
                                   for number, (key, doc) in enumerate(snap.items(collection), start=1)}
         data = _dumps(tables).encode("utf-8")
-        manifest = {
+        manifest: dict[str, Any] = {
             "format": BACKUP_FORMAT,
             "format_version": BACKUP_FORMAT_VERSION,
             "schema_version": _schema_of(tables),

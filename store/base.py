@@ -16,7 +16,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from store.query import MISSING, Condition, Document, check_conditions, field_value, matches, sort_key
+from store.query import MISSING, Condition, check_conditions, field_value, matches, sort_key
+from store.query import Document as Document
 
 log = logging.getLogger(__name__)
 

@@ -178,11 +178,11 @@ class PostgresStore(RecordStore):
 
     def _one(self, query: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         with self._conn() as conn:
-            return conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+            return conn.execute(query, params).fetchone()
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._conn() as conn:
-            return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+            return conn.execute(query, params).fetchall()
 
     @staticmethod
     def _doc(doc: Any, etag: int) -> Document:
@@ -225,7 +225,7 @@ class PostgresStore(RecordStore):
                 if version in applied:
                     continue
                 for step in steps:
-                    conn.execute(step.format(schema=self._q))  # type: ignore[arg-type]
+                    conn.execute(step.format(schema=self._q))
                 conn.execute(f"INSERT INTO {self._q}.thinkfirst_migrations (version, name) VALUES (%s, %s)",
                              (version, name))
                 done.append(f"schema step {version}: {name}")
@@ -239,7 +239,7 @@ class PostgresStore(RecordStore):
                         continue
                     # One partial index per declared field: small, and only that collection's writes maintain it.
                     conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {self._records} ({_field_expr(field)}, seq) "
-                                 f"WHERE collection = {sql.Literal(collection).as_string(None)}")  # type: ignore[arg-type]
+                                 f"WHERE collection = {sql.Literal(collection).as_string(None)}")
                     done.append(f"index {collection}.{field}")
             conn.execute(f"""INSERT INTO {self._q}.thinkfirst_meta (name, value) VALUES ('schema_version', %s)
                              ON CONFLICT (name) DO NOTHING""", (json.dumps(SCHEMA_VERSION),))
@@ -415,7 +415,7 @@ class PostgresStore(RecordStore):
         self._check_collection(collection)
         for _ in range(UPDATE_TRIES):
             with self._conn() as conn, conn.transaction():
-                row = conn.execute(f"SELECT doc, etag FROM {self._records} "  # type: ignore[arg-type]
+                row = conn.execute(f"SELECT doc, etag FROM {self._records} "
                                    "WHERE collection = %s AND key = %s FOR UPDATE", (collection, key)).fetchone()
                 if row is not None:
                     current = self._doc(row[0], row[1])
@@ -424,7 +424,7 @@ class PostgresStore(RecordStore):
                         return current
                     text = self._text(collection, key, new)
                     written = conn.execute(
-                        f"UPDATE {self._records} SET doc = %s::json, etag = nextval('{self._etags}') "  # type: ignore[arg-type]
+                        f"UPDATE {self._records} SET doc = %s::json, etag = nextval('{self._etags}') "
                         "WHERE collection = %s AND key = %s RETURNING etag", (text, collection, key)).fetchone()
                     assert written is not None  # locked above
                     result = self._doc(text, written[0])
@@ -466,14 +466,14 @@ class PostgresStore(RecordStore):
                  f"{self._order(order_by)} LIMIT %s FOR UPDATE SKIP LOCKED")
         claimed: list[Document] = []
         with self._conn() as conn, conn.transaction():
-            rows = conn.execute(query, [collection, *params, max(0, limit)]).fetchall()  # type: ignore[arg-type]
+            rows = conn.execute(query, [collection, *params, max(0, limit)]).fetchall()
             for key, doc, etag in rows:
                 new = change(self._doc(doc, etag))
                 if new is None:
                     continue
                 text = self._text(collection, key, new)
                 row = conn.execute(f"UPDATE {self._records} SET doc = %s::json, etag = nextval('{self._etags}') "
-                                   "WHERE collection = %s AND key = %s RETURNING etag",  # type: ignore[arg-type]
+                                   "WHERE collection = %s AND key = %s RETURNING etag",
                                    (text, collection, key)).fetchone()
                 assert row is not None  # the row is locked by this transaction
                 claimed.append(self._doc(text, row[0]))
@@ -486,7 +486,7 @@ class PostgresStore(RecordStore):
         if not rows:
             return
         with self._conn() as conn, conn.transaction(), conn.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {self._records} (collection, key, doc, etag) "  # type: ignore[arg-type]
+            cursor.executemany(f"INSERT INTO {self._records} (collection, key, doc, etag) "
                                f"VALUES (%s, %s, %s::json, nextval('{self._etags}')) ON CONFLICT (collection, key) "
                                "DO UPDATE SET doc = EXCLUDED.doc, etag = EXCLUDED.etag", rows)
 
@@ -526,7 +526,7 @@ class PostgresStore(RecordStore):
             self._forget.discard((collection, key))
         try:
             with self._conn() as conn:
-                conn.execute(f"VACUUM {self._records}")  # type: ignore[arg-type]
+                conn.execute(f"VACUUM {self._records}")
         except (psycopg.Error, StoreError) as error:
             log.warning("could not VACUUM after a document that must not be kept was replaced: %s",
                         type(error).__name__)
@@ -566,32 +566,32 @@ class PostgresStore(RecordStore):
         what was there first)."""
         with self._conn() as conn, conn.transaction(), conn.cursor() as cursor:
             # Nobody else may write while the records are swapped: a second copy-store or restore waits here.
-            cursor.execute(f"LOCK TABLE {self._records}, {self._q}.thinkfirst_blobs "  # type: ignore[arg-type]
+            cursor.execute(f"LOCK TABLE {self._records}, {self._q}.thinkfirst_blobs "
                            "IN SHARE ROW EXCLUSIVE MODE")
             if replace:
-                cursor.execute(f"DELETE FROM {self._records}")  # type: ignore[arg-type]
-                cursor.execute(f"DELETE FROM {self._q}.thinkfirst_blobs")  # type: ignore[arg-type]
+                cursor.execute(f"DELETE FROM {self._records}")
+                cursor.execute(f"DELETE FROM {self._q}.thinkfirst_blobs")
             else:
-                held = cursor.execute(f"SELECT count(*) FROM {self._records} "  # type: ignore[arg-type]
+                held = cursor.execute(f"SELECT count(*) FROM {self._records} "
                                       "WHERE collection <> '_health'").fetchone()
                 if held and held[0]:
                     raise StoreError(f"the database already holds {held[0]} records; refusing to mix two stores")
             for collection, items in collections:
                 self._check_collection(collection)
                 rows = [(collection, key, self._text(collection, key, doc)) for key, doc in items]
-                cursor.executemany(f"INSERT INTO {self._records} (collection, key, doc, etag) "  # type: ignore[arg-type]
+                cursor.executemany(f"INSERT INTO {self._records} (collection, key, doc, etag) "
                                    f"VALUES (%s, %s, %s::json, nextval('{self._etags}')) ON CONFLICT "
                                    "(collection, key) DO UPDATE SET doc = EXCLUDED.doc, etag = EXCLUDED.etag", rows)
             for key, data in blobs:
-                cursor.execute(f"INSERT INTO {self._q}.thinkfirst_blobs (key, data) VALUES (%s, %s) "  # type: ignore[arg-type]
+                cursor.execute(f"INSERT INTO {self._q}.thinkfirst_blobs (key, data) VALUES (%s, %s) "
                                "ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data", (check_blob_key(key), data))
 
     def drop_everything(self) -> None:
         """Remove this schema's ThinkFirst tables (tests, and a restore that replaces a database)."""
         with self._conn() as conn, conn.transaction():
             for table in ("thinkfirst_records", "thinkfirst_blobs", "thinkfirst_meta", "thinkfirst_migrations"):
-                conn.execute(f"DROP TABLE IF EXISTS {self._q}.{table}")  # type: ignore[arg-type]
-            conn.execute(f"DROP SEQUENCE IF EXISTS {self._etags}")  # type: ignore[arg-type]
+                conn.execute(f"DROP TABLE IF EXISTS {self._q}.{table}")
+            conn.execute(f"DROP SEQUENCE IF EXISTS {self._etags}")
 
     def close(self) -> None:
         """Close the pool (and the leader's connection, if any)."""
@@ -609,7 +609,7 @@ class PostgresSnapshot:
 
     def schema_version(self) -> int:
         """The data's schema version."""
-        row = self.conn.execute(f"SELECT value FROM {self.store._q}.thinkfirst_meta "  # type: ignore[arg-type]
+        row = self.conn.execute(f"SELECT value FROM {self.store._q}.thinkfirst_meta "
                                 "WHERE name = 'schema_version'").fetchone()
         if row is None:
             return SCHEMA_VERSION
@@ -618,22 +618,22 @@ class PostgresSnapshot:
     def collections(self) -> list[str]:
         """The collections holding documents."""
         return [r[0] for r in self.conn.execute(
-            f"SELECT DISTINCT collection FROM {self.store._records} ORDER BY 1").fetchall()]  # type: ignore[arg-type]
+            f"SELECT DISTINCT collection FROM {self.store._records} ORDER BY 1").fetchall()]
 
     def items(self, collection: str) -> list[tuple[str, Document]]:
         """(key, document) in insertion order."""
         return [(key, self.store._doc(doc, etag)) for key, doc, etag in self.conn.execute(
-            f"SELECT key, doc, etag FROM {self.store._records} WHERE collection = %s "  # type: ignore[arg-type]
+            f"SELECT key, doc, etag FROM {self.store._records} WHERE collection = %s "
             "ORDER BY seq", (collection,)).fetchall()]
 
     def blob_keys(self) -> list[str]:
         """Every evidence key, sorted."""
         return [r[0] for r in self.conn.execute(
-            f"SELECT key FROM {self.store._q}.thinkfirst_blobs ORDER BY key").fetchall()]  # type: ignore[arg-type]
+            f"SELECT key FROM {self.store._q}.thinkfirst_blobs ORDER BY key").fetchall()]
 
     def blob(self, key: str) -> bytes | None:
         """One evidence file's stored (encrypted) bytes."""
-        row = self.conn.execute(f"SELECT data FROM {self.store._q}.thinkfirst_blobs "  # type: ignore[arg-type]
+        row = self.conn.execute(f"SELECT data FROM {self.store._q}.thinkfirst_blobs "
                                 "WHERE key = %s", (key,)).fetchone()
         return bytes(row[0]) if row else None
 
