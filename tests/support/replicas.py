@@ -134,7 +134,7 @@ class ReplicaSet:
     async def start_replica(self, index: int) -> BotProcess:
         """Start (or start again) replica ``index`` and put it back in the proxy's rotation."""
         self._starts += 1
-        process = BotProcess(admins=ADMIN.aad, scheduler=self.scheduler, test_hooks=True,
+        process = BotProcess(admins=ADMIN.aad, scheduler=self.scheduler, test_hooks=False,
                              extra_env=self.env(index),
                              data_dir=self.tmp_path / f"replica-{index}-{self._starts}")
         await process.start(timeout=60)
