@@ -21,9 +21,9 @@ OK, CANNOT = 0, 1
 def register(commands: Subcommands) -> None:
     """Add the database commands: migrate and copy-store."""
     add_command(commands, "migrate", _migrate, "bring the store's schema up to date (safe on every start)",
-                "Create or bring up to date the tables and indexes in the PostgreSQL that DATABASE_URL names (under "
-                "a lock, so it is safe to run on every start, from every replica). With no DATABASE_URL it only reports the "
-                "embedded store's schema version.")
+                "Create or bring up to date the tables and indexes in the PostgreSQL that DATABASE_URL names "
+                "(under a lock, so it is safe to run on every start, from every replica). With no DATABASE_URL it "
+                "only reports the embedded store's schema version.")
     copy = add_command(commands, "copy-store", _copy_store,
                        "move DATA_DIR's records and evidence into PostgreSQL (stop the bot first)",
                        "Copy a school's embedded store (DATA_DIR) into an empty PostgreSQL schema in one "
