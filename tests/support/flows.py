@@ -55,8 +55,8 @@ def bind_lead_space(harness: BotHarness, role: Role, channel_id: str, name: str,
 async def say(harness: BotHarness, user: Any, *, text: str | None = None, choice: str | None = None) -> None:
     """Type text or press a button in personal chat."""
     value = {"choice": choice} if choice is not None else None
-    status, _ = await harness.post(personal_message(user, harness.connector.service_url, text=text, value=value))
-    assert status == 200
+    status, body = await harness.post(personal_message(user, harness.connector.service_url, text=text, value=value))
+    assert status == 200, (status, body)
 
 
 async def fill_report(harness: BotHarness, category: str = "cyberbullying_pupil", *, risk: str = "no",

@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import signal
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ class RoundRobinProxy:
         self.turn = 0
         self.served: list[int] = []  # which replica (index) answered each request
         self.failures: list[str] = []  # requests that got no answer
+        self.in_flight: Counter[int] = Counter()  # requests sent to each replica and not yet answered
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
@@ -57,6 +59,13 @@ class RoundRobinProxy:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60),
                                               connector=aiohttp.TCPConnector(force_close=True))
         return self
+
+    async def drain(self, index: int, timeout: float = 60.0) -> None:
+        """Wait until replica ``index`` has answered every request already sent to it (take it out of rotation
+        first): what App Service's load balancer does before it stops an instance."""
+        async with asyncio.timeout(timeout):
+            while self.in_flight[index]:
+                await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
         """Stop listening."""
@@ -75,6 +84,7 @@ class RoundRobinProxy:
             port = self.ports[index]
             if not port:
                 continue
+            self.in_flight[index] += 1
             try:
                 async with self._session.request(request.method, f"http://127.0.0.1:{port}{request.path_qs}",
                                                  data=body, headers=headers) as response:
@@ -88,6 +98,8 @@ class RoundRobinProxy:
                 # Sent, but no answer came back: the turn may or may not have happened. Never retried blindly.
                 self.failures.append(f"replica {index}: {type(error).__name__}")
                 return web.Response(status=502, text="the replica did not answer")
+            finally:
+                self.in_flight[index] -= 1
         self.failures.append("no replica answered")
         return web.Response(status=502, text="no replica answered")
 
@@ -143,9 +155,11 @@ class ReplicaSet:
         return process
 
     async def stop_replica(self, index: int) -> int | None:
-        """SIGTERM: the replica finishes its sends and lets go of leadership (a rolling restart)."""
+        """Out of the proxy's rotation, its requests answered, then SIGTERM: the replica finishes its sends and lets
+        go of leadership (a rolling restart)."""
         process = self.replicas[index]
         self.proxy.ports[index] = 0
+        await self.proxy.drain(index)
         self.replicas[index] = None
         return await process.stop(remove_data=False) if process is not None else None
 
