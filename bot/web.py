@@ -24,7 +24,7 @@ from bot.state_storage import RecordStoreStorage
 from bot.transport import HTTP_TIMEOUT_SECONDS, SEND_TIMEOUT_SECONDS, TeamsTransport
 from domain.clock import Clock
 from domain.delivery import DeliveryWorker
-from domain.outbox import OUTBOX
+from domain.outbox import OUTBOX, SENT
 from settings import Settings
 from store.base import RecordStore
 
@@ -226,6 +226,8 @@ async def healthz(request: web.Request) -> web.Response:
         "replica": replica,
         "leader": leader,
         "leading": leadership.leading if leadership is not None else True,
+        # Only the leader's worker sends, so this is zero on every other replica: one rate limit for the trust.
+        "sent_by_this_replica": request.app[WORKER_KEY].stats.get(SENT, 0),
         "schema_version": services.store.schema_version(),
         "mode": "local" if services.settings.local_mode else "azure",
         "policy_version": services.policy.version_label,

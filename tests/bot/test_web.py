@@ -12,6 +12,8 @@ async def test_healthz_reports_status_version_and_store(harness: BotHarness) -> 
     assert response.status == 200
     assert body["status"] == "ok" and body["store"] == "reachable" and body["version"]
     assert body["mode"] == "local" and body["schema_version"] == 1
+    # One process on the embedded store: it leads (sends and runs the jobs) by construction.
+    assert body["database"] == "tinydb" and body["leading"] is True and body["leader"] == body["replica"]
 
 
 async def test_get_on_the_messages_endpoint_is_not_allowed(harness: BotHarness) -> None:

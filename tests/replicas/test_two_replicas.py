@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.outbox import OUTBOX
 from tests.support.flows import set_up_school, walk_report
 from tests.support.replicas import ReplicaSet
 from tests.support.teams import (
@@ -54,3 +55,8 @@ async def test_a_report_filed_through_one_is_claimed_through_the_other(tmp_path:
         assert "VPS-2026-0001" in told and "picked up" in told
         case = replicas.services.cases.get("VPS-2026-0001")
         assert case is not None and case["status"] == "claimed"
+
+        # Every message went through the leader's worker (one rate limit, SEND_RATE_PER_SECOND, for the trust): the
+        # other replica sent none, though half the turns that queued them were its.
+        sent = {i: (await replicas.health(i))["sent_by_this_replica"] for i in range(2)}
+        assert sent[1 - leader] == 0 and sent[leader] == replicas.store.count_by(OUTBOX, "status")["sent"] > 1
