@@ -46,12 +46,14 @@ def register(commands: Subcommands) -> None:
 
     backup = add_command(commands, "backup", _backup, "back up every record to a zip (safe while the bot runs)",
                          "Back up every record to a zip, readable by you only. Safe while the bot runs. Evidence "
-                         "files stay encrypted: keep the evidence key (EVIDENCE_KEY) apart from the backups.")
+                         "files stay encrypted: keep the evidence key (EVIDENCE_KEY) apart from the backups. With "
+                         "DATABASE_URL set, the records come from the PostgreSQL database (one consistent read).")
     backup.add_argument("--out", type=Path, required=True, metavar="FILE|FOLDER",
                         help="the zip to write, or a folder to get a dated thinkfirst-backup-....zip in it")
 
     restore = add_command(commands, "restore", _restore, "restore a backup into DATA_DIR (stop the bot first)",
-                          "Restore a backup into DATA_DIR. Stop the bot first.")
+                          "Restore a backup into DATA_DIR. Stop the bot first. With DATABASE_URL set, it restores "
+                          "into the PostgreSQL database in one transaction (then restart every replica).")
     restore.add_argument("file", type=Path, metavar="FILE", help="the backup zip")
     restore.add_argument("--force", action="store_true",
                          help="replace records already there (they are moved aside, not deleted)")
