@@ -6,6 +6,8 @@ Life of an entry::
        ^                  |
        +---- retry -------+   (429/412/5xx/time-out: back to pending with a later next_attempt_at)
 
+    pending | sending --a newer update of the same card is queued--> superseded
+
 Guarantees, stated plainly (the trade-off the campaign issue asks for):
 
 - ``enqueue`` writes the entry with ``insert_new``, so a key is queued at most once, ever, across restarts. The
@@ -25,6 +27,9 @@ Guarantees, stated plainly (the trade-off the campaign issue asks for):
   worker keeps retrying them while their case is open (domain/delivery.py). One that has waited too long is
   *overdue*: ``overdue`` lists them for /healthz, and ``flag_overdue`` notes the moment it was first reported, so
   the log says so once per message rather than once per retry.
+- A card is only ever left showing its newest state. Queuing an update of a card (``replaces``) supersedes the
+  older updates of that card still waiting: they are never sent, and one in flight that fails is not retried. The
+  worker sends one message at a time per conversation, so the newer update cannot overtake an older one in flight.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ SENDING = "sending"
 # Final states, named as DeliveryStatus values so reports read the same everywhere.
 SENT = str(DeliveryStatus.SENT)
 FAILED = str(DeliveryStatus.FAILED)
+# Final: a newer update of the same card was queued, so this one need never be sent.
+SUPERSEDED = "superseded"
 
 # Urgent messages (safeguarding alerts) go ahead of a campaign's 2,000 cards.
 URGENT_PRIORITY = 0
@@ -129,7 +136,28 @@ class Outbox:
             self.store.insert_new(OUTBOX, message.key, doc)
         except ConflictError:
             return False
+        if message.replaces:
+            self._supersede_older_updates(message.replaces, message.key)
         return True
+
+    def _supersede_older_updates(self, target: str, newer_key: str) -> None:
+        """Older updates of this card that have not landed: the newer one carries the whole card, so they must not
+        land after it (a retried 'claimed' card over a 'resolved' one would mislead a lead)."""
+        now = iso(self.clock.now())
+        older = [d for d in self.store.find_where(OUTBOX, {"message.replaces": target},
+                                                  status=OneOf(PENDING, SENDING)) if d["key"] != newer_key]
+
+        def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            if doc is None or doc["status"] not in (PENDING, SENDING):
+                return None
+            new = {**doc, "superseded_by": newer_key, "updated_at": now}
+            if doc["status"] == PENDING:
+                new |= {"status": SUPERSEDED, "detail": f"superseded by {newer_key}"}
+            # One in flight is left to finish; if it fails, mark() settles it as superseded rather than retrying.
+            return new
+
+        for doc in older:
+            self.store.update(OUTBOX, doc["key"], change)
 
     def exists(self, key: str) -> bool:
         """True if this key was ever queued."""
@@ -196,6 +224,8 @@ class Outbox:
                 new["attempts"] = attempts
             if throttled is not None:
                 new["throttled"] = throttled
+            if result.status == DeliveryStatus.RETRY and doc.get("superseded_by"):
+                return {**new, "status": SUPERSEDED, "detail": f"superseded by {doc['superseded_by']}"}
             if result.status == DeliveryStatus.RETRY:
                 new["status"] = PENDING
                 new["next_attempt_at"] = iso(_ceil_second(next_attempt_at or now))
@@ -239,13 +269,18 @@ class Outbox:
                 continue
             # Unknown or not delivered: back to pending. Ambiguous cases may show the person a second card,
             # which is the price of never skipping anyone.
-            # "interrupted" counts these re-sends, so a duplicate a person may see can be traced to a crash.
-            self.store.update(OUTBOX, entry.key, lambda d: {**d, "status": PENDING, "detail": "re-sent after restart",
-                                                           "next_attempt_at": iso(self.clock.now()),
-                                                           "interrupted": int(d.get("interrupted", 0)) + 1}
-                              if d and d["status"] == SENDING else None)
+            self.store.update(OUTBOX, entry.key, self._requeued_after_restart)
             counts["requeued"] += 1
         return dict(counts)
+
+    def _requeued_after_restart(self, doc: dict[str, Any] | None) -> dict[str, Any] | None:
+        if doc is None or doc["status"] != SENDING:
+            return None
+        if doc.get("superseded_by"):
+            return {**doc, "status": SUPERSEDED, "detail": f"superseded by {doc['superseded_by']}"}
+        # "interrupted" counts these re-sends, so a duplicate a person may see can be traced to a crash.
+        return {**doc, "status": PENDING, "detail": "re-sent after restart", "next_attempt_at": iso(self.clock.now()),
+                "interrupted": int(doc.get("interrupted", 0)) + 1}
 
     # Reports and resends ---------------------------------------------------------------------------------------
 

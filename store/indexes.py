@@ -14,8 +14,9 @@ from collections.abc import Mapping
 
 DECLARED_INDEXES: Mapping[str, tuple[str, ...]] = {
     # The delivery worker's queue: what is due (status, then the time), urgent first, safeguarding overdue checks,
-    # and subject access (who a message went to).
-    "outbox": ("status", "next_attempt_at", "priority", "created_at", "message.to_user", "message.meta.safeguarding"),
+    # subject access (who a message went to), and the older updates of a card that a newer one supersedes.
+    "outbox": ("status", "next_attempt_at", "priority", "created_at", "message.to_user", "message.meta.safeguarding",
+               "message.replaces"),
     "cases": ("status", "school_id", "report.draft_id", "report.reporter_id"),
     "campaign_acks": ("campaign_id", "user_id", "version_hash"),
     "campaign_members": ("campaign_id", "user_id"),
