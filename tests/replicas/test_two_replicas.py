@@ -35,6 +35,8 @@ async def test_a_report_filed_through_one_is_claimed_through_the_other(tmp_path:
         await set_up_school(replicas)  # round robin: these turns alternate between the two replicas
         await walk_report(replicas)  # a dialog of a dozen turns, each on the other replica from the last
         assert set(replicas.proxy.served) == {0, 1}
+        # The dialog's state lives in the database (that is how the other replica knew the next question).
+        assert any(key.startswith("msteams/conversations/") for key in replicas.store.keys("bot_state"))
         alerts = replicas.cards(SAFEGUARDING)
         assert len(alerts) == 1, replicas.logs()  # delivered once, by the leader
 
