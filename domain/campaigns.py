@@ -488,9 +488,9 @@ class CampaignService:
         exempt = self._exempt_ids()
         due: list[ReminderDue] = []
         for campaign in self.campaigns(open_only=True):
-            acked = {d["user_id"] for d in self.store.find(ACKS, lambda d, c=campaign.id: d["campaign_id"] == c)}
+            acked = {d["user_id"] for d in self.store.find_where(ACKS, campaign_id=campaign.id)}
             delivered = self.outbox.statuses(f"campaign:{campaign.id}:card:")
-            for member in self.store.find(MEMBERS, lambda d, c=campaign.id: d["campaign_id"] == c):
+            for member in self.store.find_where(MEMBERS, campaign_id=campaign.id):
                 user_id = member["user_id"]
                 number = len(member.get("reminders", [])) + 1
                 if user_id in acked or user_id in exempt or number > self.config.max_reminders:
@@ -530,8 +530,8 @@ class CampaignService:
     def people(self, campaign_id: str) -> list[PersonStatus]:
         """Everyone the campaign covers (and anyone who acknowledged it), with their standing."""
         campaign = self._require(campaign_id)
-        acks = {d["user_id"]: d for d in self.store.find(ACKS, lambda d: d["campaign_id"] == campaign.id)}
-        members = {d["user_id"]: d for d in self.store.find(MEMBERS, lambda d: d["campaign_id"] == campaign.id)}
+        acks = {d["user_id"]: d for d in self.store.find_where(ACKS, campaign_id=campaign.id)}
+        members = {d["user_id"]: d for d in self.store.find_where(MEMBERS, campaign_id=campaign.id)}
         delivery = self.outbox.statuses(f"campaign:{campaign.id}:card:")
         exempt = self._exempt_ids()
         rows: list[PersonStatus] = []
@@ -606,7 +606,7 @@ class CampaignService:
     def resend(self, campaign_id: str) -> int:
         """Queue the card again for the outstanding whose card never arrived (failed, not installed, ...)."""
         campaign = self._require(campaign_id)
-        acked = {d["user_id"] for d in self.store.find(ACKS, lambda d: d["campaign_id"] == campaign.id)}
+        acked = {d["user_id"] for d in self.store.find_where(ACKS, campaign_id=campaign.id)}
         prefix = f"campaign:{campaign.id}:card:"
         keys = [e.key for e in self.outbox.failed_or_pending(prefix)
                 if e.status not in (PENDING, SENDING) and e.key[len(prefix):] not in acked]

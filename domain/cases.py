@@ -386,8 +386,8 @@ class CaseService:
             raise DraftError(problems)
         if draft.draft_id:
             # Send pressed again after a turn whose reply failed: the report is already filed and alerted.
-            earlier = self.store.find(CASES, lambda d: d["report"].get("draft_id") == draft.draft_id
-                                      and d["report"].get("reporter_id") == reporter.user_id)
+            earlier = self.store.find_where(CASES, {"report.draft_id": draft.draft_id,
+                                                    "report.reporter_id": reporter.user_id})
             if earlier:
                 # Make sure its alerts are queued before saying so (the first try may have hit a full disk).
                 self._cache_state(earlier[0])
