@@ -858,7 +858,7 @@ class CaseService:
         """Reminder slots due now for unclaimed cases that have not been sent yet."""
         moment = now or self.clock.now()
         due: list[Reminder] = []
-        for case in self.store.find(CASES, lambda d: d.get("status") == "open"):
+        for case in self.store.find_where(CASES, status="open"):
             slot = self._latest_slot(case, moment)
             if slot is None:
                 continue
