@@ -50,10 +50,10 @@ class Settings:
     send_rate_per_second: float = 30.0
     school_holidays: tuple[date, ...] = ()
     # TERM_DATES: each term's first and last day ("2026-09-03..2026-12-18, 2027-01-05..2027-03-26, ..."); a school
-    # year with none listed uses the default in domain/terms.py (autumn to about 20 December, spring to Easter,
+    # year with none listed uses the default in domain/shared/terms.py (autumn to about 20 December, spring to Easter,
     # summer to about 22 July). The termly summary is posted on each term's last day.
     term_dates: tuple[tuple[date, date], ...] = ()
-    # Closed safeguarding cases are kept this many years from closure (see domain/retention.py for why),
+    # Closed safeguarding cases are kept this many years from closure (see domain/people/retention.py for why),
     # other closed cases OTHER_CASE_RETENTION_YEARS; then a nightly job replaces them with a stub.
     case_retention_years: int = 25
     other_case_retention_years: int = 6
@@ -185,7 +185,7 @@ def _evidence_key(raw: str) -> bytes | None:
 
 
 def _holidays(raw: str) -> tuple[date, ...]:
-    from domain.schooldays import parse_holidays
+    from domain.shared.schooldays import parse_holidays
 
     try:
         return tuple(parse_holidays(raw)) if raw else ()
@@ -195,7 +195,7 @@ def _holidays(raw: str) -> tuple[date, ...]:
 
 
 def _term_dates(raw: str) -> tuple[tuple[date, date], ...]:
-    from domain.terms import TermDatesError, parse_term_dates
+    from domain.shared.terms import TermDatesError, parse_term_dates
 
     try:
         return tuple(parse_term_dates(raw)) if raw else ()

@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.campaigns import CampaignConfig, CampaignService  # noqa: E402
-from domain.clock import Clock  # noqa: E402
-from domain.delivery import TEAMS_PER_CONVERSATION_LIMITS, DeliveryWorker  # noqa: E402
-from domain.directory import Directory  # noqa: E402
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage  # noqa: E402
-from domain.outbox import Outbox  # noqa: E402
+from domain.campaigns.service import CampaignConfig, CampaignService  # noqa: E402
+from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage  # noqa: E402
+from domain.delivery.outbox import Outbox  # noqa: E402
+from domain.delivery.worker import TEAMS_PER_CONVERSATION_LIMITS, DeliveryWorker  # noqa: E402
+from domain.people.directory import Directory  # noqa: E402
+from domain.shared.clock import Clock  # noqa: E402
 from store.memory import MemoryStore  # noqa: E402
 
 

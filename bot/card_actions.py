@@ -17,8 +17,8 @@ from cards.render import render
 from dialogs.guided import UserInput
 from dialogs.policy_dialog import PolicyDialog
 from dialogs.report_dialog import ReportDialog
-from domain.directory import Person
-from domain.roles import Role
+from domain.people.directory import Person
+from domain.people.roles import Role
 
 log = logging.getLogger(__name__)
 

@@ -18,15 +18,15 @@ from bot.insight_commands import InsightCommands
 from bot.services import Services
 from cards.render import escape_text
 from dialogs.guided import card_activity, card_message
-from domain.campaigns import MEMBERS as CAMPAIGN_MEMBERS
-from domain.campaigns import CampaignError
-from domain.cases import CaseRefused, normalise_ref
-from domain.clock import iso
-from domain.dates import long_date
-from domain.lead_spaces import Reader, names_of
-from domain.messages import OutgoingMessage
-from domain.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, parse_role, role_title
-from domain.wording import count
+from domain.campaigns.service import MEMBERS as CAMPAIGN_MEMBERS
+from domain.campaigns.service import CampaignError
+from domain.delivery.messages import OutgoingMessage
+from domain.people.lead_spaces import Reader, names_of
+from domain.people.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, parse_role, role_title
+from domain.reports.cases import CaseRefused, normalise_ref
+from domain.shared.clock import iso
+from domain.shared.dates import long_date
+from domain.shared.wording import count
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from botbuilder.schema.teams.additional_properties import ContentType
 
 from bot.evidence_fetch import FetchPolicy, is_download_url
 from bot.services import Services
-from domain.directory import Person
-from domain.evidence import EvidenceService
-from domain.messages import OutgoingMessage
-from domain.routing import INDECENT_IMAGES
+from domain.delivery.messages import OutgoingMessage
+from domain.people.directory import Person
+from domain.reports.evidence import EvidenceService
+from domain.reports.routing import INDECENT_IMAGES
 from store.base import StoreError
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 import aiohttp
 from botbuilder.core import CloudAdapterBase, TurnContext
 
-from domain.evidence import (
+from domain.reports.evidence import (
     MAX_FILE_BYTES,
     REASON_COUNT,
     REASON_EMPTY,

@@ -49,9 +49,9 @@ from dialogs.menu import (
 )
 from dialogs.policy_dialog import PolicyDialog
 from dialogs.report_dialog import ReportDialog
-from domain.clock import iso, parse_iso
-from domain.lead_spaces import Reader
-from domain.understanding import Flow
+from domain.people.lead_spaces import Reader
+from domain.questions.understanding import Flow
+from domain.shared.clock import iso, parse_iso
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from botbuilder.schema import Activity
 from bot.services import Services
 from cards.insight import policy_review_card, summary_card
 from dialogs.guided import card_message
-from domain.insight import InsightService, PeriodError
-from domain.roles import Role
+from domain.insight.figures import InsightService, PeriodError
+from domain.people.roles import Role
 
 SUMMARY_ROLES = (Role.HEAD_TEACHER, Role.CHAIR)
 SUMMARY_REFUSAL = ("Sorry, summaries are for the Head Teacher and the Chair of Governors, in their lead space "

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from bot.services import Services
 from cards.insight import summary_card
-from domain.delivery import DeliveryWorker
-from domain.insight import InsightService
-from domain.jobs import Interval, JobSpec
-from domain.messages import OutgoingMessage
-from domain.retention import RetentionPolicy, RetentionService
+from domain.delivery.messages import OutgoingMessage
+from domain.delivery.worker import DeliveryWorker
+from domain.insight.figures import InsightService
+from domain.people.retention import RetentionPolicy, RetentionService
+from domain.shared.jobs import Interval, JobSpec
 
 
 def scheduled_jobs(services: Services, worker: DeliveryWorker) -> list[JobSpec]:

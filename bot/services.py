@@ -8,20 +8,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from domain.campaigns import CampaignConfig, CampaignService
-from domain.case_alerts import CaseAlerts
-from domain.cases import CaseService
-from domain.clock import Clock
-from domain.directory import Directory
-from domain.evidence import EvidenceService
-from domain.lead_spaces import LeadSpaces, load_readers
-from domain.matcher import Matcher
-from domain.outbox import Outbox
-from domain.policy import PolicyDocument
-from domain.questions import QuestionService
-from domain.routing import RoutingBook
-from domain.rules import RuleBook
-from domain.understanding import Understander
+from domain.campaigns.service import CampaignConfig, CampaignService
+from domain.delivery.outbox import Outbox
+from domain.people.directory import Directory
+from domain.people.lead_spaces import LeadSpaces, load_readers
+from domain.questions.matcher import Matcher
+from domain.questions.policy import PolicyDocument
+from domain.questions.rules import RuleBook
+from domain.questions.unanswered import QuestionService
+from domain.questions.understanding import Understander
+from domain.reports.alerts import CaseAlerts
+from domain.reports.cases import CaseService
+from domain.reports.evidence import EvidenceService
+from domain.reports.routing import RoutingBook
+from domain.shared.clock import Clock
 from settings import Settings
 from store import open_store
 from store.base import RecordStore

@@ -19,8 +19,8 @@ from bot.services import Services, build_services
 from bot.signing_keys import attach_signing_key_refresh
 from bot.state_storage import RecordStoreStorage
 from bot.transport import HTTP_TIMEOUT_SECONDS, SEND_TIMEOUT_SECONDS, TeamsTransport
-from domain.clock import Clock
-from domain.delivery import DeliveryWorker
+from domain.delivery.worker import DeliveryWorker
+from domain.shared.clock import Clock
 from settings import Settings
 from store.base import RecordStore
 

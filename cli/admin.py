@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from domain.clock import parse_iso
-from domain.dates import long_date, long_date_time
-from domain.wording import count
+from domain.shared.clock import parse_iso
+from domain.shared.dates import long_date, long_date_time
+from domain.shared.wording import count
 from settings import Settings
 from store.base import RecordStore, StoreError
 from store.memory import MemoryStore
@@ -183,7 +183,7 @@ def _campaign(args: list[str], settings: Settings, stdout: TextIO) -> int:
 
 
 def _backup(args: list[str], settings: Settings, stdout: TextIO) -> int:
-    from domain.clock import Clock
+    from domain.shared.clock import Clock
     from store.backup import backup, backup_target
 
     parser = _Parser(prog="backup", add_help=False)
@@ -256,7 +256,7 @@ def _evidence_key_check(settings: Settings) -> str:
 
 
 def _export_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
-    from domain.personal_data import PersonalData
+    from domain.people.personal_data import PersonalData
 
     parser = _Parser(prog="export-person", add_help=False)
     parser.add_argument("id")
@@ -286,7 +286,7 @@ def _emit(text: str, out: str | None, stdout: TextIO, written: str) -> int:
 
 
 def _erase_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
-    from domain.personal_data import ERASURE_NOTE, PersonalData
+    from domain.people.personal_data import ERASURE_NOTE, PersonalData
     from store import open_store
     from store.tiny import StoreLockedError
 
@@ -333,8 +333,8 @@ def _erase_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
 
 
 def _case(args: list[str], settings: Settings, stdout: TextIO) -> int:
-    from domain.case_export import build_case_export
-    from domain.directory import Person
+    from domain.people.directory import Person
+    from domain.reports.export import build_case_export
     from store import open_store
     from store.tiny import StoreLockedError
 
@@ -379,7 +379,7 @@ def _case(args: list[str], settings: Settings, stdout: TextIO) -> int:
 
 def _insight_for(settings: Settings, school_name: str | None) -> tuple[Any, str | None]:
     """The insight service over a read-only copy of the records, and the school asked for (None: the trust)."""
-    from domain.insight import InsightService
+    from domain.insight.figures import InsightService
 
     services = _services(settings, read_only_store(settings.data_dir))
     if school_name is None:
@@ -394,7 +394,7 @@ def _insight_for(settings: Settings, school_name: str | None) -> tuple[Any, str 
 
 def _summary(args: list[str], settings: Settings, stdout: TextIO) -> int:
     from cards.insight import summary_card
-    from domain.insight import PeriodError
+    from domain.insight.figures import PeriodError
 
     parser = _Parser(prog="summary", add_help=False)
     parser.add_argument("period", nargs="*")

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from domain.matcher import Answer, Matcher
-from domain.policy import PolicyDocument
-from domain.rules import RuleBook, RuleBookError
+from domain.questions.matcher import Answer, Matcher
+from domain.questions.policy import PolicyDocument
+from domain.questions.rules import RuleBook, RuleBookError
 
 USAGE = 'usage: check "can I ...?" [--json]   or   check - [--json]  (one question a line on standard input)'
 _VERDICT_WORDS = {

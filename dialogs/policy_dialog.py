@@ -20,8 +20,8 @@ from dialogs.guided import (
     card_message,
     choice_card,
 )
-from domain.directory import Person
-from domain.understanding import Flow
+from domain.people.directory import Person
+from domain.questions.understanding import Flow
 
 MAX_SECTION_CHARS = 6000  # well under Teams' message size limit
 

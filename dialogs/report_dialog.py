@@ -27,7 +27,9 @@ from dialogs.guided import (
     choice_card,
     read_input,
 )
-from domain.cases import (
+from domain.people.roles import Role
+from domain.questions.understanding import Flow
+from domain.reports.cases import (
     DANGER_ANSWERS,
     INVOLVED,
     MAX_DETAILS_CHARS,
@@ -37,13 +39,11 @@ from domain.cases import (
     DraftError,
     ReportDraft,
 )
-from domain.dates import long_date, read_typed_date
-from domain.evidence import ALLOWED_WORDS, MAX_FILE_BYTES, MAX_FILES
-from domain.indecent_images import child_is_known, default_detector
-from domain.roles import Role
-from domain.routing import INDECENT_IMAGES, OTHER, instead_of, join_titles, who_to_tell
-from domain.understanding import Flow
-from domain.wording import count
+from domain.reports.evidence import ALLOWED_WORDS, MAX_FILE_BYTES, MAX_FILES
+from domain.reports.indecent_images import child_is_known, default_detector
+from domain.reports.routing import INDECENT_IMAGES, OTHER, instead_of, join_titles, who_to_tell
+from domain.shared.dates import long_date, read_typed_date
+from domain.shared.wording import count
 
 log = logging.getLogger(__name__)
 

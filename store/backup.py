@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from domain.clock import Clock, iso
+from domain.shared.clock import Clock, iso
 from store.base import SCHEMA_VERSION, RecordStore, StoreError
 from store.blobs import EVIDENCE_DIR_NAME, FolderBlobStore
 from store.files import ensure_private_dir, fsync_dir, make_private, open_private, private_atomic_writer

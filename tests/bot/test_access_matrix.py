@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from domain.cases import REFUSAL_TEXT, ReportDraft, refusal_text
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.cases import REFUSAL_TEXT, ReportDraft, refusal_text
 from tests.support.connector import DEFAULT_TENANT
 from tests.support.flows import set_up_school
 from tests.support.teams import (

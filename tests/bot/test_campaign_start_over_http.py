@@ -15,8 +15,8 @@ import pytest
 
 from bot.jobs import scheduled_jobs
 from bot.web import WORKER_KEY
-from domain.campaigns import AUDIT
-from domain.clock import FakeClock
+from domain.campaigns.service import AUDIT
+from domain.shared.clock import FakeClock
 from tests.support.connector import member
 from tests.support.flows import set_up_school
 from tests.support.teams import (

@@ -10,7 +10,7 @@ import pytest
 
 from bot.jobs import scheduled_jobs
 from bot.web import WORKER_KEY
-from domain.clock import FakeClock
+from domain.shared.clock import FakeClock
 from tests.support.flows import set_up_school, walk_report
 from tests.support.teams import SAFEGUARDING, BotHarness
 

@@ -19,8 +19,7 @@ from bot.evidence_fetch import (
     refusal_text,
     take_evidence,
 )
-from domain.clock import FakeClock
-from domain.evidence import (
+from domain.reports.evidence import (
     MAX_FILE_BYTES,
     REASON_COUNT,
     REASON_FETCH,
@@ -29,6 +28,7 @@ from domain.evidence import (
     REASON_SOURCE,
     EvidenceService,
 )
+from domain.shared.clock import FakeClock
 from store.blobs import MemoryBlobStore
 from store.memory import MemoryStore
 from tests.support import evidence as files

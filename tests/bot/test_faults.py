@@ -20,9 +20,9 @@ from aiohttp import web
 
 from bot.transport import TeamsTransport
 from bot.web import ADAPTER_KEY, STATS_KEY
-from domain.clock import FakeClock
-from domain.delivery import DeliveryWorker
-from domain.outbox import SENT
+from domain.delivery.outbox import SENT
+from domain.delivery.worker import DeliveryWorker
+from domain.shared.clock import FakeClock
 from tests.support.connector import ProgrammedResponse
 from tests.support.flows import fill_report, say, set_up_school
 from tests.support.teams import (
@@ -205,7 +205,7 @@ async def test_connection_refused_then_recovery(rig: Rig) -> None:
     await fill_report(rig.harness)
     # ... then queue alerts straight from the domain while Teams is unreachable.
     services = rig.harness.services
-    from domain.cases import ReportDraft
+    from domain.reports.cases import ReportDraft
 
     reporter = services.directory.person(TEACHER.id)
     refs = [services.cases.submit(ReportDraft(category="cyberbullying_pupil", school_id=reporter.school_id,
@@ -233,8 +233,8 @@ async def test_time_outs_are_retried_at_least_once_never_lost(rig: Rig) -> None:
     await rig.drain()
     await asyncio.sleep(SEND_TIMEOUT * 3)  # let the slow answer finish so its request is counted
     assert alert_entry(rig, ref)["status"] == SENT
-    # A time-out is ambiguous (Teams may have taken it): the outbox is at-least-once by design (domain/outbox.py),
-    # so the channel sees the alert once or, at worst, twice; never zero times.
+    # A time-out is ambiguous (Teams may have taken it): the outbox is at-least-once by design
+    # (domain/delivery/outbox.py), so the channel sees the alert once or, at worst, twice; never zero times.
     assert 1 <= alert_refs(rig, SAFEGUARDING)[ref] <= 2
     no_turn_errors(rig)
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.web import STATS_KEY
-from domain.roles import Role
+from domain.people.roles import Role
 from store import open_store
 from tests.support.connector import DEFAULT_TENANT
 from tests.support.flows import DETAILS, bind_lead_space, walk_report

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from bot.jobs import scheduled_jobs
 from bot.services import build_services
-from domain.clock import FakeClock
-from domain.delivery import DeliveryWorker
-from domain.roles import Role
+from domain.delivery.worker import DeliveryWorker
+from domain.people.roles import Role
+from domain.shared.clock import FakeClock
 from settings import Settings
 from store.memory import MemoryStore
 

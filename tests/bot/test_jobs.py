@@ -6,8 +6,8 @@ from pathlib import Path
 
 from bot.jobs import ask_admins_about_new_policy, scheduled_jobs
 from bot.services import build_services
-from domain.delivery import DeliveryWorker
-from domain.policy import PolicyDocument
+from domain.delivery.worker import DeliveryWorker
+from domain.questions.policy import PolicyDocument
 from settings import PROJECT_DIR, Settings
 from store.memory import MemoryStore
 

@@ -28,11 +28,11 @@ from cards.render import render, template_names
 from dialogs.can_i_dialog import VERDICT_HEADLINES, shown
 from dialogs.guided import choice_card
 from dialogs.menu import menu_activity, private_chat_activity
-from domain.cases import ESCALATIONS, MAX_ATTACHMENTS, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, OUTCOMES, ReportDraft
-from domain.clock import FakeClock
-from domain.insight import InsightService
-from domain.roles import CHANNEL_ROLES, Role, role_title
-from domain.understanding import Flow
+from domain.insight.figures import InsightService
+from domain.people.roles import CHANNEL_ROLES, Role, role_title
+from domain.questions.understanding import Flow
+from domain.reports.cases import ESCALATIONS, MAX_ATTACHMENTS, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, OUTCOMES, ReportDraft
+from domain.shared.clock import FakeClock
 from settings import Settings
 from store.memory import MemoryStore
 from tests.support.cards import filled_with_numbers, said, visible

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cards.render import render
-from domain.cases import VERBS, CaseConfig, CaseService, ReportDraft
+from domain.reports.cases import VERBS, CaseConfig, CaseService, ReportDraft
 from tests.domain.case_fixtures import DSL, TEACHER, FakeOutbox, make_world, person
 
 INJECTED = "**bold** [click](https://evil.example) <at>x</at>\n- list\n# heading"

@@ -12,8 +12,8 @@ import pytest
 
 from app import main
 from bot.services import build_services
-from domain.cases import ReportDraft
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.cases import ReportDraft
 from settings import Settings
 from store.tiny import TinyStore
 from tests.support import evidence as files

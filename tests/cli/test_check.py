@@ -6,8 +6,8 @@ import io
 import json
 
 from cli.check import run_check
-from domain.policy import DEFAULT_POLICY_PATH
-from domain.rules import DEFAULT_RULES_PATH
+from domain.questions.policy import DEFAULT_POLICY_PATH
+from domain.questions.rules import DEFAULT_RULES_PATH
 
 KEYS = {"verdict", "rule", "situation", "quote", "section", "policy_version", "next_step"}
 

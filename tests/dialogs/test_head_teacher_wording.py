@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from domain.cases import REFUSAL_TEXT, ReportDraft
-from domain.directory import Person
-from domain.roles import Role
+from domain.people.directory import Person
+from domain.people.roles import Role
+from domain.reports.cases import REFUSAL_TEXT, ReportDraft
 from tests.dialogs.test_can_i_dialog import OUT_OF_SCOPE, USER, CanIChat, buttons, cards, said
 
 

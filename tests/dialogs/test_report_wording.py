@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from cards.render import render
-from domain.cases import danger_text
-from domain.clock import FakeClock
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.cases import danger_text
+from domain.shared.clock import FakeClock
 from tests.dialogs.test_report_dialog import ANSWERS, USER, ReportChat
 from tests.support.teams import card_text
 

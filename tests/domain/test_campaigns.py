@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.campaigns import AUDIT, CSV_COLUMNS, YEARLY, CampaignConfig, CampaignError, CampaignService
-from domain.clock import FakeClock
-from domain.delivery import DeliveryWorker
-from domain.directory import Directory
-from domain.outbox import Outbox
-from domain.roles import Role
+from domain.campaigns.service import AUDIT, CSV_COLUMNS, YEARLY, CampaignConfig, CampaignError, CampaignService
+from domain.delivery.outbox import Outbox
+from domain.delivery.worker import DeliveryWorker
+from domain.people.directory import Directory
+from domain.people.roles import Role
+from domain.shared.clock import FakeClock
 from store.memory import MemoryStore
 from tests.domain.test_delivery import FakeSleep, ScriptedTransport
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from domain.case_alerts import REROUTED, UNDELIVERABLE, CaseAlerts
-from domain.cases import CASES, EXTRA_DELIVERIES, CaseConfig, CaseService, ReportDraft
-from domain.delivery import DeliveryWorker
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
-from domain.outbox import OUTBOX, PENDING, SENT, Outbox
-from domain.roles import Role
+from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.delivery.outbox import OUTBOX, PENDING, SENT, Outbox
+from domain.delivery.worker import DeliveryWorker
+from domain.people.roles import Role
+from domain.reports.alerts import REROUTED, UNDELIVERABLE, CaseAlerts
+from domain.reports.cases import CASES, EXTRA_DELIVERIES, CaseConfig, CaseService, ReportDraft
 from tests.domain.case_fixtures import (
     ADMIN,
     CHANNELS,

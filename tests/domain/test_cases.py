@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from domain.cases import (
+from domain.people.roles import Role
+from domain.reports.cases import (
     CASES,
     MAX_DETAILS_CHARS,
     ActionStatus,
@@ -17,7 +18,6 @@ from domain.cases import (
     DraftError,
     ReportDraft,
 )
-from domain.roles import Role
 from tests.domain.case_fixtures import (
     ADMIN,
     CHAIR,

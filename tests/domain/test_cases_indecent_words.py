@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from domain.cases import CASES, DraftError, ReportDraft
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.cases import CASES, DraftError, ReportDraft
 from tests.domain.case_fixtures import CHANNELS, DSL, TEACHER, person
 from tests.domain.test_cases import service
 

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.cases import CaseConfig, CaseService, ReportDraft
-from domain.clock import FakeClock
-from domain.dates import card_date, card_time, long_date, long_date_time, read_typed_date, short_date
-from domain.roles import Role
-from domain.routing import DEFAULT_ALERT_TITLE, RoutingError, load_routing, parse_routing, who_to_tell
-from domain.wording import count
+from domain.people.roles import Role
+from domain.reports.cases import CaseConfig, CaseService, ReportDraft
+from domain.reports.routing import DEFAULT_ALERT_TITLE, RoutingError, load_routing, parse_routing, who_to_tell
+from domain.shared.clock import FakeClock
+from domain.shared.dates import card_date, card_time, long_date, long_date_time, read_typed_date, short_date
+from domain.shared.wording import count
 from tests.domain.case_fixtures import DPL, TEACHER, FakeOutbox, make_world, person
 from tests.domain.test_questions import _services, _staff
 

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.cases import CaseService, ReportDraft
-from domain.clock import FakeClock
-from domain.evidence import (
+from domain.delivery.outbox import Outbox
+from domain.people.personal_data import PersonalData
+from domain.reports.cases import CaseService, ReportDraft
+from domain.reports.evidence import (
     DRAFT_EVIDENCE_HOURS,
     EVIDENCE,
     GIF,
@@ -27,8 +28,7 @@ from domain.evidence import (
     describe,
     sniff,
 )
-from domain.outbox import Outbox
-from domain.personal_data import PersonalData
+from domain.shared.clock import FakeClock
 from store.blobs import BlobDamagedError, MemoryBlobStore
 from store.memory import MemoryStore
 from tests.domain.case_fixtures import TEACHER, make_world, person

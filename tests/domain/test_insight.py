@@ -18,10 +18,9 @@ import pytest
 
 from bot.services import Services, build_services
 from cards.insight import policy_review_card, summary_card
-from domain.cases import ReportDraft
-from domain.clock import FakeClock
-from domain.disclosure import AT_LEAST, FEWER_THAN, WITHHELD
-from domain.insight import (
+from domain.delivery.outbox import Outbox
+from domain.insight.disclosure import AT_LEAST, FEWER_THAN, WITHHELD
+from domain.insight.figures import (
     NOT_SOCIAL_MEDIA,
     InsightService,
     PeriodError,
@@ -29,9 +28,10 @@ from domain.insight import (
     parse_period,
     term_period,
 )
-from domain.outbox import Outbox
-from domain.roles import Role
-from domain.terms import TermCalendar, parse_term_dates
+from domain.people.roles import Role
+from domain.reports.cases import ReportDraft
+from domain.shared.clock import FakeClock
+from domain.shared.terms import TermCalendar, parse_term_dates
 from settings import Settings
 from store.memory import MemoryStore
 

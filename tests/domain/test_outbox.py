@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.clock import FakeClock
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
-from domain.outbox import Outbox
+from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.delivery.outbox import Outbox
+from domain.shared.clock import FakeClock
 from store.memory import MemoryStore
 
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)

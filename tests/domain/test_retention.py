@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.cases import CaseService, ReportDraft
-from domain.clock import FakeClock
-from domain.evidence import EvidenceService
-from domain.jobs import Cron
-from domain.outbox import Outbox
-from domain.retention import (
+from domain.delivery.outbox import Outbox
+from domain.people.retention import (
     STUBS,
     RetentionPolicy,
     RetentionService,
@@ -18,6 +14,10 @@ from domain.retention import (
     is_safeguarding,
     record_hash,
 )
+from domain.reports.cases import CaseService, ReportDraft
+from domain.reports.evidence import EvidenceService
+from domain.shared.clock import FakeClock
+from domain.shared.jobs import Cron
 from store.base import RecordStore
 from store.blobs import MemoryBlobStore
 from tests.domain.case_fixtures import DSL, HEAD, TEACHER, make_world, person

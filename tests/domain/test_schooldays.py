@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from domain.schooldays import LONDON, add_school_days, next_school_day_at, parse_holidays
+from domain.shared.schooldays import LONDON, add_school_days, next_school_day_at, parse_holidays
 
 
 def test_add_school_days_skips_weekends_and_holidays() -> None:

@@ -19,9 +19,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.services import build_services
-from domain.cases import ReportDraft
-from domain.clock import FakeClock
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.cases import ReportDraft
+from domain.shared.clock import FakeClock
 from settings import Settings
 from store import open_store
 from tests.e2e.bot_process import BotProcess

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.clock import Clock, iso, parse_iso
-from domain.jobs import Cron, JobSpec
+from domain.shared.clock import Clock, iso, parse_iso
+from domain.shared.jobs import Cron, JobSpec
 from store.base import RecordStore
 from store.blobs import BlobDamagedError, BlobStore
 

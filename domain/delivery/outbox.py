@@ -21,8 +21,8 @@ Guarantees, stated plainly (the trade-off the campaign issue asks for):
   (``replaces``) are idempotent, so re-sending them is always safe.
 - A time-out is the same ambiguity in a live process: Teams may have accepted a request we stopped waiting for.
   That too is retried (at-least-once).
-- Safeguarding messages (``meta["safeguarding"]``, see domain/messages.py) go ahead of everything else, and the
-  worker keeps retrying them while their case is open (domain/delivery.py). One that has waited too long is
+- Safeguarding messages (``meta["safeguarding"]``, see domain/delivery/messages.py) go ahead of everything else, and the
+  worker keeps retrying them while their case is open (domain/delivery/worker.py). One that has waited too long is
   *overdue*: ``overdue`` lists them for /healthz, and ``flag_overdue`` notes the moment it was first reported, so
   the log says so once per message rather than once per retry.
 """
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.clock import Clock, iso, parse_iso
-from domain.messages import SAFEGUARDING, DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.delivery.messages import SAFEGUARDING, DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.shared.clock import Clock, iso, parse_iso
 from store.base import ConflictError, RecordStore
 
 OUTBOX = "outbox"

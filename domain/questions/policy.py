@@ -8,8 +8,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domain import DATA_DIR
+
 # The policy the bot ships with; a school can point settings at its own file instead.
-DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "policy" / "social-media-policy.md"
+DEFAULT_POLICY_PATH = DATA_DIR.parent.parent / "policy" / "social-media-policy.md"
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december"
            "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")

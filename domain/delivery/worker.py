@@ -14,7 +14,7 @@ Limits (Microsoft's published figures, see docs/teams-platform-notes.md):
 - 403 -> blocked, 404 -> not_found, not installed -> not_installed (the transport maps status codes).
 
 Safeguarding messages are never given up on while their case is open. The worker does not know about cases: a
-``DeliveryPolicy`` from the domain (domain/case_alerts.py) answers ``keep_trying(message)``; while it says yes the
+``DeliveryPolicy`` from the domain (domain/reports/alerts.py) answers ``keep_trying(message)``; while it says yes the
 message is retried for as long as it takes (429s and unexpected errors included), with backoff capped at
 ``persistent_backoff_cap`` (5 minutes), and never marked failed. A permanent answer for one conversation (blocked,
 gone, not installed) is final for that message, and the policy's ``on_undeliverable`` finds it another way (direct
@@ -24,7 +24,7 @@ is logged at ERROR once, and at INFO when it finally goes; /healthz reports the 
 This is the only retry layer: the connector client's own retries are turned off (bot/sdk_fixes.py), and its HTTP
 time-out is shorter than ``send_timeout``, the one time-out per attempt.
 
-See domain/outbox.py for the crash guarantees (at-least-once, with a microsecond-wide duplicate window).
+See domain/delivery/outbox.py for the crash guarantees (at-least-once, with a microsecond-wide duplicate window).
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from domain.clock import Clock, parse_iso
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage, Transport
-from domain.outbox import PENDING, SENDING, DeliveryProbe, Outbox, OutboxEntry, backoff_seconds
+from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage, Transport
+from domain.delivery.outbox import PENDING, SENDING, DeliveryProbe, Outbox, OutboxEntry, backoff_seconds
+from domain.shared.clock import Clock, parse_iso
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """Match a staff question ("can I ...?") to the policy rule that decides it: offline, fast and deterministic.
 
 A question is read as facets (who with, about whom, by whom, through what, on what device, doing what, about what:
-see domain/reading.py). Each rule in rules.json declares its situation in the same terms. A rule can answer only
-when the question's facets agree with its situation; among the rules that can, the one that agrees on most wins,
-with likeness to the rule's own examples to break ties. Two close rules with different verdicts make a clarifying
-question (the stricter first); no rule that fits means "the policy does not cover this".
+see domain/questions/reading.py). Each rule in rules.json declares its situation in the same terms. A rule can
+answer only when the question's facets agree with its situation; among the rules that can, the one that agrees on
+most wins, with likeness to the rule's own examples to break ties. Two close rules with different verdicts make a
+clarifying question (the stricter first); no rule that fits means "the policy does not cover this".
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from domain.lexicon import BREAK, DIMENSIONS, Lexicon
-from domain.reading import ASKER, Reader, Reading
-from domain.rules import ANYONE, Rule, RuleBook, RuleBookError, Situation
+from domain.questions.lexicon import BREAK, DIMENSIONS, Lexicon
+from domain.questions.reading import ASKER, Reader, Reading
+from domain.questions.rules import ANYONE, Rule, RuleBook, RuleBookError, Situation
 
 if TYPE_CHECKING:
-    from domain.policy import PolicyDocument
+    from domain.questions.policy import PolicyDocument
 
 # How much each kind of agreement counts. A needed facet outweighs an optional one; a facet the question names but
 # the rule does not speak to counts against it; likeness to the rule's examples (0 to 1) breaks ties.

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from domain.lexicon import DIMENSIONS
-from domain.policy import PolicyDocument
+from domain import DATA_DIR
+from domain.questions.lexicon import DIMENSIONS
+from domain.questions.policy import PolicyDocument
 
-DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "data" / "rules.json"
+DEFAULT_RULES_PATH = DATA_DIR / "rules.json"
 
 VERDICTS: tuple[str, ...] = ("allowed", "not_allowed", "conditional", "discouraged")
 REPORT_CATEGORIES: frozenset[str] = frozenset({

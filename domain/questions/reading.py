@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from domain.lexicon import BREAK, DIMENSIONS, Lexicon
+from domain.questions.lexicon import BREAK, DIMENSIONS, Lexicon
 
 ASKER = "me"  # who acts when the question names nobody else: the member of staff asking
 _ASKS = "asks"  # "can i", "is it ok to" ... folded by the lexicon to this one mark

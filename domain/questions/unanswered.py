@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.render import render
-from domain.clock import Clock, iso, parse_iso
-from domain.dates import card_time
-from domain.directory import Directory, Person
-from domain.messages import OutgoingMessage
-from domain.outbox import Outbox
-from domain.roles import Role, role_title
+from domain.delivery.messages import OutgoingMessage
+from domain.delivery.outbox import Outbox
+from domain.people.directory import Directory, Person
+from domain.people.roles import Role, role_title
+from domain.shared.clock import Clock, iso, parse_iso
+from domain.shared.dates import card_time
 from store.base import RecordStore
 
 QUESTIONS = "questions"

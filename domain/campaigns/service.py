@@ -31,15 +31,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from cards.render import render
-from domain.clock import Clock, iso, parse_iso
-from domain.dates import card_date, long_date, long_date_time, short_date
-from domain.directory import Directory, Person
-from domain.jobs import Cron, Interval, JobSpec
-from domain.messages import OutgoingMessage
-from domain.outbox import PENDING, SENDING, SENT, Outbox
-from domain.roles import TRUST_SCHOOL, Role
-from domain.schooldays import SchoolCalendar
-from domain.wording import count
+from domain.delivery.messages import OutgoingMessage
+from domain.delivery.outbox import PENDING, SENDING, SENT, Outbox
+from domain.people.directory import Directory, Person
+from domain.people.roles import TRUST_SCHOOL, Role
+from domain.shared.clock import Clock, iso, parse_iso
+from domain.shared.dates import card_date, long_date, long_date_time, short_date
+from domain.shared.jobs import Cron, Interval, JobSpec
+from domain.shared.schooldays import SchoolCalendar
+from domain.shared.wording import count
 from store.base import ConflictError, RecordStore
 
 log = logging.getLogger(__name__)

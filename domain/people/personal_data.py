@@ -14,7 +14,7 @@ A person is found by their Teams user id, Azure AD object id or email. What is d
 * erasure removes roster data, questions they asked, chat state, messages queued to them and files sent for
   reports they never finished, and replaces the personal fields of acknowledgements with a pseudonym. Evidence
   files belonging to a case are kept with it. Safeguarding case records are kept (a legal obligation:
-  Keeping Children Safe in Education and the retention schedule in domain/retention.py); each case naming the
+  Keeping Children Safe in Education and the retention schedule in domain/people/retention.py); each case naming the
   person gets an addendum saying an erasure request was handled. Audit trails are never rewritten.
 """
 
@@ -24,13 +24,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.campaigns import ACKS, CAMPAIGNS, EXEMPTIONS, MEMBERS
-from domain.cases import CASES, CaseService
-from domain.clock import Clock, iso
-from domain.directory import CHANNEL_BINDINGS, CONVERSATIONS, PEOPLE, ROLE_ASSIGNMENTS, Person
-from domain.evidence import EVIDENCE, EvidenceService
-from domain.outbox import OUTBOX
-from domain.questions import QUESTIONS
+from domain.campaigns.service import ACKS, CAMPAIGNS, EXEMPTIONS, MEMBERS
+from domain.delivery.outbox import OUTBOX
+from domain.people.directory import CHANNEL_BINDINGS, CONVERSATIONS, PEOPLE, ROLE_ASSIGNMENTS, Person
+from domain.questions.unanswered import QUESTIONS
+from domain.reports.cases import CASES, CaseService
+from domain.reports.evidence import EVIDENCE, EvidenceService
+from domain.shared.clock import Clock, iso
 from store.base import RecordStore
 
 log = logging.getLogger(__name__)

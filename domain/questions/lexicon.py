@@ -10,7 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_LEXICON_PATH = Path(__file__).resolve().parent / "data" / "lexicon.json"
+from domain import DATA_DIR
+
+DEFAULT_LEXICON_PATH = DATA_DIR / "lexicon.json"
 BREAK = "|"  # where a sentence or clause ends
 ANY_WORD = "*"
 ANY_NUMBER = "#"

@@ -22,15 +22,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from domain.cases import CASES, CaseService, alert_title
-from domain.clock import Clock
-from domain.delivery import OVERDUE_AFTER_SECONDS
-from domain.directory import Directory, Person
-from domain.jobs import Interval, JobSpec
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage, is_safeguarding, safeguarding_meta
-from domain.outbox import FAILED, PENDING, SENDING, SENT, Outbox, OutboxEntry
-from domain.roles import Role, role_title
-from domain.routing import Delivery
+from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage, is_safeguarding, safeguarding_meta
+from domain.delivery.outbox import FAILED, PENDING, SENDING, SENT, Outbox, OutboxEntry
+from domain.delivery.worker import OVERDUE_AFTER_SECONDS
+from domain.people.directory import Directory, Person
+from domain.people.roles import Role, role_title
+from domain.reports.cases import CASES, CaseService, alert_title
+from domain.reports.routing import Delivery
+from domain.shared.clock import Clock
+from domain.shared.jobs import Interval, JobSpec
 
 log = logging.getLogger(__name__)
 

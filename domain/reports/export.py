@@ -23,8 +23,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.cases import CaseService
-from domain.evidence import EvidenceService, kind_of
+from domain.reports.cases import CaseService
+from domain.reports.evidence import EvidenceService, kind_of
 from store.base import StoreError
 
 SUMMARY_NAME = "summary.txt"

@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.directory import ChannelBinding, Directory, RoleHolder
-from domain.roles import Role, role_title
+from domain import DATA_DIR
+from domain.people.directory import ChannelBinding, Directory, RoleHolder
+from domain.people.roles import Role, role_title
 
-DEFAULT_ROUTING_PATH = Path(__file__).parent / "data" / "routing.json"
+DEFAULT_ROUTING_PATH = DATA_DIR / "routing.json"
 
 # The category ids the dialog, cards and tests rely on. A school's file may reword them but not drop them.
 CATEGORY_IDS: tuple[str, ...] = (

@@ -2,7 +2,7 @@
 
 Plain Python over the records: cases (with their audit trails), acknowledgements, questions. It returns data, never
 cards (cards/insight.py draws them). Everything a governor may see is counts only: no names, no free text, no case
-references; and every count goes through the small-number rule (domain/disclosure.py) before it leaves here.
+references; and every count goes through the small-number rule (domain/insight/disclosure.py) before it leaves here.
 
 Definitions, so the figures can be checked by hand:
 
@@ -32,18 +32,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from domain.campaigns import ACKS, CAMPAIGNS, EXEMPTIONS, PENDING_VERSIONS
-from domain.cases import CASES, OUTCOMES, CaseConfig
-from domain.clock import Clock, iso, parse_iso
-from domain.dates import long_date, long_date_time
-from domain.directory import Directory
-from domain.disclosure import Shown, Table, add_ranges, range_text, shown_exactly
-from domain.jobs import Cron, JobSpec
-from domain.messages import OutgoingMessage
-from domain.questions import ANSWERED, QUESTIONS
-from domain.roles import Role
-from domain.routing import RoutingBook
-from domain.terms import Term, TermCalendar, school_year_bounds, school_year_of
+from domain.campaigns.service import ACKS, CAMPAIGNS, EXEMPTIONS, PENDING_VERSIONS
+from domain.delivery.messages import OutgoingMessage
+from domain.insight.disclosure import Shown, Table, add_ranges, range_text, shown_exactly
+from domain.people.directory import Directory
+from domain.people.roles import Role
+from domain.questions.unanswered import ANSWERED, QUESTIONS
+from domain.reports.cases import CASES, OUTCOMES, CaseConfig
+from domain.reports.routing import RoutingBook
+from domain.shared.clock import Clock, iso, parse_iso
+from domain.shared.dates import long_date, long_date_time
+from domain.shared.jobs import Cron, JobSpec
+from domain.shared.terms import Term, TermCalendar, school_year_bounds, school_year_of
 from store.base import RecordStore
 
 log = logging.getLogger(__name__)

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.clock import Clock, iso, parse_iso
-from domain.evidence import EvidenceService
-from domain.jobs import Cron, JobSpec
+from domain.reports.evidence import EvidenceService
+from domain.shared.clock import Clock, iso, parse_iso
+from domain.shared.jobs import Cron, JobSpec
 from store.base import RecordStore
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_VOCABULARY = Path(__file__).resolve().parent / "data" / "indecent_images.json"
+from domain import DATA_DIR
+
+DEFAULT_VOCABULARY = DATA_DIR / "indecent_images.json"
 # Categories whose reports are about pupils: an ambiguous word needs no child named in the text.
 CHILD_CATEGORIES = frozenset({"cyberbullying_pupil", "pupil_images", "staff_pupil_contact", "indecent_images"})
 

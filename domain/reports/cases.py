@@ -17,14 +17,12 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from cards.render import render
-from domain.clock import Clock, iso, parse_iso
-from domain.dates import card_time, long_date_time
-from domain.directory import Directory, Person
-from domain.evidence import describe, evidence_attachment, kind_of
-from domain.indecent_images import child_is_known, default_detector
-from domain.messages import OutgoingMessage, safeguarding_meta
-from domain.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, role_title
-from domain.routing import (
+from domain.delivery.messages import OutgoingMessage, safeguarding_meta
+from domain.people.directory import Directory, Person
+from domain.people.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, role_title
+from domain.reports.evidence import describe, evidence_attachment, kind_of
+from domain.reports.indecent_images import child_is_known, default_detector
+from domain.reports.routing import (
     DEFAULT_ALERT_TITLE,
     DEPUTY_SUFFIX,
     INDECENT_IMAGES,
@@ -36,7 +34,9 @@ from domain.routing import (
     route,
     who_to_tell,
 )
-from domain.wording import count
+from domain.shared.clock import Clock, iso, parse_iso
+from domain.shared.dates import card_time, long_date_time
+from domain.shared.wording import count
 from store.base import ConflictError, RecordStore
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def normalise_ref(ref: object) -> str:
 
 
 class Outbox(Protocol):
-    """Where the domain queues messages for the edge to deliver (domain/outbox.py)."""
+    """Where the domain queues messages for the edge to deliver (domain/delivery/outbox.py)."""
 
     def enqueue(self, message: OutgoingMessage) -> bool:
         """Queue a message; False if a message with that key was queued before."""
@@ -186,7 +186,7 @@ class ReportDraft:
     link: str = ""
     when: str = ""  # when it happened or was seen, as the reporter chose it ("Today", "2026-01-12")
     details: str = ""  # what happened, free text, at most MAX_DETAILS_CHARS
-    # Kept files: {evidence_id, name, content_type, size, sha256} (domain/evidence.py); older drafts {name,
+    # Kept files: {evidence_id, name, content_type, size, sha256} (domain/reports/evidence.py); older drafts {name,
     # content_type, url}.
     attachments: list[dict[str, Any]] = field(default_factory=list)
     immediate_risk: bool = False  # a child is in danger now (or the reporter is not sure: see DANGER_ANSWERS)
@@ -467,7 +467,7 @@ class CaseService:
         """Queue the case's alerts, urgent pings and set-up notices (idempotent); False if they could not be queued.
 
         Storing the case and queueing its alerts are two writes: if the second fails (a full disk), the case is kept,
-        the reporter is told honestly, and the alert check job (domain/case_alerts.py) queues them later.
+        the reporter is told honestly, and the alert check job (domain/reports/alerts.py) queues them later.
         """
         ref = case["ref"]
         decision = RoutingDecision.from_dict(case["routing"])
@@ -1191,11 +1191,11 @@ class CaseService:
                             details_card=details_card)
 
     def _card_time(self, stamp: str) -> str:
-        """A stored time as a card shows it: "Sun 29 Nov, 10:27" (domain/dates.py)."""
+        """A stored time as a card shows it: "Sun 29 Nov, 10:27" (domain/shared/dates.py)."""
         return card_time(parse_iso(stamp), self.clock.tz, self.clock.now()) if stamp else ""
 
     def _text_time(self, stamp: str) -> str:
-        """A stored time in a sentence: "29 November 2026 at 10:27" (domain/dates.py)."""
+        """A stored time in a sentence: "29 November 2026 at 10:27" (domain/shared/dates.py)."""
         return long_date_time(parse_iso(stamp), self.clock.tz) if stamp else ""
 
     def _status_line(self, case: dict[str, Any], *, text: bool = False) -> str:

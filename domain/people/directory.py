@@ -10,8 +10,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from domain.clock import Clock, iso
-from domain.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role
+from domain.people.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role
+from domain.shared.clock import Clock, iso
 from store.base import RecordStore
 
 PEOPLE = "people"
@@ -62,7 +62,7 @@ class ChannelBinding:
     """A lead space serving a role for a school: a channel or group chat, or "direct" (1:1 to each holder).
 
     ``readers`` is who could read the space when it was bound (kept up to date from membership events); a space is
-    postable only once checked and while not suspended (see domain/lead_spaces.py).
+    postable only once checked and while not suspended (see domain/people/lead_spaces.py).
     """
 
     school_id: str

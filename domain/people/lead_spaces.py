@@ -7,7 +7,7 @@ its members), or *direct*: a 1:1 message to each holder of the role and its depu
 Who may read a role's alerts is data (``domain/data/lead_spaces.json``). A space is bound only when everyone who can
 read it may read that role's alerts; an admin can bind it knowingly (``confirm-visible``), which is audited and shown
 as a warning. When a bound space gains someone who may not read it, the binding is suspended: admins are told at
-once and the role's alerts go direct until an admin binds it again. Routing (``domain/routing.py``) uses only
+once and the role's alerts go direct until an admin binds it again. Routing (``domain/reports/routing.py``) uses only
 postable spaces, and never one the person a report is about can read.
 """
 
@@ -19,14 +19,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.clock import Clock, iso
-from domain.directory import ChannelBinding, Directory
-from domain.messages import OutgoingMessage
-from domain.roles import CHANNEL_ROLES, Role, role_title
+from domain import DATA_DIR
+from domain.delivery.messages import OutgoingMessage
+from domain.people.directory import ChannelBinding, Directory
+from domain.people.roles import CHANNEL_ROLES, Role, role_title
+from domain.shared.clock import Clock, iso
 
 log = logging.getLogger(__name__)
 
-DEFAULT_READERS_PATH = Path(__file__).parent / "data" / "lead_spaces.json"
+DEFAULT_READERS_PATH = DATA_DIR / "lead_spaces.json"
 NAMES_SHOWN = 10  # a refusal names at most this many people who could read a space and should not
 
 KIND_CHANNEL = "channel"

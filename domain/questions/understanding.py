@@ -2,7 +2,8 @@
 
 Plain Python, offline and deterministic. The vocabulary (text-speak, spelling, cue patterns, report categories) is
 data in domain/data/understanding.json. This step only decides the flow and, for a concern, suggests a report
-category; whether something is allowed is the "Can I" matcher's job (domain/matcher.py), kept apart on purpose.
+category; whether something is allowed is the "Can I" matcher's job (domain/questions/matcher.py), kept apart on
+purpose.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-DEFAULT_VOCABULARY_PATH = Path(__file__).resolve().parent / "data" / "understanding.json"
+from domain import DATA_DIR
+
+DEFAULT_VOCABULARY_PATH = DATA_DIR / "understanding.json"
 MAX_READ_CHARS = 1500  # what matters is near the start; a 1 MB paste must not cost more than a short message
 MAX_TOKENS = 200
 MIN_CORRECTED_LENGTH = 5  # shorter words are folded only by the text-speak table, never guessed
