@@ -185,7 +185,7 @@ def _evidence_key(raw: str) -> bytes | None:
 
 
 def _holidays(raw: str) -> tuple[date, ...]:
-    from domain.shared.schooldays import parse_holidays
+    from domain.shared.calendar import parse_holidays
 
     try:
         return tuple(parse_holidays(raw)) if raw else ()
@@ -195,7 +195,7 @@ def _holidays(raw: str) -> tuple[date, ...]:
 
 
 def _term_dates(raw: str) -> tuple[tuple[date, date], ...]:
-    from domain.shared.terms import TermDatesError, parse_term_dates
+    from domain.shared.calendar import TermDatesError, parse_term_dates
 
     try:
         return tuple(parse_term_dates(raw)) if raw else ()

@@ -26,6 +26,7 @@ from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMes
 from domain.delivery.outbox import Outbox  # noqa: E402
 from domain.delivery.worker import TEAMS_PER_CONVERSATION_LIMITS, DeliveryWorker  # noqa: E402
 from domain.people.directory import Directory  # noqa: E402
+from domain.shared.calendar import SchoolCalendar  # noqa: E402
 from domain.shared.clock import Clock  # noqa: E402
 from store.memory import MemoryStore  # noqa: E402
 
@@ -100,7 +101,7 @@ async def main() -> None:
         directory.upsert_person(f"29:user-{i}", f"Person {i}", directory.default_school.id, "team:T1")
     outbox = Outbox(store, clock)
     service = CampaignService(store, directory, outbox, clock, _Policy(),
-                              CampaignConfig(holidays=(date(2026, 12, 25),)))
+                              CampaignConfig(), SchoolCalendar([date(2026, 12, 25)]))
     teams = StandInTeams(global_rate=max(50.0, rate * 1.5), throttle_share=args.throttle,
                          retry_after=args.retry_after / args.scale, latency=args.latency, seed=args.seed)
     worker = DeliveryWorker(outbox, teams, clock, rate_per_second=rate, max_in_flight=32,

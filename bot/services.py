@@ -18,9 +18,10 @@ from domain.questions.rules import RuleBook
 from domain.questions.unanswered import QuestionService
 from domain.questions.understanding import Understander
 from domain.reports.alerts import CaseAlerts
-from domain.reports.cases import CaseService
+from domain.reports.cases import CaseConfig, CaseService
 from domain.reports.evidence import EvidenceService
 from domain.reports.routing import RoutingBook
+from domain.shared.calendar import SchoolCalendar
 from domain.shared.clock import Clock
 from settings import Settings
 from store import open_store
@@ -35,6 +36,7 @@ class Services:
     settings: Settings
     store: RecordStore
     clock: Clock
+    calendar: SchoolCalendar
     directory: Directory
     policy: PolicyDocument
     rulebook: RuleBook
@@ -68,17 +70,19 @@ def build_services(settings: Settings, *, store: RecordStore | None = None, cloc
     rulebook = RuleBook.load(settings.rules_path, policy)
     outbox = Outbox(store, clock)
     routing = RoutingBook.from_files(settings.routing_path)
-    cases = CaseService(store, directory, clock, outbox, config=settings, routing=routing)
+    # One school calendar for everything (domain/shared/calendar.py).
+    calendar = SchoolCalendar(settings.school_holidays, settings.timezone, settings.term_dates)
+    cases = CaseService(store, directory, clock, outbox, CaseConfig(
+        urgent_reminder_minutes=settings.urgent_reminder_minutes,
+        normal_reminder_hour=settings.normal_reminder_hour), routing=routing, calendar=calendar)
     campaigns = CampaignService(store, directory, outbox, clock, policy, CampaignConfig(
         deadline_days=settings.campaign_deadline_days,
         reminder_every_school_days=settings.campaign_reminder_school_days,
         max_reminders=settings.campaign_max_reminders,
-        policy_url=settings.policy_url,
-        holidays=settings.school_holidays,
-        tz_name=settings.timezone))
+        policy_url=settings.policy_url), calendar=calendar)
     # The school's and trust's names are read as "the school" in questions ("can I say I work at Villiers?").
     matcher = Matcher(rulebook, names=(settings.school_name, settings.trust_name))
-    return Services(settings=settings, store=store, clock=clock, directory=directory, policy=policy,
+    return Services(settings=settings, store=store, clock=clock, calendar=calendar, directory=directory, policy=policy,
                     rulebook=rulebook, matcher=matcher, outbox=outbox, routing=routing, cases=cases,
                     campaigns=campaigns, questions=QuestionService(store, directory, clock, outbox),
                     lead_spaces=LeadSpaces(directory, clock, outbox, load_readers(settings.readers_path)),

@@ -35,10 +35,10 @@ from domain.delivery.messages import OutgoingMessage
 from domain.delivery.outbox import PENDING, SENDING, SENT, Outbox
 from domain.people.directory import Directory, Person
 from domain.people.roles import TRUST_SCHOOL, Role
+from domain.shared.calendar import SchoolCalendar
 from domain.shared.clock import Clock, iso, parse_iso
 from domain.shared.dates import card_date, long_date, long_date_time, short_date
 from domain.shared.jobs import Cron, Interval, JobSpec
-from domain.shared.schooldays import SchoolCalendar
 from domain.shared.wording import count
 from store.base import ConflictError, RecordStore
 
@@ -103,8 +103,6 @@ class CampaignConfig:
     digest_weekday: int = 0  # Monday
     digest_hour: int = 8
     digest_max_names: int = 60  # keeps the card well under Teams' size limit; the CSV has everyone
-    holidays: tuple[date, ...] = ()
-    tz_name: str = "Europe/London"
 
 
 @dataclass
@@ -206,14 +204,14 @@ class CampaignService:
     """Starts campaigns, fans cards out, records acknowledgements, chases, reports."""
 
     def __init__(self, store: RecordStore, directory: Directory, outbox: Outbox, clock: Clock, policy: PolicyLike,
-                 config: CampaignConfig | None = None) -> None:
+                 config: CampaignConfig | None = None, calendar: SchoolCalendar | None = None) -> None:
         self.store = store
         self.directory = directory
         self.outbox = outbox
         self.clock = clock
         self.policy = policy
         self.config = config or CampaignConfig()
-        self.calendar = SchoolCalendar(self.config.holidays, self.config.tz_name)
+        self.calendar = calendar or SchoolCalendar(tz=clock.tz)
 
     # Campaigns -------------------------------------------------------------------------------------------------
 

@@ -38,12 +38,12 @@ from domain.insight.disclosure import Shown, Table, add_ranges, range_text, show
 from domain.people.directory import Directory
 from domain.people.roles import Role
 from domain.questions.unanswered import ANSWERED, QUESTIONS
-from domain.reports.cases import CASES, OUTCOMES, CaseConfig
+from domain.reports.cases import CASES, OUTCOMES, CaseConfig, ReminderSchedule
 from domain.reports.routing import RoutingBook
+from domain.shared.calendar import SchoolCalendar, Term, school_year_bounds, school_year_of
 from domain.shared.clock import Clock, iso, parse_iso
 from domain.shared.dates import long_date, long_date_time
 from domain.shared.jobs import Cron, JobSpec
-from domain.shared.terms import Term, TermCalendar, school_year_bounds, school_year_of
 from store.base import RecordStore
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def _checked_date(year: int, month: int, day: int, text: str) -> date:
         raise PeriodError(f"\"{text[:40]}\" is not a real date.") from exc
 
 
-def parse_period(words: list[str], today: date, terms: TermCalendar) -> Period:
+def parse_period(words: list[str], today: date, terms: SchoolCalendar) -> Period:
     """`term` (this term so far, or the last one in the holidays), `year`, or `from DATE to DATE`."""
     lowered = [w.lower() for w in words]
     if not lowered or lowered == ["term"]:
@@ -295,16 +295,17 @@ class InsightService:
     """Works out the figures, protects them for governors, and posts the termly summary."""
 
     def __init__(self, store: RecordStore, directory: Directory, clock: Clock, policy: Any, *,
-                 outbox: Any = None, routing: RoutingBook | None = None, case_config: Any = None,
-                 terms: TermCalendar | None = None, matcher: Any = None, trust_name: str = "the trust") -> None:
+                 outbox: Any = None, routing: RoutingBook | None = None, case_config: CaseConfig | None = None,
+                 calendar: SchoolCalendar | None = None, matcher: Any = None, trust_name: str = "the trust") -> None:
         self.store = store
         self.directory = directory
         self.clock = clock
         self.policy = policy
         self.outbox = outbox
         self.routing = routing or RoutingBook()
-        self.case_config = CaseConfig.from_settings(case_config)
-        self.terms = terms or TermCalendar()
+        self.case_config = case_config or CaseConfig()
+        self.calendar = calendar or SchoolCalendar(tz=clock.tz)
+        self.reminders = ReminderSchedule(self.case_config, self.calendar)
         self.matcher = matcher
         self.trust_name = trust_name
 
@@ -314,8 +315,8 @@ class InsightService:
         settings = services.settings
         return cls(services.store, services.directory, services.clock, services.policy, outbox=services.outbox,
                    routing=services.routing,
-                   case_config=settings, matcher=services.matcher, trust_name=settings.trust_name,
-                   terms=TermCalendar(getattr(settings, "term_dates", ()), settings.school_holidays))
+                   case_config=services.cases.config, matcher=services.matcher, trust_name=settings.trust_name,
+                   calendar=services.calendar)
 
     # Periods --------------------------------------------------------------------------------------------------
 
@@ -325,7 +326,7 @@ class InsightService:
 
     def period(self, words: list[str]) -> Period:
         """Read the period from a command's words (PeriodError says how to ask)."""
-        return parse_period(words, self.today(), self.terms)
+        return parse_period(words, self.today(), self.calendar)
 
     def _as_at(self, period: Period) -> datetime:
         """The moment the figures are read at (exclusive): the end of the period, or now (to the second) if sooner."""
@@ -419,13 +420,7 @@ class InsightService:
 
     def _target(self, case: dict[str, Any]) -> datetime:
         """When the first reminder falls due: the target for picking a report up."""
-        created = parse_iso(case["report"]["created_at"])
-        if case["report"]["urgent"]:
-            return created + timedelta(minutes=self.case_config.urgent_reminder_minutes)
-        day = created.astimezone(self.clock.tz).date() + timedelta(days=1)
-        while day.weekday() not in self.case_config.school_days:
-            day += timedelta(days=1)
-        return datetime.combine(day, self.case_config.normal_time(), tzinfo=self.clock.tz)
+        return self.reminders.first_due(parse_iso(case["report"]["created_at"]), bool(case["report"]["urgent"]))
 
     def _resolutions(self, figures: Figures, cases: list[dict[str, Any]], period: Period, as_at: datetime) -> None:
         figures.outcomes = {key: 0 for key in OUTCOMES}
@@ -571,7 +566,7 @@ class InsightService:
     def term_to_post(self, now: datetime | None = None) -> Term | None:
         """The term whose summary is due now: from 16:00 on its last day, for a fortnight."""
         local = (now or self.clock.now()).astimezone(self.clock.tz)
-        term = self.terms.last_ended(local.date())
+        term = self.calendar.last_ended(local.date())
         if term is None or (local.date() - term.end).days > TERM_POST_WINDOW_DAYS:
             return None
         if local.date() == term.end and local.hour < TERM_POST_HOUR:

@@ -34,6 +34,7 @@ from domain.reports.routing import (
     route,
     who_to_tell,
 )
+from domain.shared.calendar import SchoolCalendar
 from domain.shared.clock import Clock, iso, parse_iso
 from domain.shared.dates import card_time, long_date_time
 from domain.shared.wording import count
@@ -143,32 +144,48 @@ class DraftError(CaseError):
         self.problems = problems
 
 
-@dataclass
+@dataclass(frozen=True)
 class CaseConfig:
-    """How often unclaimed cases remind their leads."""
+    """How often unclaimed cases remind their leads (the wiring fills it from the settings)."""
 
     urgent_reminder_minutes: int = 15
-    normal_reminder_time: str = "09:00"  # local time on the next school day
-    school_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday to Friday
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> CaseConfig:
-        """Build from a Settings-like object, keeping the defaults for anything it does not set."""
-        if isinstance(settings, CaseConfig):
-            return settings
-        if settings is None:
-            return cls()
-        hour = getattr(settings, "normal_reminder_hour", None)  # Settings names it by the hour
-        normal = f"{int(hour):02d}:00" if hour is not None else getattr(settings, "normal_reminder_time", "09:00")
-        return cls(
-            urgent_reminder_minutes=int(getattr(settings, "urgent_reminder_minutes", 15) or 15),
-            normal_reminder_time=str(normal or "09:00"),
-            school_days=tuple(getattr(settings, "school_days", (0, 1, 2, 3, 4)) or (0, 1, 2, 3, 4)))
+    normal_reminder_hour: int = 9  # local time on the next weekday (holidays too: see domain/shared/calendar.py)
 
     def normal_time(self) -> time:
         """The local time normal reminders go out."""
-        hours, _, minutes = self.normal_reminder_time.partition(":")
-        return time(int(hours), int(minutes or 0))
+        return time(self.normal_reminder_hour)
+
+
+class ReminderSchedule:
+    """When an unclaimed case reminds its leads: every few minutes if urgent, else each weekday morning.
+
+    Weekdays, not school days: safeguarding goes on in the holidays (the choice is made in domain/shared/calendar.py).
+    """
+
+    def __init__(self, config: CaseConfig, calendar: SchoolCalendar) -> None:
+        self.config = config
+        self.calendar = calendar
+
+    def first_due(self, created: datetime, urgent: bool) -> datetime:
+        """When the first reminder falls due: the target for picking a report up."""
+        if urgent:
+            return created + timedelta(minutes=self.config.urgent_reminder_minutes)
+        return self.calendar.next_weekday_at(created, self.config.normal_time())
+
+    def latest_slot(self, created: datetime, urgent: bool, moment: datetime) -> tuple[str, datetime] | None:
+        """The latest reminder slot due by the moment ("u3", or "d2026-01-12" for a morning), or None yet."""
+        if urgent:
+            interval = timedelta(minutes=self.config.urgent_reminder_minutes)
+            n = int((moment - created) / interval)
+            return (f"u{n}", created + n * interval) if n >= 1 else None
+        # Normal cases: 09:00 on each weekday after the one it was reported on; only the latest slot counts,
+        # so a bot that was down over a weekend sends one reminder, not a backlog.
+        slot = self.calendar.next_weekday_at(created, self.config.normal_time())
+        if slot > moment:
+            return None
+        while (following := self.calendar.next_weekday_at(slot, self.config.normal_time())) <= moment:
+            slot = following
+        return f"d{self.calendar.local_date(slot).isoformat()}", slot
 
 
 @dataclass
@@ -367,12 +384,14 @@ class CaseService:
     """Submit reports, act on cases, remind, list and export."""
 
     def __init__(self, store: RecordStore, directory: Directory, clock: Clock, outbox: Outbox,
-                 config: Any = None, routing: RoutingBook | RoutingTable | None = None) -> None:
+                 config: CaseConfig | None = None, routing: RoutingBook | RoutingTable | None = None,
+                 calendar: SchoolCalendar | None = None) -> None:
         self.store = store
         self.directory = directory
         self.clock = clock
         self.outbox = outbox
-        self.config = CaseConfig.from_settings(config)
+        self.config = config or CaseConfig()
+        self.reminders = ReminderSchedule(self.config, calendar or SchoolCalendar(tz=clock.tz))
         if isinstance(routing, RoutingTable):
             routing = RoutingBook(routing)
         self.routing = routing or RoutingBook()
@@ -885,25 +904,7 @@ class CaseService:
         return sent
 
     def _latest_slot(self, case: dict[str, Any], moment: datetime) -> tuple[str, datetime] | None:
-        created = parse_iso(case["report"]["created_at"])
-        if case["report"]["urgent"]:
-            interval = timedelta(minutes=self.config.urgent_reminder_minutes)
-            count = int((moment - created) / interval)
-            return (f"u{count}", created + count * interval) if count >= 1 else None
-        # Normal cases: 09:00 on each school day after the one it was reported on; only the latest slot counts,
-        # so a bot that was down over a weekend sends one reminder, not a backlog.
-        slot = self._next_school_day(created)
-        if slot > moment:
-            return None
-        while (following := self._next_school_day(slot)) <= moment:
-            slot = following
-        return f"d{slot.astimezone(self.clock.tz).date().isoformat()}", slot
-
-    def _next_school_day(self, after: datetime) -> datetime:
-        day = after.astimezone(self.clock.tz).date() + timedelta(days=1)
-        while day.weekday() not in self.config.school_days:
-            day += timedelta(days=1)
-        return datetime.combine(day, self.config.normal_time(), tzinfo=self.clock.tz)
+        return self.reminders.latest_slot(parse_iso(case["report"]["created_at"]), case["report"]["urgent"], moment)
 
     def _reminder_messages(self, case: dict[str, Any], slot: str) -> list[OutgoingMessage]:
         ref, report = case["ref"], case["report"]

@@ -30,8 +30,8 @@ from domain.insight.figures import (
 )
 from domain.people.roles import Role
 from domain.reports.cases import ReportDraft
+from domain.shared.calendar import SchoolCalendar, parse_term_dates
 from domain.shared.clock import FakeClock
-from domain.shared.terms import TermCalendar, parse_term_dates
 from settings import Settings
 from store.memory import MemoryStore
 
@@ -352,7 +352,7 @@ def test_the_review_says_when_everyone_had_acknowledged(world: World) -> None:
 
 
 def test_periods_read_what_people_type() -> None:
-    terms = TermCalendar(parse_term_dates(TERMS))
+    terms = SchoolCalendar(term_dates=parse_term_dates(TERMS))
     today = at("5 Nov").date()
     assert parse_period([], today, terms).label == "Autumn term 2026"
     assert parse_period(["Year"], today, terms).start.isoformat() == "2026-09-01"
@@ -366,7 +366,7 @@ def test_periods_read_what_people_type() -> None:
 
 
 def test_term_dates_name_terms_and_defaults_fill_other_years() -> None:
-    terms = TermCalendar(parse_term_dates(TERMS))
+    terms = SchoolCalendar(term_dates=parse_term_dates(TERMS))
     assert terms.term_containing(at("5 Nov").date()).name == "Autumn term 2026"
     assert terms.term_containing(at("20 Dec").date()) is None
     assert terms.current_or_last(at("20 Dec").date()).key == "2026-27-autumn"
@@ -376,7 +376,7 @@ def test_term_dates_name_terms_and_defaults_fill_other_years() -> None:
 
 
 def test_term_period_of_the_default_autumn_term() -> None:
-    term = TermCalendar().terms_of_year(2026)[0]
+    term = SchoolCalendar().terms_of_year(2026)[0]
     assert term_period(term).dates_text == "1 September to 18 December 2026"
 
 

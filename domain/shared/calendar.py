@@ -1,25 +1,85 @@
-"""School terms and years: which term a date falls in, from the school's term dates or a sensible UK default.
+"""The school calendar, one for everything: school days, holidays, terms and the school's time zone.
 
-TERM_DATES lists each term as a date range (``2026-09-03..2026-12-18, 2027-01-05..2027-03-26, ...``); a term is
-autumn, spring or summer by the month it starts in. For a school year with no listed terms, the default is:
-
-- autumn: 1 September to the last school day on or before 20 December;
-- spring: 1 January to the last school day before Good Friday;
-- summer: the Monday a week after Easter Monday to the last school day on or before 22 July.
-
-A school day is a weekday that is not in SCHOOL_HOLIDAYS. The school year runs from 1 September to 31 August, so a
-year's figures also count reports made in the holidays, which no term covers.
+- A *school day* is Monday to Friday, less the school's holidays (SCHOOL_HOLIDAYS). Campaign reminders and the
+  acknowledgement deadline's chasing count school days: nobody is chased about a policy in the holidays.
+- *Safeguarding does not stop for the holidays.* An unclaimed case reminds its leads on every weekday, holidays
+  included (``next_weekday_at``), and the pick-up target in the governors' figures is read the same way: a child at
+  risk in the Easter holidays still needs the Designated Safeguarding Lead the next morning. This is the one place
+  that choice is made; change it here and both follow.
+- *Terms* come from TERM_DATES, each term as a date range (``2026-09-03..2026-12-18, 2027-01-05..2027-03-26, ...``);
+  a term is autumn, spring or summer by the month it starts in. For a school year with no listed terms, the default
+  is: autumn, 1 September to the last school day on or before 20 December; spring, 1 January to the last school day
+  before Good Friday; summer, the Monday a week after Easter Monday to the last school day on or before 22 July.
+  The school year runs from 1 September to 31 August, so a year's figures also count reports made in the holidays,
+  which no term covers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+LONDON = ZoneInfo("Europe/London")
 SEASONS = ("autumn", "spring", "summer")
 AUTUMN_LAST_DAY = (12, 20)
 SUMMER_LAST_DAY = (7, 22)
+
+
+# School days ------------------------------------------------------------------------------------------------------
+
+
+def is_school_day(day: date, holidays: Collection[date] = ()) -> bool:
+    """True on a weekday that is not a listed holiday."""
+    return day.weekday() < 5 and day not in holidays
+
+
+def add_school_days(day: date, n: int, holidays: Collection[date] = ()) -> date:
+    """The date n school days after (or, for negative n, before) the given date; n=0 gives the date itself."""
+    step = 1 if n >= 0 else -1
+    remaining = abs(n)
+    current = day
+    while remaining:
+        current += timedelta(days=step)
+        if is_school_day(current, holidays):
+            remaining -= 1
+    return current
+
+
+def next_school_day_at(moment: datetime, hour: int = 9, holidays: Collection[date] = (),
+                       tz: ZoneInfo = LONDON) -> datetime:
+    """The first school day at hour:00 local time that is at or after the moment (aware, in the local zone)."""
+    if moment.tzinfo is None:
+        raise ValueError("next_school_day_at needs a timezone-aware moment")
+    local = moment.astimezone(tz)
+    day = local.date()
+    while True:
+        # Building the local wall time per day keeps 09:00 at 09:00 across the clock changes (BST/GMT).
+        candidate = datetime.combine(day, time(hour), tzinfo=tz)
+        if is_school_day(day, holidays) and candidate >= local:
+            return candidate
+        day += timedelta(days=1)
+
+
+def parse_holidays(text: str) -> list[date]:
+    """Holiday dates from a setting: ISO dates or ranges, comma-separated ("2026-10-26..2026-10-30, 2026-12-25")."""
+    days: list[date] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if ".." in part:
+            first, last = (date.fromisoformat(x.strip()) for x in part.split("..", 1))
+            current = first
+            while current <= last:
+                days.append(current)
+                current += timedelta(days=1)
+        else:
+            days.append(date.fromisoformat(part))
+    return days
+
+
+# Terms ------------------------------------------------------------------------------------------------------------
 
 
 class TermDatesError(ValueError):
@@ -76,7 +136,7 @@ def easter_sunday(year: int) -> date:
 
 def _last_school_day(on_or_before: date, holidays: Collection[date]) -> date:
     day = on_or_before
-    while day.weekday() >= 5 or day in holidays:
+    while not is_school_day(day, holidays):
         day -= timedelta(days=1)
     return day
 
@@ -124,15 +184,49 @@ def parse_term_dates(text: str) -> list[tuple[date, date]]:
     return ranges
 
 
-class TermCalendar:
-    """The school's terms: listed ones where given, the default for any school year with none listed."""
+# The calendar -----------------------------------------------------------------------------------------------------
 
-    def __init__(self, term_dates: Iterable[tuple[date, date]] = (), holidays: Iterable[date] = ()) -> None:
+
+class SchoolCalendar:
+    """One school's calendar: its time zone, holidays and terms (listed ones where given, else the default)."""
+
+    def __init__(self, holidays: Iterable[date] = (), tz: ZoneInfo | str = LONDON,
+                 term_dates: Iterable[tuple[date, date]] = ()) -> None:
         self.holidays = frozenset(holidays)
+        self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
         self.listed: dict[int, list[Term]] = {}
         for start, end in sorted(term_dates):
             year = school_year_of(start)
             self.listed.setdefault(year, []).append(Term(season_of(start), year, start, end))
+
+    def local_date(self, moment: datetime) -> date:
+        """The school's calendar date at that moment."""
+        return moment.astimezone(self.tz).date()
+
+    # School days (campaigns)
+
+    def is_school_day(self, day: date) -> bool:
+        """True on a weekday that is not a holiday."""
+        return is_school_day(day, self.holidays)
+
+    def add_school_days(self, day: date, n: int) -> date:
+        """n school days on from the date."""
+        return add_school_days(day, n, self.holidays)
+
+    def next_school_day_at(self, moment: datetime, hour: int = 9) -> datetime:
+        """The first school day at hour:00 at or after the moment."""
+        return next_school_day_at(moment, hour, self.holidays, self.tz)
+
+    # Weekdays (safeguarding: holidays included, see the module's docstring)
+
+    def next_weekday_at(self, after: datetime, at: time) -> datetime:
+        """The first weekday after the moment's local date, at the local time ``at`` (holidays are not skipped)."""
+        day = self.local_date(after) + timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        return datetime.combine(day, at, tzinfo=self.tz)
+
+    # Terms
 
     def terms_of_year(self, year: int) -> list[Term]:
         """The terms of a school year, in order."""
