@@ -23,7 +23,7 @@ from domain.campaigns.service import CampaignError
 from domain.delivery.messages import OutgoingMessage
 from domain.people.lead_spaces import Reader, names_of
 from domain.people.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, parse_role, role_title
-from domain.reports.cases import CaseRefused, normalise_ref
+from domain.reports.case import CaseRefused, normalise_ref
 from domain.shared.clock import iso
 from domain.shared.dates import long_date
 from domain.shared.wording import count
@@ -271,7 +271,8 @@ class ChannelCommands:
         viewer = self.services.directory.person(context.user_id)
         replies: list[Reply] = []
         for school_id, role in roles:
-            card = self.services.cases.open_cases_card(school_id, str(role), viewer)
+            card = self.services.case_cards.case_list_card(str(role),
+                                                           self.services.cases.open_cases(school_id, str(role), viewer))
             replies.append(card_message(card, f"Open cases for the {role_title(role)}"))
         return replies
 

@@ -450,7 +450,7 @@ class ThinkFirstBot(TeamsActivityHandler):
         verb = action.get("verb") if isinstance(action.get("verb"), str) else ""
         data = action.get("data") if isinstance(action.get("data"), dict) else {}
         context = self._command_context(turn_context)
-        card = await self.card_actions.handle_execute(turn_context, verb, data, context)
+        card = self.card_actions.handle_execute(verb, data, context)
         # A model object, not a dict: CloudAdapter 4.17 serialises a dict body twice (see the platform notes).
         return InvokeResponse(status=200, body=AdaptiveCardInvokeResponse(
             status_code=200, type="application/vnd.microsoft.card.adaptive", value=card))

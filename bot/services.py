@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cards.reports import CaseCards
 from domain.campaigns.service import CampaignConfig, CampaignService
 from domain.delivery.outbox import Outbox
 from domain.people.directory import Directory
@@ -18,9 +19,10 @@ from domain.questions.rules import RuleBook
 from domain.questions.unanswered import QuestionService
 from domain.questions.understanding import Understander
 from domain.reports.alerts import CaseAlerts
-from domain.reports.cases import CaseConfig, CaseService
 from domain.reports.evidence import EvidenceService
+from domain.reports.reminders import CaseConfig
 from domain.reports.routing import RoutingBook
+from domain.reports.service import CaseService
 from domain.shared.calendar import SchoolCalendar
 from domain.shared.clock import Clock
 from settings import Settings
@@ -50,6 +52,7 @@ class Services:
     case_alerts: CaseAlerts  # the delivery worker's policy for safeguarding messages, and the alert check job
     evidence: EvidenceService
     understander: Understander  # what a typed message asks for (report, question, policy, command, small talk)
+    case_cards: CaseCards  # draws the cases' cards (the case service's presenter; the `cases` list)
     # Set by whoever runs the delivery worker: makes newly queued messages go at once rather than at the next poll.
     wake: Callable[[], None] = field(default=lambda: None)
 
@@ -72,7 +75,8 @@ def build_services(settings: Settings, *, store: RecordStore | None = None, cloc
     routing = RoutingBook.from_files(settings.routing_path)
     # One school calendar for everything (domain/shared/calendar.py).
     calendar = SchoolCalendar(settings.school_holidays, settings.timezone, settings.term_dates)
-    cases = CaseService(store, directory, clock, outbox, CaseConfig(
+    case_cards = CaseCards(clock)
+    cases = CaseService(store, directory, clock, outbox, case_cards, CaseConfig(
         urgent_reminder_minutes=settings.urgent_reminder_minutes,
         normal_reminder_hour=settings.normal_reminder_hour), routing=routing, calendar=calendar)
     campaigns = CampaignService(store, directory, outbox, clock, policy, CampaignConfig(
@@ -88,4 +92,4 @@ def build_services(settings: Settings, *, store: RecordStore | None = None, cloc
                     lead_spaces=LeadSpaces(directory, clock, outbox, load_readers(settings.readers_path)),
                     case_alerts=CaseAlerts(cases, outbox, directory, clock),
                     evidence=EvidenceService(store, blobs, clock),
-                    understander=Understander.load())
+                    understander=Understander.load(), case_cards=case_cards)

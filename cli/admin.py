@@ -353,12 +353,12 @@ def _case(args: list[str], settings: Settings, stdout: TextIO) -> int:
         store, audited = read_only_store(settings.data_dir), False
     services = _services(settings, store)
     try:
-        case = services.cases.get(ref)
+        case = services.cases.case(ref)
         if case is None:
             return _fail(f"There is no case {ref}.", USAGE_ERROR)
         if audited:
             actor = Person(user_id="thinkfirst-admin", name="ThinkFirst administrator (command line)", school_id="")
-            kept = sum(1 for a in case["report"].get("attachments") or [] if a.get("evidence_id"))
+            kept = sum(1 for a in case.report.attachments if a.get("evidence_id"))
             case = services.cases.add_addendum(ref, actor, "exported", {"format": "zip", "evidence_files": kept})
         export = build_case_export(services.cases, services.evidence, case)
     finally:

@@ -29,16 +29,8 @@ from dialogs.guided import (
 )
 from domain.people.roles import Role
 from domain.questions.understanding import Flow
-from domain.reports.cases import (
-    DANGER_ANSWERS,
-    INVOLVED,
-    MAX_DETAILS_CHARS,
-    MAX_LINK_CHARS,
-    PLATFORMS,
-    STAFF_ROLES,
-    DraftError,
-    ReportDraft,
-)
+from domain.reports.case import DANGER_ANSWERS, INVOLVED, PLATFORMS, STAFF_ROLES, DraftError
+from domain.reports.draft import MAX_DETAILS_CHARS, MAX_LINK_CHARS, ReportDraft
 from domain.reports.evidence import ALLOWED_WORDS, MAX_FILE_BYTES, MAX_FILES
 from domain.reports.indecent_images import child_is_known, default_detector
 from domain.reports.routing import INDECENT_IMAGES, OTHER, instead_of, join_titles, who_to_tell
@@ -320,8 +312,8 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     def _settle_kept_files(self, state: ReportState, ref: str) -> None:
         """After sending: files the case holds belong to it now; any it did not keep (indecent images) go."""
-        case = self.services.cases.get(ref)
-        held = {a.get("evidence_id") for a in (case or {}).get("report", {}).get("attachments") or []}
+        case = self.services.cases.case(ref)
+        held = {a.get("evidence_id") for a in case.report.attachments} if case is not None else set()
         self.services.evidence.link(ref, [a for a in state.attachments if a.get("evidence_id") in held])
         self.services.evidence.discard([str(a.get("evidence_id", "")) for a in state.attachments
                                         if a.get("evidence_id") not in held], "not kept by the case")

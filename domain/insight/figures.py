@@ -38,7 +38,9 @@ from domain.insight.disclosure import Shown, Table, add_ranges, range_text, show
 from domain.people.directory import Directory
 from domain.people.roles import Role
 from domain.questions.unanswered import ANSWERED, QUESTIONS
-from domain.reports.cases import CASES, OUTCOMES, CaseConfig, ReminderSchedule
+from domain.reports.audit import CaseBook
+from domain.reports.case import OUTCOMES, Case
+from domain.reports.reminders import CaseConfig, ReminderSchedule
 from domain.reports.routing import RoutingBook
 from domain.shared.calendar import SchoolCalendar, Term, school_year_bounds, school_year_of
 from domain.shared.clock import Clock, iso, parse_iso
@@ -306,6 +308,7 @@ class InsightService:
         self.case_config = case_config or CaseConfig()
         self.calendar = calendar or SchoolCalendar(tz=clock.tz)
         self.reminders = ReminderSchedule(self.case_config, self.calendar)
+        self.book = CaseBook(store, clock)
         self.matcher = matcher
         self.trust_name = trust_name
 
@@ -346,15 +349,16 @@ class InsightService:
         figures = Figures(period=period, scope=self.trust_name if school_id is None else schools[0].name,
                           school_ids=ids, trust=school_id is None, as_at=as_at,
                           policy_version=self.policy.version_label)
-        cases = [c for c in self.store.all(CASES) if c.get("school_id") in ids and isinstance(c.get("report"), dict)]
+        cases = [c for c in self.book.all() if c.school_id in ids]
         table = self.routing.for_school(ids[0] if len(ids) == 1 else "")
-        in_period = [c for c in cases if period.start <= self._local_date(c["report"]["created_at"]) <= period.end
-                     and parse_iso(c["report"]["created_at"]) < as_at]
+        in_period = [c for c in cases if period.start <= self._local_date(c.report.created_at) <= period.end
+                     and c.report.created < as_at]
         self._reports(figures, in_period, table, as_at)
         self._resolutions(figures, cases, period, as_at)
         self._open(figures, cases, as_at)
+        figures.escalations = self._escalations(cases, period, as_at)
         if figures.trust:
-            per_school = Counter(c["school_id"] for c in in_period)
+            per_school = Counter(c.school_id for c in in_period)
             figures.schools = [(s.id, s.name, per_school.get(s.id, 0)) for s in sorted(schools, key=lambda s: s.name)]
         figures.acknowledgements = [self._coverage(s.id, s.name) for s in sorted(schools, key=lambda s: s.name)]
         figures.campaign_for_version = any(c.get("version_hash") == self.policy.content_hash
@@ -365,64 +369,58 @@ class InsightService:
         figures.unanswered = self._groups(questions)
         return figures
 
-    def _reports(self, figures: Figures, cases: list[dict[str, Any]], table: Any, as_at: datetime) -> None:
+    def _reports(self, figures: Figures, cases: list[Case], table: Any, as_at: datetime) -> None:
         figures.reports = len(cases)
-        by_category = Counter(c["report"]["category"] for c in cases)
+        by_category = Counter(c.report.category for c in cases)
         labels = {cat.id: cat.label for cat in table.choices()}
         ico = [cat.id for cat in table.choices() if cat.ico_deadline_hours]
         for case in cases:  # a category since removed from the routing table still counts, under its own label
-            report = case["report"]
-            labels.setdefault(report["category"], report.get("category_label") or report["category"])
-            if report.get("ico_deadline_hours") and report["category"] not in ico:
-                ico.append(report["category"])
+            report = case.report
+            labels.setdefault(report.category, report.category_label or report.category)
+            if report.ico_deadline_hours and report.category not in ico:
+                ico.append(report.category)
         figures.categories = [(cid, label, by_category.get(cid, 0)) for cid, label in labels.items()]
         figures.ico_categories = ico
-        months = Counter(self._local_date(c["report"]["created_at"]).strftime("%Y-%m") for c in cases)
+        months = Counter(self._local_date(c.report.created_at).strftime("%Y-%m") for c in cases)
         figures.months = [(key, label, months.get(key, 0)) for key, label in _months(figures.period)]
-        figures.urgency = {"urgent": sum(bool(c["report"]["urgent"]) for c in cases)}
+        figures.urgency = {"urgent": sum(bool(c.report.urgent) for c in cases)}
         figures.urgency["normal"] = len(cases) - figures.urgency["urgent"]
         figures.pickup = {key: 0 for key, _ in PICKUP}
         figures.pickup_minutes = {"urgent": [], "normal": []}
         figures.targets = {"urgent": _duration(self.case_config.urgent_reminder_minutes),
                            "normal": f"{self.case_config.normal_time():%H:%M} on the next school day"}
-        figures.escalations = {key: 0 for key, _ in ESCALATED}
         figures.breaches = {key: 0 for key, _ in BREACH}
         for case in cases:
-            report = case["report"]
-            created = parse_iso(report["created_at"])
+            report = case.report
+            created = report.created
             story = _timeline(case, as_at)
             if story.picked_up is None:
                 figures.pickup["waiting"] += 1
             else:
-                figures.pickup["in_time" if story.picked_up <= self._target(case) else "late"] += 1
-                figures.pickup_minutes["urgent" if report["urgent"] else "normal"].append(
+                target = self.reminders.first_due(created, report.urgent)
+                figures.pickup["in_time" if story.picked_up <= target else "late"] += 1
+                figures.pickup_minutes["urgent" if report.urgent else "normal"].append(
                     (story.picked_up - created).total_seconds() / 60)
-            if report["category"] in ico:
-                hours = report.get("ico_deadline_hours") or 72
+            if report.category in ico:
+                hours = report.ico_deadline_hours or 72
                 deadline = created + timedelta(hours=hours)
                 decided = story.ico_decided
                 if decided is not None:
                     figures.breaches["in_time" if decided <= deadline else "late"] += 1
                 else:
                     figures.breaches["overdue" if as_at > deadline else "pending"] += 1
-        figures.escalations = self._escalations(figures.school_ids, figures.period, as_at)
 
-    def _escalations(self, school_ids: list[str], period: Period, as_at: datetime) -> dict[str, int]:
+    def _escalations(self, cases: list[Case], period: Period, as_at: datetime) -> dict[str, int]:
+        """Cases passed to the police or the LADO in the period, whenever they were reported."""
         counts = {key: 0 for key, _ in ESCALATED}
-        for case in self.store.all(CASES):
-            if case.get("school_id") not in school_ids or not isinstance(case.get("report"), dict):
-                continue
-            passed = {e["detail"].get("to") for e in case.get("audit") or [] if e["action"] == "escalated"
-                      and period.start <= self._local_date(e["at"]) <= period.end and parse_iso(e["at"]) < as_at}
+        for case in cases:
+            passed = {e.detail.get("to") for e in case.audit if e.action == "escalated"
+                      and period.start <= self._local_date(e.at) <= period.end and parse_iso(e.at) < as_at}
             for key in counts:
                 counts[key] += key in passed
         return counts
 
-    def _target(self, case: dict[str, Any]) -> datetime:
-        """When the first reminder falls due: the target for picking a report up."""
-        return self.reminders.first_due(parse_iso(case["report"]["created_at"]), bool(case["report"]["urgent"]))
-
-    def _resolutions(self, figures: Figures, cases: list[dict[str, Any]], period: Period, as_at: datetime) -> None:
+    def _resolutions(self, figures: Figures, cases: list[Case], period: Period, as_at: datetime) -> None:
         figures.outcomes = {key: 0 for key in OUTCOMES}
         for case in cases:
             story = _timeline(case, as_at)
@@ -431,14 +429,13 @@ class InsightService:
                 continue
             figures.resolved += 1
             figures.outcomes[story.outcome if story.outcome in OUTCOMES else "no_further_action"] += 1
-            figures.resolve_minutes.append(
-                (story.resolved - parse_iso(case["report"]["created_at"])).total_seconds() / 60)
+            figures.resolve_minutes.append((story.resolved - case.report.created).total_seconds() / 60)
 
-    def _open(self, figures: Figures, cases: list[dict[str, Any]], as_at: datetime) -> None:
+    def _open(self, figures: Figures, cases: list[Case], as_at: datetime) -> None:
         figures.open_ages = {key: 0 for key, *_ in AGE_BANDS}
         end_day = (as_at - timedelta(microseconds=1)).astimezone(self.clock.tz).date()
         for case in cases:
-            created = parse_iso(case["report"]["created_at"])
+            created = case.report.created
             if created >= as_at or _timeline(case, as_at).resolved is not None:
                 continue
             figures.open_cases += 1
@@ -788,14 +785,14 @@ class _Story:
     ico_decided: datetime | None = None
 
 
-def _timeline(case: dict[str, Any], as_at: datetime) -> _Story:
+def _timeline(case: Case, as_at: datetime) -> _Story:
     """What had happened to a case by a moment, from its audit trail."""
     story = _Story()
-    for entry in case.get("audit") or []:
-        at = parse_iso(entry["at"])
+    for entry in case.audit:
+        at = parse_iso(entry.at)
         if at >= as_at:
             break
-        action, detail = entry["action"], entry.get("detail") or {}
+        action, detail = entry.action, entry.detail
         if action == "claimed" and story.picked_up is None:
             story.picked_up = at
         elif action == "resolved" and story.resolved is None:

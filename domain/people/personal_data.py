@@ -28,8 +28,9 @@ from domain.campaigns.service import ACKS, CAMPAIGNS, EXEMPTIONS, MEMBERS
 from domain.delivery.outbox import OUTBOX
 from domain.people.directory import CHANNEL_BINDINGS, CONVERSATIONS, PEOPLE, ROLE_ASSIGNMENTS, Person
 from domain.questions.unanswered import QUESTIONS
-from domain.reports.cases import CASES, CaseService
+from domain.reports.case import CASES
 from domain.reports.evidence import EVIDENCE, EvidenceService
+from domain.reports.service import CaseService
 from domain.shared.clock import Clock, iso
 from store.base import RecordStore
 

@@ -1,7 +1,7 @@
 """An alert is never lost: what the delivery worker does with messages about cases, where an alert goes when its
 lead space fails, and the check that every open case has its alerts queued.
 
-- ``keep_trying``: a safeguarding message (``meta["safeguarding"]``, set where cases.py makes it) is retried until
+- ``keep_trying``: a safeguarding message (``meta["safeguarding"]``, set where notices.py makes it) is retried until
   delivered or until its case is resolved. The worker asks; it never imports cases.
 - ``on_undeliverable``: a permanent error for one conversation (403 blocked, 404 gone, not installed) on a case alert
   sends it 1:1 to the entitled holders of the role that space served, deputies included and never the people the
@@ -27,8 +27,10 @@ from domain.delivery.outbox import FAILED, PENDING, SENDING, SENT, Outbox, Outbo
 from domain.delivery.worker import OVERDUE_AFTER_SECONDS
 from domain.people.directory import Directory, Person
 from domain.people.roles import Role, role_title
-from domain.reports.cases import CASES, CaseService, alert_title
+from domain.reports.case import REROUTED, UNDELIVERABLE, Case
+from domain.reports.notices import alert_key
 from domain.reports.routing import Delivery
+from domain.reports.service import CaseService
 from domain.shared.clock import Clock
 from domain.shared.jobs import Interval, JobSpec
 
@@ -36,8 +38,6 @@ log = logging.getLogger(__name__)
 
 # The audit trail's actor for what ThinkFirst does by itself.
 SYSTEM = Person(user_id="thinkfirst", name="ThinkFirst", school_id="")
-REROUTED = "alert_rerouted"
-UNDELIVERABLE = "alert_undeliverable"
 # Final answers that mean "not there, not ever" for one conversation. ("failed" is not one: under this policy an
 # open case's alert is never failed, so a failed one was given up on before it, during an outage, and is queued
 # again where it was going.)
@@ -68,17 +68,17 @@ class CaseAlerts:
         """True for a message about a case that is still open: it is retried until delivered, never failed."""
         if not is_safeguarding(message):
             return False
-        case = self.cases.get(str(message.meta["case"]))
-        return case is not None and case["state"]["status"] != "resolved"
+        case = self.cases.case(str(message.meta["case"]))
+        return case is not None and not case.resolved
 
     def on_undeliverable(self, message: OutgoingMessage, result: DeliveryResult) -> None:
         """A case alert cannot reach its conversation: send it 1:1 to the role's holders, or tell the admins."""
         if not is_safeguarding(message) or message.meta.get("kind") != "alert":
             return  # updates, reminders and replies follow the alert; only the alert itself is rerouted
-        case = self.cases.get(str(message.meta["case"]))
-        if case is None or case["state"]["status"] == "resolved":
+        case = self.cases.case(str(message.meta["case"]))
+        if case is None or case.resolved:
             return
-        log.warning("case %s: alert %s undeliverable (%s)", case["ref"], message.key, result.status)
+        log.warning("case %s: alert %s undeliverable (%s)", case.ref, message.key, result.status)
         self._fall_back(case)
 
     def undelivered(self, now: datetime | None = None) -> list[OutboxEntry]:
@@ -91,32 +91,29 @@ class CaseAlerts:
     def check(self) -> dict[str, int]:
         """Every open case: queue alerts that are missing, reroute failed ones; returns what was done."""
         counts: Counter[str] = Counter()
-        for case in self.cases.store.find(CASES, lambda d: d.get("status") != "resolved"):
+        for case in self.cases.book.unresolved():
             try:
                 counts.update(self.check_case(case))
             except Exception as error:  # noqa: BLE001 - one bad case must not stop the others; the next run retries
-                log.error("case %s: alert check failed: %s", case.get("ref", "-"), type(error).__name__)
+                log.error("case %s: alert check failed: %s", case.ref, type(error).__name__)
                 counts["errors"] += 1
         done = {name: n for name, n in counts.items() if n}
         if done:
             log.info("alert check: %s", done)
         return done
 
-    def check_case(self, case: dict[str, Any]) -> Counter[str]:
+    def check_case(self, case: Case) -> Counter[str]:
         """One open case: its alerts queued (or delivered) everywhere they should be, failures rerouted."""
         counts: Counter[str] = Counter()
-        ref = case["ref"]
-        missing = [d for d in self.cases.deliveries(case) if not self.outbox.exists(self.cases.alert_key(ref, d))]
-        if missing or case.get("alerts_queued") is False:
-            fresh = self.cases.get(ref)  # with its derived state, for the cards
-            if fresh is None:
-                return counts
-            if self.cases.queue_alerts(fresh):
+        ref = case.ref
+        missing = [d for d in case.deliveries() if not self.outbox.exists(alert_key(ref, d))]
+        if missing or case.alerts_queued is False:
+            if self.cases.queue_alerts(case):
                 counts["queued"] += len(missing) or 1
                 log.info("case %s: alerts queued by the alert check (%d missing)", ref, len(missing))
             else:
                 counts["not_queued"] += 1
-        keys = [self.cases.alert_key(ref, d) for d in self.cases.deliveries(case)]
+        keys = [alert_key(ref, d) for d in case.deliveries()]
         given_up = [key for key in keys if (entry := self.outbox.get(key)) is not None and entry.status == FAILED]
         if given_up:
             counts["requeued"] += self.outbox.requeue(given_up)
@@ -138,25 +135,25 @@ class CaseAlerts:
 
     # Falling back -------------------------------------------------------------------------------------------------
 
-    def _fall_back(self, case: dict[str, Any]) -> int:
+    def _fall_back(self, case: Case) -> int:
         """Reroute each of the case's alerts that failed for good and was not rerouted yet; returns how many."""
-        ref = case["ref"]
+        ref = case.ref
         done = 0
-        for delivery in self.cases.deliveries(case):
-            entry = self.outbox.get(self.cases.alert_key(ref, delivery))
+        for delivery in case.deliveries():
+            entry = self.outbox.get(alert_key(ref, delivery))
             if entry is None or entry.status not in PERMANENT:
                 continue
-            current = self.cases.get(ref)
-            if current is None or current["state"]["status"] == "resolved":
+            current = self.cases.case(ref)
+            if current is None or current.resolved:
                 return done
-            if delivery.target_key in _handled(current):
+            if delivery.target_key in current.handled_failures():
                 continue
             self._reroute(current, delivery, entry.status)
             done += 1
         return done
 
-    def _reroute(self, case: dict[str, Any], failed: Delivery, reason: str) -> None:
-        ref = case["ref"]
+    def _reroute(self, case: Case, failed: Delivery, reason: str) -> None:
+        ref = case.ref
         people, reached = self._entitled_holders(case, failed)
         copies = [Delivery(kind="person", roles=list(failed.roles), via_role=failed.via_role, user_id=p.user_id,
                            fallback=True, reasons=list(failed.reasons), fallback_note=FALLBACK_NOTE)
@@ -183,12 +180,12 @@ class CaseAlerts:
         log.error("case %s: alert to %s %s (%s) and nobody holding the role to send it to; %d admin(s) told", ref,
                   failed.kind, failed.target_key, reason, len(admins))
 
-    def _entitled_holders(self, case: dict[str, Any], failed: Delivery) -> tuple[list[Person], bool]:
+    def _entitled_holders(self, case: Case, failed: Delivery) -> tuple[list[Person], bool]:
         """Holders (and deputies) of the roles the failed delivery served who may act and have no copy yet.
 
         Also says whether one of them already has a copy that was delivered or is on its way.
         """
-        ref = case["ref"]
+        ref = case.ref
         roles: list[str] = []
         for role in [r.split(":")[0] for r in failed.roles] + [failed.via_role]:
             if role and role not in roles:
@@ -201,41 +198,41 @@ class CaseAlerts:
                 wanted = Role(role)
             except ValueError:
                 continue
-            for holder in self.directory.holders(case["school_id"], wanted):
+            for holder in self.directory.holders(case.school_id, wanted):
                 person = holder.person
                 if person.user_id in seen:
                     continue
                 seen.add(person.user_id)
                 # Entitlement is the case service's: not the people the report is about, deputies-only rules kept.
-                if person.user_id in (case.get("excluded_people") or []) or not self.cases.may_act(ref, person):
+                if person.user_id in case.excluded_people or not self.cases.may_act(ref, person):
                     continue
-                existing = self.outbox.get(self.cases.alert_key(ref, Delivery(kind="person", roles=[], via_role=role,
-                                                                              user_id=person.user_id)))
+                existing = self.outbox.get(alert_key(ref, Delivery(kind="person", roles=[], via_role=role,
+                                                                   user_id=person.user_id)))
                 if existing is None:
                     people.append(person)
                 elif existing.status in LIVE:
                     reached = True
         return people, reached
 
-    def _reached_otherwise(self, case: dict[str, Any], failed: Delivery) -> bool:
+    def _reached_otherwise(self, case: Case, failed: Delivery) -> bool:
         """True if another of the case's deliveries serving the same roles is delivered or on its way."""
         wanted = {r.split(":")[0] for r in failed.roles}
-        for other in self.cases.deliveries(case):
+        for other in case.deliveries():
             if other.target_key == failed.target_key or not wanted & {r.split(":")[0] for r in other.roles}:
                 continue
-            entry = self.outbox.get(self.cases.alert_key(case["ref"], other))
+            entry = self.outbox.get(alert_key(case.ref, other))
             if entry is not None and entry.status in LIVE:
                 return True
         return False
 
-    def _tell_admins(self, case: dict[str, Any], failed: Delivery, reason: str) -> list[str]:
+    def _tell_admins(self, case: Case, failed: Delivery, reason: str) -> list[str]:
         """A notice to each admin: the reference and category only, and that the lead space needs fixing."""
-        ref = case["ref"]
+        ref = case.ref
         role = (failed.roles[0].split(":")[0] if failed.roles else failed.via_role) or failed.via_role
         title = role_title(role)
         where = f"the {title}'s lead space" if failed.kind == "channel" else f"the {title}"
-        name = alert_title(case["report"])
-        text = (f"{name} {ref} ({case['report']['category_label']}) could not be delivered to {where}: "
+        name = case.report.alert_title
+        text = (f"{name} {ref} ({case.report.category_label}) could not be delivered to {where}: "
                 f"{WHY.get(reason, 'Teams would not take it')}. Nobody holding the role can be sent it directly. "
                 f"The lead space needs fixing now: type **setup {role}** in a space only the leads can read, and "
                 f"**setup assign {role}** to name who holds the role. Then ask them to type **cases**.")
@@ -245,15 +242,9 @@ class CaseAlerts:
         for admin_id in admins:
             self.outbox.enqueue(OutgoingMessage(
                 key=f"case:{ref}:undeliverable:{failed.target_key}:{admin_id}", to_user=admin_id, text=text,
-                summary=f"{name} {ref} could not be delivered", school_id=case["school_id"],
+                summary=f"{name} {ref} could not be delivered", school_id=case.school_id,
                 meta=safeguarding_meta(ref, "admin", urgent=True)))
         return admins
-
-
-def _handled(case: dict[str, Any]) -> set[str]:
-    """Targets whose failure has already been dealt with (from the audit trail, the record of it)."""
-    return {str((e.get("detail") or {}).get("from")) for e in case.get("audit") or []
-            if e.get("action") in (REROUTED, UNDELIVERABLE)}
 
 
 __all__ = ["CaseAlerts", "REROUTED", "SYSTEM", "UNDELIVERABLE"]

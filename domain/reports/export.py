@@ -23,8 +23,9 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.reports.cases import CaseService
+from domain.reports.case import Case
 from domain.reports.evidence import EvidenceService, kind_of
+from domain.reports.service import CaseService
 from store.base import StoreError
 
 SUMMARY_NAME = "summary.txt"
@@ -48,10 +49,10 @@ class CaseExport:
         return not self.problems
 
 
-def build_case_export(cases: CaseService, evidence: EvidenceService, case: dict[str, Any]) -> CaseExport:
+def build_case_export(cases: CaseService, evidence: EvidenceService, case: Case) -> CaseExport:
     """The export zip of a stored case (the caller checks who may export it and audits the export first)."""
-    ref = case["ref"]
-    report = case["report"]
+    ref = case.ref
+    stored = cases.get(ref) or {}
     listed: list[dict[str, Any]] = []
     sums: list[str] = []
     export = CaseExport(ref=ref, data=b"")
@@ -59,9 +60,9 @@ def build_case_export(cases: CaseService, evidence: EvidenceService, case: dict[
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(SUMMARY_NAME, cases.summary_text(case) + "\n")
         archive.writestr(AUDIT_NAME, json.dumps({
-            "ref": ref, "verifies": cases.verify_audit(ref), "audit_head": case.get("audit_head"),
-            "entries": case.get("audit") or []}, indent=2, ensure_ascii=False) + "\n")
-        kept = [a for a in report.get("attachments") or [] if a.get("evidence_id")]
+            "ref": ref, "verifies": cases.verify_audit(ref), "audit_head": stored.get("audit_head"),
+            "entries": stored.get("audit") or []}, indent=2, ensure_ascii=False) + "\n")
+        kept = [a for a in case.report.attachments if a.get("evidence_id")]
         for number, item in enumerate(kept, 1):
             kind = kind_of(item)
             path = f"evidence/{number:02d}.{kind.extension if kind else 'bin'}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, tzinfo
 
+from domain.shared.clock import Clock, parse_iso
+
 _TYPED_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
@@ -41,6 +43,16 @@ def card_time(moment: datetime, tz: tzinfo, now: datetime | None = None) -> str:
     local = moment.astimezone(tz)
     today = now.astimezone(tz).date() if now is not None else None
     return f"{card_date(local, today)}, {local:%H:%M}"
+
+
+def stamp_card_time(stamp: str, clock: Clock) -> str:
+    """A stored time (ISO, UTC) as a card shows it: "Sun 29 Nov, 10:27"; "" for no time."""
+    return card_time(parse_iso(stamp), clock.tz, clock.now()) if stamp else ""
+
+
+def stamp_text_time(stamp: str, clock: Clock) -> str:
+    """A stored time in a sentence: "29 November 2026 at 10:27"; "" for no time."""
+    return long_date_time(parse_iso(stamp), clock.tz) if stamp else ""
 
 
 def read_typed_date(text: str, today: date) -> date | None:

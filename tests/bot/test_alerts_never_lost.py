@@ -380,7 +380,7 @@ def _jobs(rig: Rig) -> list[Any]:
 
 
 def _draft(rig: Rig) -> Any:
-    from domain.reports.cases import ReportDraft
+    from domain.reports.draft import ReportDraft
 
     return ReportDraft(category="cyberbullying_pupil", school_id=rig.services.directory.default_school.id,
                        involved="pupil", platform="snapchat", details=DETAILS)

@@ -205,7 +205,7 @@ async def test_connection_refused_then_recovery(rig: Rig) -> None:
     await fill_report(rig.harness)
     # ... then queue alerts straight from the domain while Teams is unreachable.
     services = rig.harness.services
-    from domain.reports.cases import ReportDraft
+    from domain.reports.draft import ReportDraft
 
     reporter = services.directory.person(TEACHER.id)
     refs = [services.cases.submit(ReportDraft(category="cyberbullying_pupil", school_id=reporter.school_id,

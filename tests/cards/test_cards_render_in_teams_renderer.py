@@ -31,7 +31,9 @@ from dialogs.menu import menu_activity, private_chat_activity
 from domain.insight.figures import InsightService
 from domain.people.roles import CHANNEL_ROLES, Role, role_title
 from domain.questions.understanding import Flow
-from domain.reports.cases import ESCALATIONS, MAX_ATTACHMENTS, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, OUTCOMES, ReportDraft
+from domain.reports.case import ESCALATIONS, OUTCOMES
+from domain.reports.draft import MAX_ATTACHMENTS, MAX_DETAILS_CHARS, ReportDraft
+from domain.reports.service import MAX_NOTE_CHARS
 from domain.shared.clock import FakeClock
 from settings import Settings
 from store.memory import MemoryStore
@@ -112,21 +114,29 @@ def _case_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str
         for verb, data in [("claimCase", {}), ("addNote", {"note": _long(NASTY, MAX_NOTE_CHARS)}),
                            ("escalateCase", {"to": next(iter(ESCALATIONS)), "escalate_note": NASTY}),
                            ("addNote", {"note": "Spoke to the parent."})]:
-            outcome = cases.handle_action(verb, {"ref": ref, "version": cases.get(ref)["state"]["version"], **data},
-                                          actor)
+            outcome = _act(cases, verb, ref, actor, data)
             assert outcome.ok, outcome.message
             yield f"case_alert[{ref} after {verb}]", outcome.card
         details = cases.show_details(ref, actor).details_card
         yield f"case_details[{ref}]", details
     for role in CHANNEL_ROLES:
-        yield f"case_list[{role}]", cases.open_cases_card(school, str(role))
+        yield f"case_list[{role}]", services.case_cards.case_list_card(str(role), cases.open_cases(school, str(role)))
     first = refs[0]
-    resolved = cases.handle_action("resolveCase", {"ref": first, "version": cases.get(first)["state"]["version"],
-                                                   "outcome": next(iter(OUTCOMES)), "resolve_note": NASTY}, dsl or head)
+    resolved = cases.resolve(first, dsl or head, next(iter(OUTCOMES)), NASTY, cases.get(first)["state"]["version"])
     assert resolved.ok, resolved.message
     yield f"case_alert[{first} resolved]", resolved.card
     yield "case_list[empty]", render("case_list", {"role": "Chair of Governors", "cases": [], "empty": True,
                                                    "count": 0})
+
+
+def _act(cases: Any, verb: str, ref: str, actor: Any, data: dict[str, Any]) -> Any:
+    """What the card's button does (bot/card_actions.py dispatches the same way)."""
+    version = cases.get(ref)["state"]["version"]
+    if verb == "claimCase":
+        return cases.claim(ref, actor, version)
+    if verb == "addNote":
+        return cases.add_note(ref, actor, data["note"], version)
+    return cases.escalate(ref, actor, data["to"], data["escalate_note"], version)
 
 
 def _campaign_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -12,7 +12,7 @@ import pytest
 from app import main
 from bot.services import build_services
 from domain.people.roles import Role
-from domain.reports.cases import ReportDraft
+from domain.reports.draft import ReportDraft
 from settings import Settings
 from store.tiny import TinyStore
 

@@ -13,7 +13,7 @@ import pytest
 from app import main
 from bot.services import build_services
 from domain.people.roles import Role
-from domain.reports.cases import ReportDraft
+from domain.reports.draft import ReportDraft
 from settings import Settings
 from store.tiny import TinyStore
 from tests.support import evidence as files

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.services import build_services
 from cli.chat import LEGACY_USER_ID, PERSONAS, run_chat
 from domain.people.roles import Role
-from domain.reports.cases import CASES
+from domain.reports.case import CASES
 from settings import Settings
 
 STAFF_ID, DSL_ID = PERSONAS["staff"][0], PERSONAS["dsl"][0]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from domain.people.directory import Person
 from domain.people.roles import Role
-from domain.reports.cases import REFUSAL_TEXT, ReportDraft
+from domain.reports.access import REFUSAL_TEXT
+from domain.reports.draft import ReportDraft
 from tests.dialogs.test_can_i_dialog import OUT_OF_SCOPE, USER, CanIChat, buttons, cards, said
 
 

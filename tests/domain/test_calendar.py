@@ -35,7 +35,7 @@ def test_nine_stays_nine_across_the_clock_change() -> None:
 def test_safeguarding_counts_weekdays_through_the_holidays_while_campaigns_count_school_days() -> None:
     from datetime import time
 
-    from domain.reports.cases import CaseConfig, ReminderSchedule
+    from domain.reports.reminders import CaseConfig, ReminderSchedule
     from domain.shared.calendar import SchoolCalendar
 
     half_term = parse_holidays("2026-10-26..2026-10-30")

@@ -29,7 +29,7 @@ from domain.insight.figures import (
     term_period,
 )
 from domain.people.roles import Role
-from domain.reports.cases import ReportDraft
+from domain.reports.draft import ReportDraft
 from domain.shared.calendar import SchoolCalendar, parse_term_dates
 from domain.shared.clock import FakeClock
 from settings import Settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from cards.reports import CaseCards
 from domain.delivery.outbox import Outbox
 from domain.people.retention import (
     STUBS,
@@ -14,8 +15,9 @@ from domain.people.retention import (
     is_safeguarding,
     record_hash,
 )
-from domain.reports.cases import CaseService, ReportDraft
+from domain.reports.draft import ReportDraft
 from domain.reports.evidence import EvidenceService
+from domain.reports.service import CaseService
 from domain.shared.clock import FakeClock
 from domain.shared.jobs import Cron
 from store.base import RecordStore
@@ -28,7 +30,7 @@ DETAILS = "A pupil, Jamie Example, is being called names in a group chat."
 
 def _world() -> tuple[RecordStore, FakeClock, CaseService, RetentionService]:
     store, clock, directory = make_world()
-    cases = CaseService(store, directory, clock, Outbox(store, clock))
+    cases = CaseService(store, directory, clock, Outbox(store, clock), CaseCards(clock))
     return store, clock, cases, RetentionService(store, clock, RetentionPolicy(safeguarding_years=25, other_years=6))
 
 
@@ -154,7 +156,7 @@ def test_bot_schedules_the_purge(tmp_path) -> None:
 def test_a_purged_case_takes_its_evidence_files_with_it_and_the_stub_keeps_their_hashes() -> None:
     store, clock, directory = make_world()
     outbox = Outbox(store, clock)
-    cases = CaseService(store, directory, clock, outbox)
+    cases = CaseService(store, directory, clock, outbox, CaseCards(clock))
     evidence = EvidenceService(store, MemoryBlobStore(), clock)
     retention = RetentionService(store, clock, RetentionPolicy(safeguarding_years=25, other_years=6), evidence)
     shot = evidence.keep(files.png(), name="group chat.png", reporter_id=TEACHER, draft_id="d1")

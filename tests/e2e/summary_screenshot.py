@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.services import build_services
 from domain.people.roles import Role
-from domain.reports.cases import ReportDraft
+from domain.reports.draft import ReportDraft
 from domain.shared.clock import FakeClock
 from settings import Settings
 from store import open_store

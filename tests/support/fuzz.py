@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from domain.people.roles import Role
-from domain.reports.cases import ReportDraft
+from domain.reports.draft import ReportDraft
 from tests.support.flows import set_up_school, walk_report
 from tests.support.teams import (
     DSL,
