@@ -21,7 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.campaigns.service import CampaignConfig, CampaignService  # noqa: E402
+from cards.campaigns import CampaignCards  # noqa: E402
+from domain.campaigns.model import CampaignConfig  # noqa: E402
+from domain.campaigns.service import CampaignService  # noqa: E402
 from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage  # noqa: E402
 from domain.delivery.outbox import Outbox  # noqa: E402
 from domain.delivery.worker import TEAMS_PER_CONVERSATION_LIMITS, DeliveryWorker  # noqa: E402
@@ -100,7 +102,7 @@ async def main() -> None:
     for i in range(args.people):
         directory.upsert_person(f"29:user-{i}", f"Person {i}", directory.default_school.id, "team:T1")
     outbox = Outbox(store, clock)
-    service = CampaignService(store, directory, outbox, clock, _Policy(),
+    service = CampaignService(store, directory, outbox, clock, _Policy(), CampaignCards(clock),
                               CampaignConfig(), SchoolCalendar([date(2026, 12, 25)]))
     teams = StandInTeams(global_rate=max(50.0, rate * 1.5), throttle_share=args.throttle,
                          retry_after=args.retry_after / args.scale, latency=args.latency, seed=args.seed)

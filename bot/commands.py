@@ -18,8 +18,8 @@ from bot.insight_commands import InsightCommands
 from bot.services import Services
 from cards.render import escape_text
 from dialogs.guided import card_activity, card_message
-from domain.campaigns.service import MEMBERS as CAMPAIGN_MEMBERS
-from domain.campaigns.service import CampaignError
+from domain.campaigns.model import MEMBERS as CAMPAIGN_MEMBERS
+from domain.campaigns.model import CampaignError
 from domain.delivery.messages import OutgoingMessage
 from domain.people.lead_spaces import Reader, names_of
 from domain.people.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, parse_role, role_title
@@ -330,7 +330,8 @@ class ChannelCommands:
             if current is None:
                 return ["No acknowledgement campaign is running. Type **campaign start** to begin one."]
             if sub == "status":
-                return [card_message(campaigns.status_card(current.id), f"Campaign {current.id} status")]
+                return [card_message(self.services.campaign_cards.status_card(campaigns.status(current.id)),
+                                     f"Campaign {current.id} status")]
             if sub == "resend":
                 queued = campaigns.resend(current.id)
                 return [f"Queued {queued} card{'s' if queued != 1 else ''} again (only people whose card failed "

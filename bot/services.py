@@ -8,8 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cards.campaigns import CampaignCards
+from cards.questions import QuestionCards
 from cards.reports import CaseCards
-from domain.campaigns.service import CampaignConfig, CampaignService
+from domain.campaigns.model import CampaignConfig
+from domain.campaigns.service import CampaignService
 from domain.delivery.outbox import Outbox
 from domain.people.directory import Directory
 from domain.people.lead_spaces import LeadSpaces, load_readers
@@ -53,6 +56,7 @@ class Services:
     evidence: EvidenceService
     understander: Understander  # what a typed message asks for (report, question, policy, command, small talk)
     case_cards: CaseCards  # draws the cases' cards (the case service's presenter; the `cases` list)
+    campaign_cards: CampaignCards  # draws the campaigns' cards (their presenter; `campaign status`)
     # Set by whoever runs the delivery worker: makes newly queued messages go at once rather than at the next poll.
     wake: Callable[[], None] = field(default=lambda: None)
 
@@ -79,17 +83,19 @@ def build_services(settings: Settings, *, store: RecordStore | None = None, cloc
     cases = CaseService(store, directory, clock, outbox, case_cards, CaseConfig(
         urgent_reminder_minutes=settings.urgent_reminder_minutes,
         normal_reminder_hour=settings.normal_reminder_hour), routing=routing, calendar=calendar)
-    campaigns = CampaignService(store, directory, outbox, clock, policy, CampaignConfig(
+    campaign_cards = CampaignCards(clock, settings.policy_url)
+    campaigns = CampaignService(store, directory, outbox, clock, policy, campaign_cards, CampaignConfig(
         deadline_days=settings.campaign_deadline_days,
         reminder_every_school_days=settings.campaign_reminder_school_days,
-        max_reminders=settings.campaign_max_reminders,
-        policy_url=settings.policy_url), calendar=calendar)
+        max_reminders=settings.campaign_max_reminders), calendar=calendar)
     # The school's and trust's names are read as "the school" in questions ("can I say I work at Villiers?").
     matcher = Matcher(rulebook, names=(settings.school_name, settings.trust_name))
     return Services(settings=settings, store=store, clock=clock, calendar=calendar, directory=directory, policy=policy,
                     rulebook=rulebook, matcher=matcher, outbox=outbox, routing=routing, cases=cases,
-                    campaigns=campaigns, questions=QuestionService(store, directory, clock, outbox),
+                    campaigns=campaigns,
+                    questions=QuestionService(store, directory, clock, outbox, QuestionCards(clock)),
                     lead_spaces=LeadSpaces(directory, clock, outbox, load_readers(settings.readers_path)),
                     case_alerts=CaseAlerts(cases, outbox, directory, clock),
                     evidence=EvidenceService(store, blobs, clock),
-                    understander=Understander.load(), case_cards=case_cards)
+                    understander=Understander.load(), case_cards=case_cards,
+                    campaign_cards=campaign_cards)

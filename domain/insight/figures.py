@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from domain.campaigns.service import ACKS, CAMPAIGNS, EXEMPTIONS, PENDING_VERSIONS
+from domain.campaigns.model import ACKS, CAMPAIGNS, EXEMPTIONS, PENDING_VERSIONS
 from domain.delivery.messages import OutgoingMessage
 from domain.insight.disclosure import Shown, Table, add_ranges, range_text, shown_exactly
 from domain.people.directory import Directory

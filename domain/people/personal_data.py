@@ -24,9 +24,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.campaigns.service import ACKS, CAMPAIGNS, EXEMPTIONS, MEMBERS
+from domain.campaigns.model import ACKS, CAMPAIGNS, EXEMPTIONS, MEMBERS
 from domain.delivery.outbox import OUTBOX
 from domain.people.directory import CHANNEL_BINDINGS, CONVERSATIONS, PEOPLE, ROLE_ASSIGNMENTS, Person
+from domain.people.setup import SETUP_AUDIT, SetupAudit
 from domain.questions.unanswered import QUESTIONS
 from domain.reports.case import CASES
 from domain.reports.evidence import EVIDENCE, EvidenceService
@@ -36,7 +37,6 @@ from store.base import RecordStore
 
 log = logging.getLogger(__name__)
 
-SETUP_AUDIT = "setup_audit"
 BOT_STATE = "bot_state"
 ERASURES = "erasures"
 
@@ -266,10 +266,9 @@ class PersonalData:
             drop(PEOPLE, [subject.person["user_id"]], "directory record")
 
         now = iso(self.clock.now())
-        audit_seq = self.store.next_sequence(SETUP_AUDIT)
-        self.store.put(SETUP_AUDIT, f"{audit_seq:08d}", {
-            "seq": audit_seq, "at": now, "actor_id": "thinkfirst-admin", "actor_name": by, "action": "erasure",
-            "detail": {"pseudonym": pseudonym, "cases_kept": len(result.cases_kept)}, "school_id": ""})
+        SetupAudit(self.store, self.clock).record(
+            actor_id="thinkfirst-admin", actor_name=by, school_id="", action="erasure",
+            detail={"pseudonym": pseudonym, "cases_kept": len(result.cases_kept)})
         self.store.put(ERASURES, pseudonym, {"pseudonym": pseudonym, "at": now, "by": by, "removed": removed,
                                              "pseudonymised": changed, "cases_kept": result.cases_kept})
         log.info("erasure %s done: removed=%s pseudonymised=%s cases kept=%d", pseudonym, removed, changed,

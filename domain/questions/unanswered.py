@@ -7,17 +7,16 @@ and the answer goes back to the person who asked, 1:1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from cards.render import render
 from domain.delivery.messages import OutgoingMessage
 from domain.delivery.outbox import Outbox
 from domain.people.directory import Directory, Person
 from domain.people.roles import Role, role_title
-from domain.shared.clock import Clock, iso, parse_iso
-from domain.shared.dates import card_time
+from domain.shared.clock import Clock, iso
 from store.base import RecordStore
 
+Card = dict[str, Any]
 QUESTIONS = "questions"
 # One record per question the policy answered: which rule, when, which school. No words, no asker: the policy
 # review counts the clauses most asked about.
@@ -41,14 +40,50 @@ class AnswerOutcome:
 
     ok: bool
     message: str
-    card: dict[str, Any]
+    card: Card
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question the policy did not answer, as its cards show it."""
+
+    id: str
+    question: str
+    asker_name: str  # "" when the asker was not known
+    asked_at: str
+    policy_version: str
+    answered: bool = False
+    answer: str = ""
+    answered_by: str = ""
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Question:
+        """The stored question record, read."""
+        return cls(id=doc["id"], question=doc["question"], asker_name=doc.get("asker_name") or "",
+                   asked_at=doc["asked_at"], policy_version=doc.get("policy_version", ""),
+                   answered=doc.get("status") == "answered", answer=doc.get("answer", ""),
+                   answered_by=doc.get("answered_by", ""))
+
+
+class QuestionPresenter(Protocol):
+    """Draws the hand-off card for the head teacher and the answer for the asker (cards/questions.py)."""
+
+    def handoff_card(self, question: Question) -> Card:
+        """The question for the head teacher (or chair), with a box to answer; once answered, the answer."""
+        ...
+
+    def answer_card(self, question: Question, answered_by_role: str) -> Card:
+        """The answer, for the person who asked (named by role, never by name)."""
+        ...
 
 
 class QuestionService:
     """Keeps unanswered questions and runs the hand-off to the head teacher."""
 
-    def __init__(self, store: RecordStore, directory: Directory, clock: Clock, outbox: Outbox) -> None:
+    def __init__(self, store: RecordStore, directory: Directory, clock: Clock, outbox: Outbox,
+                 presenter: QuestionPresenter) -> None:
         self.store = store
+        self.presenter = presenter
         self.directory = directory
         self.clock = clock
         self.outbox = outbox
@@ -150,11 +185,10 @@ class QuestionService:
             self.outbox.enqueue(OutgoingMessage(
                 key=f"question:{question_id}:answer", summary="The head teacher answered your policy question",
                 to_user=doc["asker_id"], school_id=school_id,
-                card=render("question_answer", {"question": doc["question"], "answer": doc["answer"],
-                                                "role": role_title(role)})))
+                card=self.presenter.answer_card(Question.from_doc(doc), role_title(role))))
         return AnswerOutcome(True, "Thank you: your answer has been sent to the person who asked.", card)
 
-    def card_for(self, question_id: str, user_id: str) -> dict[str, Any] | None:
+    def card_for(self, question_id: str, user_id: str) -> Card | None:
         """The question's card for the head teacher (or chair) it went to; None for anyone else or no question."""
         doc = self.store.get(QUESTIONS, str(question_id))
         if doc is None:
@@ -165,14 +199,9 @@ class QuestionService:
             return None
         return self.card(doc)
 
-    def card(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """The hand-off card as its channel sees it now."""
-        return render("question_handoff", {
-            "id": doc["id"], "question": doc["question"], "asker": doc["asker_name"] or "A member of staff",
-            "asked_at": card_time(parse_iso(doc["asked_at"]), self.clock.tz, self.clock.now()),
-            "answered": doc["status"] == "answered",
-            "answer": doc.get("answer", ""), "answered_by": doc.get("answered_by", ""),
-            "policy_version": doc["policy_version"]})
+    def card(self, doc: dict[str, Any]) -> Card:
+        """The hand-off card as it stands now."""
+        return self.presenter.handoff_card(Question.from_doc(doc))
 
     def unanswered(self) -> list[dict[str, Any]]:
         """Every question the policy did not answer, for the next policy review."""

@@ -160,7 +160,7 @@ def _campaign_cards(services: Services, school: str) -> Iterator[tuple[str, dict
     old = campaigns.acknowledge(campaign.id, "0" * 64, "29:staff001")
     assert old.outcome == "old_version"
     yield "policy_ack_done[old version]", old.card
-    yield "campaign_status", campaigns.status_card(campaign.id)
+    yield "campaign_status", services.campaign_cards.status_card(campaigns.status(campaign.id))
     weekly = campaigns.digest(START + timedelta(days=7))
     final = campaigns.digest(START + timedelta(days=60))
     assert weekly and final
