@@ -13,16 +13,16 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import DialogContext
 
 from bot.commands import CommandContext
-from bot.services import Services
 from cards.render import render
 from cards.verbs import Verb
 from dialogs.guided import UserInput
 from dialogs.policy_dialog import PolicyDialog
 from dialogs.report_dialog import ReportDialog
 from domain.people.directory import Person
-from domain.people.roles import Role
+from domain.people.setup import Actor
 from domain.reports.case import normalise_ref
 from domain.reports.results import ActionResult
+from wiring.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +116,10 @@ class CardActions:
 
     def _yearly_campaign(self, data: dict[str, Any], context: CommandContext) -> dict[str, Any]:
         """Start or Not now on the "start this year's campaign?" card: admins and the head teacher only."""
-        directory = self.services.directory
         clicker = self._clicker(context)
-        if not (directory.is_admin(context.user_id, context.aad_object_id)
-                or directory.has_role(clicker.user_id, clicker.school_id, Role.HEAD_TEACHER)):
+        if not self.services.setup.may_run_campaigns(Actor(user_id=clicker.user_id, name=clicker.name,
+                                                           school_id=clicker.school_id,
+                                                           aad_object_id=context.aad_object_id)):
             return self._notice_card("Sorry, only a ThinkFirst admin or the Head Teacher can start campaigns.")
         answer = self.services.campaigns.answer_yearly(str(data.get("answer", "")), data.get("year", ""), clicker)
         log.info("yearly campaign question answered by %s: %s", context.user_id, answer.outcome)

@@ -23,12 +23,12 @@ from botbuilder.schema import Activity, Attachment
 from botbuilder.schema.teams import FileConsentCardResponse
 from botbuilder.schema.teams.additional_properties import ContentType
 
-from bot.evidence_fetch import FetchPolicy, is_download_url
-from bot.services import Services
+from dialogs.evidence_fetch import FetchPolicy, is_download_url
 from domain.delivery.messages import OutgoingMessage
 from domain.people.directory import Person
 from domain.reports.evidence import EvidenceService
 from store.base import StoreError
+from wiring.services import Services
 
 log = logging.getLogger(__name__)
 

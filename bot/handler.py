@@ -24,7 +24,6 @@ from botbuilder.schema.teams import FileConsentCardResponse, TeamInfo, TeamsChan
 from bot.card_actions import CardActions
 from bot.commands import ChannelCommands, CommandContext
 from bot.evidence_delivery import EvidenceFiles
-from bot.services import Services
 from dialogs.can_i_dialog import CanIDialog
 from dialogs.guided import (
     BACK_WORDS,
@@ -51,7 +50,7 @@ from dialogs.policy_dialog import PolicyDialog
 from dialogs.report_dialog import ReportDialog
 from domain.people.lead_spaces import Reader
 from domain.questions.understanding import Flow
-from domain.shared.clock import iso, parse_iso
+from wiring.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +181,6 @@ class ThinkFirstBot(TeamsActivityHandler):
             await super().on_turn(turn_context)
             await self.conversation_state.save_changes(turn_context)
             await self.user_state.save_changes(turn_context)
-        self.services.wake()  # anything the turn queued (alerts, updates, notices) goes now
 
     # Messages -----------------------------------------------------------------------------------------------
 
@@ -580,11 +578,7 @@ class ThinkFirstBot(TeamsActivityHandler):
 
     async def _welcome_once(self, turn_context: TurnContext, welcome: Activity | str) -> None:
         """Say hello once per install: Teams (and the Playground) can send several install events for one."""
-        conversation_id = conversation_id_of(turn_context.activity)
-        now = self.services.clock.now()
-        last = self.services.store.get("welcomes", conversation_id)
-        if last is None or now - parse_iso(last["at"]) > WELCOME_AGAIN_AFTER:
-            self.services.store.put("welcomes", conversation_id, {"at": iso(now)})
+        if self.services.directory.welcome_due(conversation_id_of(turn_context.activity), WELCOME_AGAIN_AFTER):
             await turn_context.send_activity(welcome)
 
     def _remember(self, turn_context: TurnContext) -> None:

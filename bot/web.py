@@ -13,16 +13,16 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from bot import sdk_fixes
 from bot.auth import build_bot_authentication, make_messages_handler
 from bot.handler import ThinkFirstBot
-from bot.jobs import scheduled_jobs
 from bot.scheduler import attach_delivery_worker, attach_scheduler, build_scheduler
-from bot.services import Services, build_services
 from bot.signing_keys import attach_signing_key_refresh
-from bot.state_storage import RecordStoreStorage
 from bot.transport import HTTP_TIMEOUT_SECONDS, SEND_TIMEOUT_SECONDS, TeamsTransport
+from dialogs.state_storage import RecordStoreStorage
 from domain.delivery.worker import DeliveryWorker
 from domain.shared.clock import Clock
 from settings import Settings
 from store.base import RecordStore
+from wiring.jobs import scheduled_jobs
+from wiring.services import Services, build_services
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,6 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
     # Safeguarding messages are retried until delivered or their case is closed: the domain's policy says which.
     worker = DeliveryWorker(services.outbox, transport, services.clock, rate_per_second=settings.send_rate_per_second,
                             send_timeout=SEND_TIMEOUT_SECONDS, policy=services.case_alerts)
-    services.wake = worker.wake
 
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS_KEY] = settings
@@ -98,11 +97,11 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
 
     if background:
         attach_delivery_worker(app, worker)
-        app.on_startup.append(make_alert_check(services, worker))
+        app.on_startup.append(make_alert_check(services))
         if not settings.local_mode:
             attach_signing_key_refresh(app)
         if settings.scheduler_enabled:
-            attach_scheduler(app, build_scheduler(scheduled_jobs(services, worker), settings.timezone))
+            attach_scheduler(app, build_scheduler(scheduled_jobs(services), settings.timezone))
 
     async def close_store(app: web.Application) -> None:
         services.close()
@@ -112,17 +111,14 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
 
 
 
-def make_alert_check(services: Services, worker: DeliveryWorker) -> Any:
+def make_alert_check(services: Services) -> Any:
     """At start: every open case has its alerts queued (the scheduled case-alert-check repeats it every minute)."""
 
     async def check_alerts(app: web.Application) -> None:
         try:
-            done = services.case_alerts.check()
+            services.case_alerts.check()  # anything it queues wakes the worker through the outbox
         except Exception:  # noqa: BLE001 - the scheduled check tries again; starting must not fail for it
             log.exception("alert check at start failed")
-            return
-        if any(done.get(k) for k in ("queued", "rerouted", "requeued")):
-            worker.wake()
 
     return check_alerts
 

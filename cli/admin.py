@@ -95,7 +95,7 @@ def read_only_store(data_dir: Path) -> RecordStore:
 
 
 def _services(settings: Settings, store: RecordStore) -> Any:
-    from bot.services import build_services
+    from wiring.services import build_services
 
     return build_services(settings, store=store)
 
@@ -379,15 +379,14 @@ def _case(args: list[str], settings: Settings, stdout: TextIO) -> int:
 
 def _insight_for(settings: Settings, school_name: str | None) -> tuple[Any, str | None]:
     """The insight service over a read-only copy of the records, and the school asked for (None: the trust)."""
-    from domain.insight.figures import InsightService
 
     services = _services(settings, read_only_store(settings.data_dir))
     if school_name is None:
-        return InsightService.from_services(services), services.directory.default_school.id
+        return services.insight, services.directory.default_school.id
     wanted = school_name.strip().lower()
     for school in services.directory.schools():
         if wanted in (school.name.lower(), school.id, school.code.lower()):
-            return InsightService.from_services(services), school.id
+            return services.insight, school.id
     known = ", ".join(s.name for s in services.directory.schools())
     raise _NotFound(f"There is no school {school_name!r} (schools: {known}).")
 

@@ -35,14 +35,14 @@ from botbuilder.schema import (
 )
 
 from bot.handler import ThinkFirstBot
-from bot.services import Services, build_services
-from bot.state_storage import RecordStoreStorage
+from dialogs.state_storage import RecordStoreStorage
 from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
 from domain.delivery.worker import DeliveryWorker
 from domain.people.directory import ROLE_ASSIGNMENTS
 from domain.people.lead_spaces import Reader
 from domain.people.roles import CHANNEL_ROLES, Role, parse_role, role_title
 from settings import Settings
+from wiring.services import Services, build_services
 
 # One pretend person per role: (Teams id, name). --name changes the name, never the person.
 PERSONAS: dict[str, tuple[str, str]] = {

@@ -11,9 +11,7 @@ from typing import Any
 from botbuilder.dialogs import DialogContext, DialogInstance, DialogTurnResult
 from botbuilder.schema import Activity
 
-from bot.evidence_fetch import Download, FetchPolicy, bot_token, refusal_text, take_evidence
-from bot.services import Services
-from bot.state_storage import DEFAULT_COLLECTION
+from dialogs.evidence_fetch import Download, FetchPolicy, bot_token, refusal_text, take_evidence
 from dialogs.guided import (
     Done,
     GuidedDialog,
@@ -27,6 +25,7 @@ from dialogs.guided import (
     choice_card,
     read_input,
 )
+from dialogs.state_storage import DEFAULT_COLLECTION
 from domain.people.roles import Role
 from domain.questions.understanding import Flow
 from domain.reports.case import DANGER_ANSWERS, INVOLVED, PLATFORMS, STAFF_ROLES, DraftError
@@ -36,6 +35,7 @@ from domain.reports.indecent_images import child_is_known, default_detector
 from domain.reports.routing import INDECENT_IMAGES, OTHER, instead_of, join_titles, who_to_tell
 from domain.shared.dates import long_date, read_typed_date
 from domain.shared.wording import count
+from wiring.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from domain.campaigns.model import CAMPAIGNS, PENDING_VERSIONS, Campaign, CampaignError, PendingConfirmation, PolicyLike
 from domain.campaigns.reporting import Reporting
+from domain.delivery.messages import OutgoingMessage
 from domain.shared.clock import iso
 from domain.shared.dates import long_date
 from store.base import ConflictError
@@ -68,6 +69,21 @@ class Lifecycle(Reporting):
         except ConflictError:
             pass
         return pending
+
+    def ask_admins_about_new_version(self) -> int:
+        """A new policy version was deployed: ask each admin, once, to confirm a campaign (never start one by
+        itself); returns how many were asked. A first install has nothing to compare with, so it asks nobody."""
+        if not self.campaigns():
+            return 0  # a first install: nothing has changed, the admin starts the first campaign when ready
+        pending = self.new_version_detected(self.policy)
+        if pending is None:
+            return 0
+        asked = 0
+        for person in self.directory.admin_people():
+            asked += self.outbox.enqueue(OutgoingMessage(
+                key=f"policy-version:{pending.version_hash}:{person.user_id}", to_user=person.user_id,
+                summary="The policy has changed: start an acknowledgement campaign?", text=pending.message))
+        return asked
 
     def confirm_new_version(self, version_hash_prefix: str, by: str) -> Campaign:
         """An admin confirmed: close campaigns for older versions and start one for the current policy."""

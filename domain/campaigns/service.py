@@ -22,8 +22,6 @@ new policy versions) and yearly.py (the 1 September start). The records are desc
 
 from __future__ import annotations
 
-from typing import Any
-
 from domain.campaigns.chasing import Chasing
 from domain.campaigns.yearly import Yearly
 from domain.shared.jobs import Cron, Interval, JobSpec
@@ -32,24 +30,16 @@ from domain.shared.jobs import Cron, Interval, JobSpec
 class CampaignService(Yearly, Chasing):
     """Starts campaigns, fans cards out, records acknowledgements, chases, reports."""
 
-    def jobs(self, wake: Any = None) -> list[JobSpec]:
-        """The scheduled jobs campaigns need; ``wake`` (the worker's) makes queued messages go at once."""
-
-        def after(func: Any) -> Any:
-            def run() -> Any:
-                result = func()
-                if wake is not None:
-                    wake()
-                return result
-            return run
-
+    def jobs(self) -> list[JobSpec]:
+        """The scheduled jobs campaigns need (what they queue wakes the delivery worker through the outbox)."""
         return [
             JobSpec("campaign-reminders", Cron(day_of_week="mon-fri", hour=self.config.reminder_hour, minute=0),
-                    after(self.send_reminders)),
-            JobSpec("campaign-digest", Cron(day_of_week="mon", hour=self.config.digest_hour, minute=30),
-                    after(self.digest)),
-            JobSpec("campaign-deadline", Cron(hour=self.config.digest_hour, minute=45), after(self.digest)),
+                    self.send_reminders),
+            JobSpec("campaign-digest", Cron(day_of_week="mon", hour=self.config.digest_hour, minute=30), self.digest),
+            JobSpec("campaign-deadline", Cron(hour=self.config.digest_hour, minute=45), self.digest),
             # Every 10 minutes, not once a day: an install set up after the start hears within minutes.
-            JobSpec("yearly-campaign", Interval(seconds=600), after(self.yearly)),
-            JobSpec("campaign-fan-out", Interval(seconds=600), after(self.fan_out_open)),
+            JobSpec("yearly-campaign", Interval(seconds=600), self.yearly),
+            JobSpec("campaign-fan-out", Interval(seconds=600), self.fan_out_open),
+            # A new policy version deployed: ask the admins to confirm a campaign (never starts one by itself).
+            JobSpec("policy-version-check", Interval(seconds=24 * 3600), self.ask_admins_about_new_version),
         ]

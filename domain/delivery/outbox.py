@@ -111,6 +111,16 @@ class Outbox:
     def __init__(self, store: RecordStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_queued(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever a message is queued (or queued again): the one way the delivery worker is
+        woken, so whatever queues a message (a turn, a job, a retry) never has to remember to."""
+        self._listeners.append(listener)
+
+    def _queued(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     # Queueing --------------------------------------------------------------------------------------------------
 
@@ -130,6 +140,7 @@ class Outbox:
             self.store.insert_new(OUTBOX, message.key, doc)
         except ConflictError:
             return False
+        self._queued()
         return True
 
     def exists(self, key: str) -> bool:
@@ -279,6 +290,8 @@ class Outbox:
                 continue
             self.store.update(OUTBOX, key, change)
             count += 1
+        if count:
+            self._queued()
         return count
 
     def delay(self, key: str, until: datetime, detail: str) -> None:

@@ -179,6 +179,8 @@ class DeliveryWorker:
         self.stats: Counter[str] = Counter()
         self._tasks: dict[asyncio.Task[None], str] = {}
         self._wake = asyncio.Event()
+        # Whatever queues a message wakes this worker (through the outbox), so it goes at once, not at the next poll.
+        outbox.on_queued(lambda: self.wake())
         self._refresh = False
         self._stopping = False
         self._recovered = False

@@ -312,15 +312,6 @@ class InsightService:
         self.matcher = matcher
         self.trust_name = trust_name
 
-    @classmethod
-    def from_services(cls, services: Any) -> InsightService:
-        """Build from the bot's Services (settings give the term dates and holidays)."""
-        settings = services.settings
-        return cls(services.store, services.directory, services.clock, services.policy, outbox=services.outbox,
-                   routing=services.routing,
-                   case_config=services.cases.config, matcher=services.matcher, trust_name=settings.trust_name,
-                   calendar=services.calendar)
-
     # Periods --------------------------------------------------------------------------------------------------
 
     def today(self) -> date:
@@ -614,16 +605,10 @@ class InsightService:
                                                 meta={"kind": "insight"}))
         return messages
 
-    def job(self, present: Callable[[Summary], dict[str, Any]], wake: Callable[[], None] | None = None) -> JobSpec:
+    def job(self, present: Callable[[Summary], dict[str, Any]]) -> JobSpec:
         """The named job that posts the termly summary (it runs daily; only the last day of term sends)."""
-
-        def run() -> int:
-            queued = self.post_term_summaries(present)
-            if queued and wake is not None:
-                wake()
-            return queued
-
-        return JobSpec("termly-summary", Cron(hour=TERM_POST_HOUR, minute=5), run)
+        return JobSpec("termly-summary", Cron(hour=TERM_POST_HOUR, minute=5),
+                       lambda: self.post_term_summaries(present))
 
 
 # Protecting the figures -----------------------------------------------------------------------------------------

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from domain.people.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role
-from domain.shared.clock import Clock, iso
+from domain.shared.clock import Clock, iso, parse_iso
 from store.base import RecordStore
 
 PEOPLE = "people"
@@ -19,6 +20,7 @@ SCHOOLS = "schools"
 ROLE_ASSIGNMENTS = "role_assignments"
 CHANNEL_BINDINGS = "channel_bindings"
 CONVERSATIONS = "conversations"
+WELCOMES = "welcomes"  # when each conversation was last welcomed
 
 
 @dataclass
@@ -362,6 +364,16 @@ class Directory:
         """Some installed team channel: the base for creating 1:1 chats with team members."""
         found = self.store.find(CONVERSATIONS, lambda d: d["kind"] == "channel" and d["installed"])
         return found[0] if found else None
+
+    def welcome_due(self, conversation_id: str, again_after: timedelta) -> bool:
+        """True, and noted, if this conversation was not welcomed within ``again_after``: Teams (and the Playground)
+        can send several install events for one install, and a reinstall later is welcomed again."""
+        now = self.clock.now()
+        last = self.store.get(WELCOMES, conversation_id)
+        if last is not None and now - parse_iso(last["at"]) <= again_after:
+            return False
+        self.store.put(WELCOMES, conversation_id, {"at": iso(now)})
+        return True
 
     def mark_uninstalled(self, conversation_id: str) -> None:
         """The bot was removed from this conversation."""

@@ -57,12 +57,6 @@ class RetentionPolicy:
     safeguarding_years: int = 25
     other_years: int = 6
 
-    @classmethod
-    def from_settings(cls, settings: Any) -> RetentionPolicy:
-        """Build from a Settings-like object, keeping the defaults for anything it does not set."""
-        return cls(safeguarding_years=int(getattr(settings, "case_retention_years", 25)),
-                   other_years=int(getattr(settings, "other_case_retention_years", 6)))
-
 
 def add_years(moment: datetime, years: int) -> datetime:
     """The same moment ``years`` later; 29 February moves to 1 March, so a record is never kept a day short."""

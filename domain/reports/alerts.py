@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -122,16 +121,9 @@ class CaseAlerts:
             counts["rerouted"] += rerouted
         return counts
 
-    def job(self, wake: Callable[[], None], every_seconds: float = 60.0) -> JobSpec:
-        """The named scheduled check; runs at start too (catch_up) and wakes the worker when it queued anything."""
-
-        def run() -> dict[str, int]:
-            done = self.check()
-            if done.get("queued") or done.get("rerouted") or done.get("requeued"):
-                wake()
-            return done
-
-        return JobSpec("case-alert-check", Interval(seconds=every_seconds), run)
+    def job(self, every_seconds: float = 60.0) -> JobSpec:
+        """The named scheduled check; it runs at start too (catch_up)."""
+        return JobSpec("case-alert-check", Interval(seconds=every_seconds), self.check)
 
     # Falling back -------------------------------------------------------------------------------------------------
 

@@ -374,7 +374,7 @@ async def test_send_again_after_a_failed_turn_queues_the_alert_before_saying_it_
 
 
 def _jobs(rig: Rig) -> list[Any]:
-    from bot.jobs import scheduled_jobs
+    from wiring.jobs import scheduled_jobs
 
     return scheduled_jobs(rig.services, rig.worker)
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from bot.card_actions import CardActions
 from bot.commands import CommandContext
-from bot.services import build_services
 from cards.render import TEMPLATE_DIR
 from cards.verbs import VERBS, Verb
 from domain.people.directory import Person
@@ -15,6 +14,7 @@ from domain.people.roles import Role
 from domain.reports.draft import ReportDraft
 from settings import Settings
 from store.memory import MemoryStore
+from wiring.services import build_services
 
 
 def context(user_id: str, name: str, school_id: str) -> CommandContext:

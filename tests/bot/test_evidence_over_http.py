@@ -19,7 +19,7 @@ import pytest
 
 from app import main
 from bot.auth import FixedTokenCredentialsFactory
-from bot.evidence_fetch import FILE_DOWNLOAD_INFO
+from dialogs.evidence_fetch import FILE_DOWNLOAD_INFO
 from domain.reports.evidence import MAX_FILE_BYTES
 from tests.support import evidence as files
 from tests.support.connector import ProgrammedResponse, StandInConnector

@@ -22,13 +22,11 @@ from typing import Any
 
 import pytest
 
-from bot.services import Services, build_services
 from cards.insight import policy_review_card, summary_card
 from cards.render import render, template_names
 from dialogs.can_i_dialog import VERDICT_HEADLINES, shown
 from dialogs.guided import choice_card
 from dialogs.menu import menu_activity, private_chat_activity
-from domain.insight.figures import InsightService
 from domain.people.roles import CHANNEL_ROLES, Role, role_title
 from domain.questions.understanding import Flow
 from domain.reports.case import ESCALATIONS, OUTCOMES
@@ -38,6 +36,7 @@ from domain.shared.clock import FakeClock
 from settings import Settings
 from store.memory import MemoryStore
 from tests.support.cards import filled_with_numbers, said, visible
+from wiring.services import Services, build_services
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDERER = ROOT / "node_modules" / "adaptivecards"
@@ -236,7 +235,7 @@ def _insight_cards(services: Services, school: str) -> Iterator[tuple[str, dict[
     assert campaign is not None
     for i in range(2, 60):  # most staff have acknowledged: the share is shown, and Teams draws it as a gauge
         services.campaigns.acknowledge(campaign.id, campaign.version_hash, f"29:staff{i:03d}")
-    insight = InsightService.from_services(services)
+    insight = services.insight
     for words in (["term"], ["year"], ["from", "1/9/2026", "to", "30/9/2026"]):
         summary = insight.summary(insight.period(words), school)
         yield f"insight_summary[{' '.join(words)}]", summary_card(summary)

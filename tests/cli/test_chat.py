@@ -6,11 +6,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bot.services import build_services
 from cli.chat import LEGACY_USER_ID, PERSONAS, run_chat
 from domain.people.roles import Role
 from domain.reports.case import CASES
 from settings import Settings
+from wiring.services import build_services
 
 STAFF_ID, DSL_ID = PERSONAS["staff"][0], PERSONAS["dsl"][0]
 DESCRIPTION = "yr 4 boy getting called names on a class group chat, mum showed me screenshots"

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services import Services, build_services
 from cards.insight import policy_review_card, summary_card
 from domain.delivery.outbox import Outbox
 from domain.insight.disclosure import AT_LEAST, FEWER_THAN, WITHHELD
@@ -34,6 +33,7 @@ from domain.shared.calendar import SchoolCalendar, parse_term_dates
 from domain.shared.clock import FakeClock
 from settings import Settings
 from store.memory import MemoryStore
+from wiring.services import Services, build_services
 
 LONDON = ZoneInfo("Europe/London")
 TERMS = "2026-09-03..2026-12-18, 2027-01-05..2027-03-26, 2027-04-12..2027-07-21"
@@ -177,7 +177,7 @@ class StubMatcher:
 
 
 def insight(world: World, matcher: Any = None) -> InsightService:
-    service = InsightService.from_services(world.services)
+    service = world.services.insight
     if matcher is not None:
         service.matcher = matcher
     return service
@@ -386,7 +386,7 @@ def test_term_period_of_the_default_autumn_term() -> None:
 def test_the_termly_summary_goes_once_to_the_head_teacher_and_chair_spaces(world: World) -> None:
     services = world.services
     outbox = Outbox(services.store, world.clock)
-    service = InsightService.from_services(services)
+    service = services.insight
     service.outbox = outbox
     world.clock.set(at("18 Dec", 15, 59))
     assert service.post_term_summaries(summary_card) == 0  # school is still in
@@ -403,7 +403,7 @@ def test_the_termly_summary_goes_once_to_the_head_teacher_and_chair_spaces(world
 def test_without_a_chair_space_the_termly_summary_goes_to_the_chair_directly(world: World) -> None:
     services = world.services
     services.store.delete("channel_bindings", f"{world.school}|chair")
-    service = InsightService.from_services(services)
+    service = services.insight
     world.clock.set(at("19 Dec", 8))  # the bot was down at 16:00 yesterday: the morning run catches up
     assert service.post_term_summaries(summary_card) == 2
     keys = [e.key for e in services.outbox.failed_or_pending("insight:term:")]

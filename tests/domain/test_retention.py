@@ -47,7 +47,7 @@ def _close(cases: CaseService, ref: str, lead: str = DSL) -> None:
 
 
 def test_defaults_follow_the_school_schedule() -> None:
-    policy = RetentionPolicy.from_settings(object())
+    policy = RetentionPolicy()
     assert (policy.safeguarding_years, policy.other_years) == (25, 6)
 
 
@@ -136,19 +136,15 @@ def test_job_is_named_and_nightly() -> None:
 
 
 def test_bot_schedules_the_purge(tmp_path) -> None:
-    from bot.jobs import scheduled_jobs
-    from bot.services import build_services
     from settings import Settings
     from store.memory import MemoryStore
+    from wiring.jobs import scheduled_jobs
+    from wiring.services import build_services
 
     services = build_services(Settings.from_mapping({"DATA_DIR": str(tmp_path), "CASE_RETENTION_YEARS": "30"}),
                               store=MemoryStore())
 
-    class Worker:
-        def wake(self) -> None:
-            pass
-
-    names = [job.name for job in scheduled_jobs(services, Worker())]  # type: ignore[arg-type]
+    names = [job.name for job in scheduled_jobs(services)]
     assert "retention-purge" in names
     assert services.settings.case_retention_years == 30
 

@@ -12,7 +12,7 @@ from botbuilder.dialogs import DialogSet, DialogTurnStatus, TextPrompt, Waterfal
 from botbuilder.dialogs.prompts import PromptOptions
 from botbuilder.schema import Activity, ActivityTypes
 
-from bot.state_storage import RecordStoreStorage, StateConflictError
+from dialogs.state_storage import RecordStoreStorage, StateConflictError
 from store import MemoryStore, RecordStore, TinyStore
 
 

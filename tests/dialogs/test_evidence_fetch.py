@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.evidence_fetch import (
+from dialogs.evidence_fetch import (
     FILE_DOWNLOAD_INFO,
     FetchPolicy,
     is_connector_attachment_url,
