@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from store.blobs import parse_evidence_key
@@ -62,10 +63,6 @@ class Settings:
     evidence_key: bytes | None = field(default=None, repr=False)
     log_level: str = "INFO"
     scheduler_enabled: bool = True
-    # THINKFIRST_TEST_HOOKS=1 (end-to-end tests only, off by default) enables the admin-only `test reminders`
-    # command, which sends campaign reminders as if it were the morning they fall due, and lets evidence be fetched
-    # over plain http from this machine (the tests' stand-in Bot Connector).
-    test_hooks: bool = False
 
     @property
     def local_mode(self) -> bool:
@@ -151,10 +148,9 @@ class Settings:
             evidence_key=_evidence_key(text("EVIDENCE_KEY")),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
             scheduler_enabled=text("SCHEDULER", "on").lower() not in ("off", "0", "false", "no"),
-            test_hooks=text("THINKFIRST_TEST_HOOKS", "0").lower() in ("1", "on", "true", "yes"),
         )
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (tests, the chat command)."""
         from dataclasses import replace
 

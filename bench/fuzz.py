@@ -1,11 +1,11 @@
 """Fuzz `POST /api/messages` at scale with the generator CI samples (tests/support/fuzz.py): 20,000 cases by default.
 
-Run: ``python -m bench.fuzz [CASES]``. Every case is one request to the real app (a school set up, a report of ours
-and one of another school's, a campaign and a question on file): raw bodies, activities of every kind bent with JSON
-values of every type in every field the bot reads, every invoke name with any value, odd activity types, odd text,
-forged card clicks and submits. Prints counts by status class (2xx, 4xx, 5xx) and by kind, the turn errors the app
-counted, how many times the generic apology was sent, and how many cases' audit trails still verify. Any 5xx, turn
-error, apology or broken audit trail is a bug: the script exits 1.
+Run: ``python bench/fuzz.py [CASES]`` (or ``python -m bench.fuzz [CASES]``). Every case is one request to the real app
+(a school set up, a report of ours and one of another school's, a campaign and a question on file): raw bodies,
+activities of every kind bent with JSON values of every type in every field the bot reads, every invoke name with any
+value, odd activity types, odd text, forged card clicks and submits. Prints counts by status class (2xx, 4xx, 5xx) and
+by kind, the turn errors the app counted, how many times the generic apology was sent, and how many cases' audit
+trails still verify. Any 5xx, turn error, apology or broken audit trail is a bug: the script exits 1.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.web import STATS_KEY
-from tests.support.fuzz import APOLOGY, KINDS, MUTABLE_PATHS, FuzzCase, build_rig_harness, fuzz_cases
-from tests.support.teams import BotHarness
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.web import STATS_KEY  # noqa: E402
+from tests.support.fuzz import APOLOGY, KINDS, MUTABLE_PATHS, FuzzCase, build_rig_harness, fuzz_cases  # noqa: E402
+from tests.support.teams import BotHarness  # noqa: E402
 
 DEFAULT_CASES = 20_000
 

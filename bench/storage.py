@@ -1,14 +1,15 @@
-"""Storage latency: TinyStore write and read p50/p99 at 1,000 and 10,000 staff and acknowledgements (plus 5,000
-cases), against baselines run in the same process (MemoryStore, and TinyDB's default JSONStorage at small sizes).
+"""Storage latency: TinyStore write and read p50/p99 at 1,000 and 10,000 staff and acknowledgements (plus 5,000 cases),
+against baselines run in the same process (MemoryStore, and TinyDB's default JSONStorage at small sizes).
 
-Run: ``python -m bench.storage``. Prints a table and the ratios the storage layer aims at:
-p99 write at 10,000 no more than 2x the figure at 1,000, and absolute p99 write at most 10 ms.
+Run: ``python bench/storage.py`` (or ``python -m bench.storage``). Prints a table and the ratios the storage layer
+aims at: p99 write at 10,000 no more than 2x the figure at 1,000, and absolute p99 write at most 10 ms.
 """
 
 from __future__ import annotations
 
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -16,7 +17,9 @@ from pathlib import Path
 
 from tinydb import TinyDB
 
-from store import MemoryStore, RecordStore, TinyStore
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from store import MemoryStore, RecordStore, TinyStore  # noqa: E402
 
 CASES = 5_000
 SIZES = (1_000, 10_000)

@@ -164,13 +164,6 @@ class FixedTokenCredentialsFactory(ServiceClientCredentialsFactory):
         return _FixedTokenCredentials(app_id, self.token, oauth_scope)
 
 
-def tenant_of(activity_dict: Mapping[str, Any]) -> str:
-    """The Teams tenant id of a raw activity: channelData.tenant.id, else conversation.tenantId, else ""."""
-    for tenant in _tenant_claims(activity_dict):
-        return tenant
-    return ""
-
-
 def _tenant_claims(activity_dict: Mapping[str, Any]) -> list[str]:
     """Every non-empty tenant id the activity states, channelData first."""
     found: list[str] = []

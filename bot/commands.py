@@ -10,14 +10,13 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeAlias
 
 from botbuilder.schema import Activity
 
 from bot.insight_commands import InsightCommands
 from cards.render import escape_text
 from dialogs.guided import card_activity, card_message
-from domain.campaigns.model import MEMBERS as CAMPAIGN_MEMBERS
 from domain.campaigns.model import CampaignError
 from domain.delivery.messages import OutgoingMessage
 from domain.people.lead_spaces import Reader, names_of
@@ -30,7 +29,7 @@ from wiring.services import Services
 
 log = logging.getLogger(__name__)
 
-Reply = Activity | str
+Reply: TypeAlias = "Activity | str"  # a card (an Activity) or text
 MAX_COMMAND_CHARS = 500
 MAX_INLINE_CSV = 20_000  # keeps the message well under Teams' size limit
 
@@ -87,9 +86,10 @@ class ChannelCommands:
         }
         insight = InsightCommands(services)
         self.commands.update({"summary": insight.summary, "policy": insight.policy})
-        if services.settings.test_hooks:
-            # End-to-end tests only (THINKFIRST_TEST_HOOKS=1, off by default): never there in a normal start.
-            self.commands["test"] = self.test_hook
+
+    def register(self, name: str, command: CommandFn) -> None:
+        """Add a command (typed as its first word, any case), or replace the one of that name."""
+        self.commands[name.lower()] = command
 
     async def handle(self, text: str, value: dict[str, Any], context: CommandContext) -> list[Reply]:
         """Run the command in the text (or a card button's value)."""
@@ -344,19 +344,6 @@ class ChannelCommands:
             return [str(error)]
         return ["Campaign commands: **campaign start [days]**, **status**, **export**, **resend**, **close**, "
                 "**exempt @name reason**, **unexempt @name**."]
-
-    async def test_hook(self, args: list[str], value: dict[str, Any], context: CommandContext) -> list[Reply]:
-        """test reminders: queue the campaign reminders as at the moment the last one falls due (admins only)."""
-        if not self._is_admin(context):
-            return ["Sorry, only a ThinkFirst admin can use the test hooks."]
-        if [a.lower() for a in args] != ["reminders"]:
-            return ["Test hooks: **test reminders**."]
-        campaigns = self.services.campaigns
-        members = self.services.store.find(CAMPAIGN_MEMBERS, lambda d: True)
-        when = max((campaigns.reminder_due_at(m) for m in members), default=self.services.clock.now())
-        queued = campaigns.send_reminders(when)
-        log.warning("test hook: queued %d campaign reminders as at %s", queued, when.isoformat())
-        return [f"Test hook: queued {queued} reminder{'s' if queued != 1 else ''}."]
 
     def _export(self, campaign_id: str, context: CommandContext) -> Reply:
         """The CSV in a private chat when it fits a message; otherwise how to get the file."""

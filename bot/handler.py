@@ -25,6 +25,7 @@ from bot.card_actions import CardActions
 from bot.commands import ChannelCommands, CommandContext
 from bot.evidence_delivery import EvidenceFiles
 from dialogs.can_i_dialog import CanIDialog
+from dialogs.evidence_fetch import FetchPolicy
 from dialogs.guided import (
     BACK_WORDS,
     CANCEL_WORDS,
@@ -143,10 +144,14 @@ def conversation_id_of(activity: Activity) -> str:
     return conversation_id
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """The value if it is a JSON object, else an empty one (Teams' payloads are read without trusting their shape)."""
+    return value if isinstance(value, dict) else {}
+
+
 def membership_type_of(activity: Activity) -> str:
     """A channel's membership type ("standard", "shared", "private"), if Teams sent it in channelData.channel."""
-    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    channel = channel_data.get("channel") if isinstance(channel_data.get("channel"), dict) else {}
+    channel = as_dict(as_dict(activity.channel_data).get("channel"))
     value = channel.get("membershipType") or channel.get("type") or ""
     return str(value).lower() if isinstance(value, str) else ""
 
@@ -160,18 +165,20 @@ def conversation_kind(activity: Activity) -> str:
 class ThinkFirstBot(TeamsActivityHandler):
     """Welcomes staff, runs the three dialogs in personal chat and lead commands in channels."""
 
-    def __init__(self, services: Services, conversation_state: ConversationState, user_state: UserState) -> None:
+    def __init__(self, services: Services, conversation_state: ConversationState, user_state: UserState, *,
+                 fetch_policy: FetchPolicy | None = None) -> None:
+        """`fetch_policy`: where evidence files may be fetched from (default: from the settings)."""
         self.services = services
         self.conversation_state = conversation_state
         self.user_state = user_state
         self.dialog_state = conversation_state.create_property("DialogState")
         self.dialogs = DialogSet(self.dialog_state)
-        self.dialogs.add(ReportDialog(services))
+        self.dialogs.add(ReportDialog(services, fetch_policy=fetch_policy))
         self.dialogs.add(CanIDialog(services))
         self.dialogs.add(PolicyDialog(services))
         self.commands = ChannelCommands(services)
         self.card_actions = CardActions(services)
-        self.evidence_files = EvidenceFiles(services)
+        self.evidence_files = EvidenceFiles(services, fetch_policy)
         self.locks = ConversationLocks()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -443,12 +450,11 @@ class ThinkFirstBot(TeamsActivityHandler):
             # and fail the turn (a 5xx) on a value of the wrong shape, so they are never called.
             return InvokeResponse(status=400, body={"error": "ThinkFirst does not handle this kind of request."})
         self._remember(turn_context)
-        value = activity.value if isinstance(activity.value, dict) else {}
-        action = value.get("action") if isinstance(value.get("action"), dict) else {}
-        verb = action.get("verb") if isinstance(action.get("verb"), str) else ""
-        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        action = as_dict(as_dict(activity.value).get("action"))
+        verb = action.get("verb")
+        data = as_dict(action.get("data"))
         context = self._command_context(turn_context)
-        card = self.card_actions.handle_execute(verb, data, context)
+        card = self.card_actions.handle_execute(verb if isinstance(verb, str) else "", data, context)
         # A model object, not a dict: CloudAdapter 4.17 serialises a dict body twice (see the platform notes).
         return InvokeResponse(status=200, body=AdaptiveCardInvokeResponse(
             status_code=200, type="application/vnd.microsoft.card.adaptive", value=card))
@@ -613,7 +619,7 @@ class ThinkFirstBot(TeamsActivityHandler):
         directory = self.services.directory
         existing = directory.person(sender.id)
         known = existing is not None and existing.active and source in existing.sources
-        if known and existing.name:
+        if known and existing is not None and existing.name:
             return existing, False  # the common case: no look-up, no store write
         name, email, aad = (sender.name or "").strip(), "", sender.aad_object_id or ""
         if not name and not (existing and existing.name):

@@ -21,7 +21,7 @@ def apply() -> None:
     except ImportError:  # a later SDK without msrest: nothing to fix
         return
     if not isinstance(ClientRetryPolicy.safe_codes, frozenset):
-        ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)
+        ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)  # type: ignore[assignment]
 
 
 def turn_off_connector_retries(timeout: float) -> None:

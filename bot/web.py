@@ -16,6 +16,7 @@ from bot.handler import ThinkFirstBot
 from bot.scheduler import attach_delivery_worker, attach_scheduler, build_scheduler
 from bot.signing_keys import attach_signing_key_refresh
 from bot.transport import HTTP_TIMEOUT_SECONDS, SEND_TIMEOUT_SECONDS, TeamsTransport
+from dialogs.evidence_fetch import FetchPolicy
 from dialogs.state_storage import RecordStoreStorage
 from domain.delivery.worker import DeliveryWorker
 from domain.shared.clock import Clock
@@ -61,8 +62,9 @@ def make_turn_error_handler(stats: dict[str, Any]) -> Any:
 
 
 def create_app(settings: Settings, *, store: RecordStore | None = None, clock: Clock | None = None,
-               credentials_factory: Any = None, background: bool = True) -> web.Application:
-    """Build the web application and everything it runs."""
+               credentials_factory: Any = None, background: bool = True,
+               fetch_policy: FetchPolicy | None = None) -> web.Application:
+    """Build the web application and everything it runs (the keyword arguments replace parts, for tests)."""
     sdk_fixes.apply()
     sdk_fixes.turn_off_connector_retries(HTTP_TIMEOUT_SECONDS)
     sdk_fixes.fetch_signing_keys_off_loop()
@@ -79,7 +81,7 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
     adapter = CloudAdapter(authentication)
     stats: dict[str, Any] = {"turn_errors": 0}
     adapter.on_turn_error = make_turn_error_handler(stats)
-    bot = ThinkFirstBot(services, conversation_state, user_state)
+    bot = ThinkFirstBot(services, conversation_state, user_state, fetch_policy=fetch_policy)
     transport = TeamsTransport(adapter, services.directory, settings.app_id, evidence=services.evidence)
     # Safeguarding messages are retried until delivered or their case is closed: the domain's policy says which.
     worker = DeliveryWorker(services.outbox, transport, services.clock, rate_per_second=settings.send_rate_per_second,

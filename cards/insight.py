@@ -67,6 +67,11 @@ def _facts(breakdown: Breakdown, *, with_total: bool = False) -> list[dict[str, 
     return rows + [{"label": row.label, "value": row.text} for row in breakdown.rows]
 
 
+def _total_text(breakdown: Breakdown) -> str:
+    """The breakdown's total as shown ("0" when it has none)."""
+    return breakdown.total.text if breakdown.total else "0"
+
+
 def _ack_facts(rows: list[AckRow], total: AckRow | None) -> list[dict[str, str]]:
     facts = []
     for row in [*rows, *([total] if total else [])]:
@@ -124,7 +129,7 @@ def summary_card(summary: Summary) -> dict[str, Any]:
                      "facts": _facts(b["outcomes"], with_total=True)},
         "resolve_note": f"Time from report to closing: {summary.times['resolve']}.",
         "open": {"chart": open_ages, "has_chart": bool(open_ages), "bars": _bars(_breakdown_rows(b["open"])),
-                 "note": f"Every case still open at the end of the period: {b['open'].total.text}"
+                 "note": f"Every case still open at the end of the period: {_total_text(b['open'])}"
                          + (f". Not drawn: {', '.join(hidden_ages)}." if hidden_ages and open_ages else ".")},
         "escalations": {"facts": _facts(b["escalations"])},
         "has_breaches": "breaches" in b,

@@ -207,7 +207,8 @@ def _as_shown(node: Any) -> None:
             node["title"] = _display_text(node["title"])
         data = node.get("data")
         for item in data if isinstance(data, list) else []:
-            points = item.get("values") if isinstance(item, dict) and isinstance(item.get("values"), list) else [item]
+            values = item.get("values") if isinstance(item, dict) else None
+            points = values if isinstance(values, list) else [item]
             for point in points:
                 if isinstance(point, dict):
                     for name in ("x", "legend"):
@@ -230,7 +231,7 @@ def render(template: str, data: dict[str, Any]) -> dict[str, Any]:
     node = _load_template(template)
     scope = dict(data)
     scope["$root"] = data
-    card = _render(node, scope)
+    card: dict[str, Any] = _render(node, scope)
     _as_shown(card)
     card.setdefault("$schema", SCHEMA)
     card.setdefault("type", "AdaptiveCard")

@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from cli.base import USAGE_ERROR, Invocation, Subcommands, add_command, add_commands, fail
 from domain.shared.clock import parse_iso
 from domain.shared.dates import long_date, long_date_time
 from domain.shared.wording import count
@@ -23,50 +23,84 @@ from settings import Settings
 from store.base import RecordStore, StoreError
 from store.memory import MemoryStore
 
-USAGE = """\
-python app.py campaign export [--out acks.csv] [--campaign ID]
-python app.py campaign status [--campaign ID] [--json]
-python app.py backup --out FILE|FOLDER           (a folder gets a dated thinkfirst-backup-....zip)
-python app.py restore FILE [--force]
-python app.py export-person ID [--out FILE]      (ID: Teams user id, Azure AD object id or email)
-python app.py erase-person ID [--yes]
-python app.py case export REF --out FILE.zip     (summary, audit trail, evidence files and their hashes)
-python app.py summary [term|year|from DATE to DATE] [--school NAME | --trust] [--out FILE.csv] [--card FILE.json]
-python app.py policy-review [--school NAME] [--card FILE.json]"""
-
-OK, CANNOT, USAGE_ERROR = 0, 1, 2
+OK, CANNOT = 0, 1
 
 
-class UsageError(Exception):
-    """The command line was wrong; the message says how."""
+def register(commands: Subcommands) -> None:
+    """Add the administration commands."""
+    campaign = add_command(commands, "campaign", _campaign, "the acknowledgement campaign: export (CSV) or status",
+                           "The policy acknowledgement campaign: who has acknowledged, as a CSV or a summary. Safe "
+                           "while the bot runs.")
+    actions = add_commands(campaign, "actions", "ACTION")
+    for name, line in (("export", "who acknowledged the policy, and when, as CSV (governors, inspectors)"),
+                       ("status", "how far the campaign has got, school by school")):
+        action = add_command(actions, name, _campaign, line)
+        action.set_defaults(action=name)
+        action.add_argument("--campaign", dest="campaign_id", metavar="ID",
+                            help="which campaign (default: the one open now)")
+        if name == "export":
+            action.add_argument("--out", type=Path, metavar="FILE",
+                                help="write the CSV to FILE, readable by you only (default: standard output)")
+        else:
+            action.add_argument("--json", action="store_true", help="the figures as JSON (for scripts)")
 
+    backup = add_command(commands, "backup", _backup, "back up every record to a zip (safe while the bot runs)",
+                         "Back up every record to a zip, readable by you only. Safe while the bot runs. Evidence "
+                         "files stay encrypted: keep the evidence key (EVIDENCE_KEY) apart from the backups.")
+    backup.add_argument("--out", type=Path, required=True, metavar="FILE|FOLDER",
+                        help="the zip to write, or a folder to get a dated thinkfirst-backup-....zip in it")
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so main() can return a code."""
+    restore = add_command(commands, "restore", _restore, "restore a backup into DATA_DIR (stop the bot first)",
+                          "Restore a backup into DATA_DIR. Stop the bot first.")
+    restore.add_argument("file", type=Path, metavar="FILE", help="the backup zip")
+    restore.add_argument("--force", action="store_true",
+                         help="replace records already there (they are moved aside, not deleted)")
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+    export = add_command(commands, "export-person", _export_person,
+                         "everything held about one person (subject access)",
+                         "Everything ThinkFirst holds about one person, as JSON (a subject access request). Safe "
+                         "while the bot runs.")
+    export.add_argument("id", metavar="ID", help="their Teams user id, Azure AD object id or email")
+    export.add_argument("--out", type=Path, metavar="FILE",
+                        help="write to FILE, readable by you only (default: standard output)")
 
+    erase = add_command(commands, "erase-person", _erase_person,
+                        "erase one person's personal data (stop the bot first)",
+                        "Erase one person: roster and personal data removed, their name pseudonymised; safeguarding "
+                        "case records are kept, as the law requires, with an addendum. Stop the bot first.")
+    erase.add_argument("id", metavar="ID", help="their Teams user id, Azure AD object id or email")
+    erase.add_argument("--yes", action="store_true", help="erase (without it: only say what would be erased)")
 
-def _fail(message: str, code: int) -> int:
-    print(message, file=sys.stderr)
-    return code
+    case = add_command(commands, "case", _case, "export one case for CPOMS or MyConcern",
+                       "One safeguarding case, for the school's own record system.")
+    case_actions = add_commands(case, "actions", "ACTION")
+    case_export = add_command(case_actions, "export", _case,
+                              "a zip with the summary, audit trail, evidence files and their SHA-256 hashes")
+    case_export.add_argument("ref", metavar="REF", help="the case reference, for example VPS-2026-0042")
+    case_export.add_argument("--out", type=Path, required=True, metavar="FILE.zip",
+                             help="the zip to write (readable by you only)")
 
+    summary = add_command(commands, "summary", _summary, "reports, acknowledgement and questions as counts (CSV)",
+                          "The termly or yearly summary for governors: counts only, 1 to 4 shown as \"fewer than "
+                          "5\". Safe while the bot runs.",
+                          "examples:\n  python app.py summary --out summary.csv\n"
+                          "  python app.py summary year --trust\n"
+                          "  python app.py summary from 1/9/2026 to 18/12/2026 --card card.json")
+    summary.add_argument("period", nargs="*", metavar="PERIOD",
+                         help="term (default), year, or from DATE to DATE")
+    scope = summary.add_mutually_exclusive_group()
+    scope.add_argument("--school", metavar="NAME", help="one school of the trust (default: the first)")
+    scope.add_argument("--trust", action="store_true", help="the whole trust")
+    summary.add_argument("--out", type=Path, metavar="FILE.csv", help="write the CSV to FILE (readable by you only)")
+    summary.add_argument("--card", type=Path, metavar="FILE.json",
+                         help="also write the Adaptive Card, to see in the Adaptive Cards Designer")
 
-def run_admin(command: str, args: list[str], settings: Settings, stdout: TextIO) -> int:
-    """Run one admin command; returns the exit code."""
-    handlers = {"campaign": _campaign, "backup": _backup, "restore": _restore, "export-person": _export_person,
-                "erase-person": _erase_person, "case": _case, "summary": _summary,
-                "policy-review": _policy_review}
-    handler = handlers.get(command)
-    if handler is None:
-        return _fail(f"Unknown admin command {command!r}.\n{USAGE}", USAGE_ERROR)
-    try:
-        return handler(args, settings, stdout)
-    except UsageError as error:
-        return _fail(f"{error}\n{USAGE}", USAGE_ERROR)
-    except StoreError as error:
-        return _fail(f"ThinkFirst: {error}", CANNOT)
+    review = add_command(commands, "policy-review", _policy_review,
+                         "the agenda for the governors' review of the policy",
+                         "The agenda for the governors' review of the policy: the version in use, unanswered "
+                         "questions and the clauses staff ask about.")
+    review.add_argument("--school", metavar="NAME", help="one school of the trust (default: the first)")
+    review.add_argument("--card", type=Path, metavar="FILE.json", help="write the Adaptive Card to FILE instead")
 
 
 # Opening the records ------------------------------------------------------------------------------------------
@@ -105,7 +139,7 @@ def _need_records(settings: Settings) -> None:
         raise _NotFound(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.")
 
 
-class _NotFound(UsageError):
+class _NotFound(Exception):
     """Nothing to work on (exit code 2, without the usage text)."""
 
 
@@ -133,28 +167,23 @@ def _write_private_bytes(path: Path, data: bytes) -> None:
 # campaign -----------------------------------------------------------------------------------------------------
 
 
-def _campaign(args: list[str], settings: Settings, stdout: TextIO) -> int:
-    parser = _Parser(prog="campaign", add_help=False)
-    parser.add_argument("action", choices=("export", "status"))
-    parser.add_argument("--out", type=Path)
-    parser.add_argument("--campaign", dest="campaign_id")
-    parser.add_argument("--json", action="store_true")
-    options = parser.parse_args(args)
+def _campaign(options: argparse.Namespace, run: Invocation) -> int:
+    settings, stdout = run.settings, run.stdout
     try:
         _need_records(settings)
     except _NotFound as error:
-        return _fail(str(error), USAGE_ERROR)
+        return fail(str(error), USAGE_ERROR)
     campaigns = _services(settings, read_only_store(settings.data_dir)).campaigns
     if options.campaign_id:
         campaign = campaigns.campaign(options.campaign_id.strip().upper())
         if campaign is None:
             known = ", ".join(c.id for c in campaigns.campaigns()) or "none yet"
-            return _fail(f"There is no campaign {options.campaign_id} (campaigns: {known}).", USAGE_ERROR)
+            return fail(f"There is no campaign {options.campaign_id} (campaigns: {known}).", USAGE_ERROR)
     else:
         open_ones = campaigns.campaigns(open_only=True)
         if not open_ones:
             known = ", ".join(c.id for c in campaigns.campaigns())
-            return _fail("No campaign is open" + (f"; name one with --campaign ({known})." if known else
+            return fail("No campaign is open" + (f"; name one with --campaign ({known})." if known else
                                                  " and none has been started yet."), USAGE_ERROR)
         campaign = open_ones[-1]
     if options.action == "export":
@@ -182,21 +211,19 @@ def _campaign(args: list[str], settings: Settings, stdout: TextIO) -> int:
 # backup and restore -------------------------------------------------------------------------------------------
 
 
-def _backup(args: list[str], settings: Settings, stdout: TextIO) -> int:
+def _backup(options: argparse.Namespace, run: Invocation) -> int:
+    settings, stdout = run.settings, run.stdout
     from domain.shared.clock import Clock
     from store.backup import backup, backup_target
 
-    parser = _Parser(prog="backup", add_help=False)
-    parser.add_argument("--out", type=Path, required=True)
-    options = parser.parse_args(args)
     if not _has_records(settings.data_dir):
-        return _fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
+        return fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
     # A folder gets a dated file in it, named in the school's time zone.
     out = backup_target(options.out, Clock(settings.timezone))
     try:
         manifest = backup(settings.data_dir, out)
     except OSError as error:
-        return _fail(f"ThinkFirst: could not write the backup to {out}: {error.strerror or error}.", CANNOT)
+        return fail(f"ThinkFirst: could not write the backup to {out}: {error.strerror or error}.", CANNOT)
     total = sum(manifest["counts"].values())
     print(f"Backup written to {out} (readable by you only): {count(total, 'record')}, sha256 "
           f"{manifest['sha256'][:12]}.", file=stdout)
@@ -208,26 +235,23 @@ def _backup(args: list[str], settings: Settings, stdout: TextIO) -> int:
     return OK
 
 
-def _restore(args: list[str], settings: Settings, stdout: TextIO) -> int:
+def _restore(options: argparse.Namespace, run: Invocation) -> int:
+    settings, stdout = run.settings, run.stdout
     from store.backup import BackupError, restore
     from store.tiny import StoreLockedError
 
-    parser = _Parser(prog="restore", add_help=False)
-    parser.add_argument("file", type=Path)
-    parser.add_argument("--force", action="store_true")
-    options = parser.parse_args(args)
     if not options.file.is_file():
-        return _fail(f"There is no backup file {options.file}.", USAGE_ERROR)
+        return fail(f"There is no backup file {options.file}.", USAGE_ERROR)
     had_records = _has_records(settings.data_dir)
     try:
         manifest = restore(options.file, settings.data_dir, force=options.force)
     except StoreLockedError:
-        return _fail(f"ThinkFirst is running on DATA_DIR {settings.data_dir}: stop it before restoring.", CANNOT)
+        return fail(f"ThinkFirst is running on DATA_DIR {settings.data_dir}: stop it before restoring.", CANNOT)
     except BackupError as error:
         if "not empty" in str(error):
-            return _fail(f"DATA_DIR {settings.data_dir} already holds records: add --force to replace them "
+            return fail(f"DATA_DIR {settings.data_dir} already holds records: add --force to replace them "
                          "(they are moved aside, not deleted).", USAGE_ERROR)
-        return _fail(f"ThinkFirst: {error}", CANNOT)
+        return fail(f"ThinkFirst: {error}", CANNOT)
     total = sum(manifest["counts"].values())
     made = long_date_time(parse_iso(manifest["created"]), ZoneInfo(settings.timezone))
     print(f"Restored {count(total, 'record')} (backup made {made}) into {settings.data_dir}.", file=stdout)
@@ -255,27 +279,24 @@ def _evidence_key_check(settings: Settings) -> str:
     return "The evidence key in use opens them."
 
 
-def _export_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
+def _export_person(options: argparse.Namespace, run: Invocation) -> int:
+    settings, stdout = run.settings, run.stdout
     from domain.people.personal_data import PersonalData
 
-    parser = _Parser(prog="export-person", add_help=False)
-    parser.add_argument("id")
-    parser.add_argument("--out", type=Path)
-    options = parser.parse_args(args)
     if not _has_records(settings.data_dir):
-        return _fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
+        return fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
     services = _services(settings, read_only_store(settings.data_dir))
     data = PersonalData(services.store, services.clock, services.cases, services.evidence)
     subject = data.find(options.id)
     if subject is None:
-        return _fail(f"ThinkFirst holds nothing about {options.id!r} (tried Teams id, Azure AD object id, email).",
+        return fail(f"ThinkFirst holds nothing about {options.id!r} (tried Teams id, Azure AD object id, email).",
                      USAGE_ERROR)
     text = json.dumps(data.export(subject), indent=2, ensure_ascii=False) + "\n"
     return _emit(text, options.out, stdout,
                  f"Everything held about {options.id} written to {options.out} (readable by you only).")
 
 
-def _emit(text: str, out: str | None, stdout: TextIO, written: str) -> int:
+def _emit(text: str, out: Path | None, stdout: TextIO, written: str) -> int:
     """Write to a private file (saying so) or to standard output."""
     if out:
         _write_private(out, text)
@@ -285,35 +306,32 @@ def _emit(text: str, out: str | None, stdout: TextIO, written: str) -> int:
     return OK
 
 
-def _erase_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
+def _erase_person(options: argparse.Namespace, run: Invocation) -> int:
+    settings, stdout = run.settings, run.stdout
     from domain.people.personal_data import ERASURE_NOTE, PersonalData
     from store import open_store
     from store.tiny import StoreLockedError
 
-    parser = _Parser(prog="erase-person", add_help=False)
-    parser.add_argument("id")
-    parser.add_argument("--yes", action="store_true")
-    options = parser.parse_args(args)
     if not _has_records(settings.data_dir):
-        return _fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
+        return fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
     try:
         store = open_store(settings.data_dir)
     except StoreLockedError:
-        return _fail(f"ThinkFirst is running on DATA_DIR {settings.data_dir}: stop it before erasing anyone.",
+        return fail(f"ThinkFirst is running on DATA_DIR {settings.data_dir}: stop it before erasing anyone.",
                      CANNOT)
     services = _services(settings, store)
     try:
         data = PersonalData(services.store, services.clock, services.cases, services.evidence)
         subject = data.find(options.id)
         if subject is None:
-            return _fail(f"ThinkFirst holds nothing about {options.id!r} (tried Teams id, Azure AD object id, "
+            return fail(f"ThinkFirst holds nothing about {options.id!r} (tried Teams id, Azure AD object id, "
                          "email).", USAGE_ERROR)
         if not options.yes:
             print(f"Erasing {options.id} would do this:", file=stdout)
             for what, number in data.erasure_plan(subject).items():
                 print(f"  {what}: {number}", file=stdout)
             print(ERASURE_NOTE, file=stdout)
-            return _fail("Nothing erased: run again with --yes to erase.", USAGE_ERROR)
+            return fail("Nothing erased: run again with --yes to erase.", USAGE_ERROR)
         result = data.erase(subject)
     finally:
         services.close()
@@ -332,19 +350,15 @@ def _erase_person(args: list[str], settings: Settings, stdout: TextIO) -> int:
 # case export -----------------------------------------------------------------------------------------------------
 
 
-def _case(args: list[str], settings: Settings, stdout: TextIO) -> int:
+def _case(options: argparse.Namespace, run: Invocation) -> int:
+    settings, stdout = run.settings, run.stdout
     from domain.people.directory import Person
     from domain.reports.export import build_case_export
     from store import open_store
     from store.tiny import StoreLockedError
 
-    parser = _Parser(prog="case", add_help=False)
-    parser.add_argument("action", choices=("export",))
-    parser.add_argument("ref")
-    parser.add_argument("--out", type=Path, required=True)
-    options = parser.parse_args(args)
     if not _has_records(settings.data_dir):
-        return _fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
+        return fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
     ref = options.ref.strip().upper()
     try:
         store, audited = open_store(settings.data_dir), True
@@ -355,7 +369,7 @@ def _case(args: list[str], settings: Settings, stdout: TextIO) -> int:
     try:
         case = services.cases.case(ref)
         if case is None:
-            return _fail(f"There is no case {ref}.", USAGE_ERROR)
+            return fail(f"There is no case {ref}.", USAGE_ERROR)
         if audited:
             actor = Person(user_id="thinkfirst-admin", name="ThinkFirst administrator (command line)", school_id="")
             kept = sum(1 for a in case.report.attachments if a.get("evidence_id"))
@@ -391,28 +405,20 @@ def _insight_for(settings: Settings, school_name: str | None) -> tuple[Any, str 
     raise _NotFound(f"There is no school {school_name!r} (schools: {known}).")
 
 
-def _summary(args: list[str], settings: Settings, stdout: TextIO) -> int:
+def _summary(options: argparse.Namespace, run: Invocation) -> int:
+    settings, stdout = run.settings, run.stdout
     from cards.insight import summary_card
     from domain.insight.figures import PeriodError
 
-    parser = _Parser(prog="summary", add_help=False)
-    parser.add_argument("period", nargs="*")
-    parser.add_argument("--school")
-    parser.add_argument("--trust", action="store_true")
-    parser.add_argument("--out", type=Path)
-    parser.add_argument("--card", type=Path)
-    options = parser.parse_args(args)
-    if options.trust and options.school:
-        raise UsageError("summary: give --school or --trust, not both")
     try:
         _need_records(settings)
         insight, school_id = _insight_for(settings, options.school)
     except _NotFound as error:
-        return _fail(str(error), USAGE_ERROR)
+        return fail(str(error), USAGE_ERROR)
     try:
         period = insight.period(options.period)
     except PeriodError as error:
-        return _fail(str(error).replace("**", "").replace("Type summary", "Use python app.py summary"),
+        return fail(str(error).replace("**", "").replace("Type summary", "Use python app.py summary"),
                      USAGE_ERROR)
     summary = insight.summary(period, None if options.trust else school_id)
     if options.card:
@@ -425,18 +431,15 @@ def _summary(args: list[str], settings: Settings, stdout: TextIO) -> int:
                  f"reports; written to {options.out} (counts only, 1 to 4 shown as \"fewer than 5\").")
 
 
-def _policy_review(args: list[str], settings: Settings, stdout: TextIO) -> int:
+def _policy_review(options: argparse.Namespace, run: Invocation) -> int:
+    settings, stdout = run.settings, run.stdout
     from cards.insight import policy_review_card
 
-    parser = _Parser(prog="policy-review", add_help=False)
-    parser.add_argument("--school")
-    parser.add_argument("--card", type=Path)
-    options = parser.parse_args(args)
     try:
         _need_records(settings)
         insight, school_id = _insight_for(settings, options.school)
     except _NotFound as error:
-        return _fail(str(error), USAGE_ERROR)
+        return fail(str(error), USAGE_ERROR)
     review = insight.policy_review(school_id)
     if options.card:
         _write_private(options.card, json.dumps(policy_review_card(review), indent=2, ensure_ascii=False) + "\n")

@@ -34,14 +34,14 @@ from botbuilder.schema import (
     ResourceResponse,
 )
 
-from bot.handler import ThinkFirstBot
+from bot.handler import ThinkFirstBot, as_dict
+from cli.base import Invocation, Subcommands, add_command
 from dialogs.state_storage import RecordStoreStorage
 from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
 from domain.delivery.worker import DeliveryWorker
 from domain.people.directory import ROLE_ASSIGNMENTS
 from domain.people.lead_spaces import Reader
 from domain.people.roles import CHANNEL_ROLES, Role, parse_role, role_title
-from settings import Settings
 from wiring.services import Services, build_services
 
 # One pretend person per role: (Teams id, name). --name changes the name, never the person.
@@ -268,7 +268,7 @@ class LocalChat:
         else:
             await self._resume()
         for conversation_id, name in self.readable_channels():
-            if self.services.store.find(POSTS, lambda d, c=conversation_id: d["conversation_id"] == c):
+            if any(post["conversation_id"] == conversation_id for post in self.services.store.all(POSTS)):
                 await self.show_channel(conversation_id, f"Posts in channel '{name}', which you can read")
 
     async def _resume(self) -> None:
@@ -366,8 +366,7 @@ class LocalChat:
 
     async def _refreshed(self, card: dict[str, Any], conversation_id: str) -> dict[str, Any] | None:
         """The card as this person would see it now (Teams refreshes a card for the people it names)."""
-        refresh = card.get("refresh") if isinstance(card.get("refresh"), dict) else {}
-        action = refresh.get("action") if isinstance(refresh.get("action"), dict) else {}
+        action = as_dict(as_dict(card.get("refresh")).get("action"))
         if action.get("type") != "Action.Execute":
             return None
         activity = self._activity(conversation_id, type=ActivityTypes.invoke, name="adaptiveCard/action",
@@ -531,14 +530,22 @@ class LocalChat:
             await self._turn(self._activity(conversation_id, type=ActivityTypes.message, value=data))
 
 
-def run_chat(args: list[str], settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
-    """The `chat` command."""
-    parser = argparse.ArgumentParser(prog="python app.py chat", description="Talk to ThinkFirst in the terminal.")
+def register(commands: Subcommands) -> None:
+    """Add the chat command."""
+    parser = add_command(commands, "chat", run_chat, "talk to the bot in the terminal (no Teams needed)",
+                         "Talk to ThinkFirst in the terminal: the real dialogs, commands and records, no Teams and "
+                         "no network. Cards are drawn as text; type a button's number to press it.",
+                         "examples:\n  python app.py chat            as a member of staff\n"
+                         "  python app.py chat --as dsl   as the Designated Safeguarding Lead, to handle a report")
     parser.add_argument("--as", dest="role", default="staff", choices=list(PERSONAS),
                         help="who you are: a member of staff (default) or a lead; each is a person of their own")
     parser.add_argument("--name", default=None, help="your name in the chat (default: the role's own person)")
     parser.add_argument("--data-dir", default=None, help="where to keep the chat's data (default: DATA_DIR)")
-    options = parser.parse_args(args)
+
+
+def run_chat(options: argparse.Namespace, run: Invocation) -> int:
+    """The chat command."""
+    settings, stdin, stdout = run.settings, run.stdin, run.stdout
     logging.getLogger().setLevel(logging.WARNING)  # the conversation is the output; keep log lines out of it
     if options.data_dir:
         settings = settings.with_overrides(data_dir=Path(options.data_dir))

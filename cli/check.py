@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from cli.base import USAGE_ERROR, Invocation, Subcommands, add_command, fail
 from domain.questions.matcher import Answer, Matcher
 from domain.questions.policy import PolicyDocument
 from domain.questions.rules import RuleBook, RuleBookError
 
-USAGE = 'usage: check "can I ...?" [--json]   or   check - [--json]  (one question a line on standard input)'
 _VERDICT_WORDS = {
     "allowed": "Allowed",
     "not_allowed": "Not allowed",
@@ -38,27 +39,47 @@ def _readable(answer: Answer, policy: PolicyDocument) -> str:
     return "\n".join(lines)
 
 
-def run_check(args: list[str], *, policy_path: Path, rules_path: Path, stdin: TextIO, stdout: TextIO,
-              names: Sequence[str] = ()) -> int:
-    """Run the check command; 0 on success, 2 on bad usage or bad data. `names`: the school's and trust's names."""
-    as_json = "--json" in args
-    rest = [a for a in args if a != "--json"]
-    unknown_flags = [a for a in rest if a.startswith("--")]
-    if unknown_flags or len(rest) != 1 or not rest[0].strip():
-        stdout.write(f"{USAGE}\n")
-        return 2
+def register(commands: Subcommands) -> None:
+    """Add the check command."""
+    parser = add_command(commands, "check", run_check, 'answer a "Can I ...?" question from the policy',
+                         "Answer a staff question from the policy, as the bot would: the verdict, the policy's "
+                         "words and the next step.",
+                         'examples:\n  python app.py check "can I friend a parent on facebook?"\n'
+                         "  python app.py check - --json < questions.txt")
+    parser.add_argument("question", type=_question,
+                        help="the question, in quotes; - reads one question a line from standard input")
+    parser.add_argument("--json", action="store_true", help="one JSON object an answer (for scripts)")
+
+
+def _question(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the question is empty")
+    return text
+
+
+def run_check(options: argparse.Namespace, run: Invocation) -> int:
+    """The check command."""
+    settings = run.settings
+    return check(options.question, as_json=options.json, policy_path=settings.policy_path,
+                 rules_path=settings.rules_path, stdin=run.stdin, stdout=run.stdout,
+                 names=(settings.school_name, settings.trust_name))
+
+
+def check(question: str, *, as_json: bool, policy_path: Path, rules_path: Path, stdin: TextIO, stdout: TextIO,
+          names: Sequence[str] = ()) -> int:
+    """Answer one question (or, for "-", each line of stdin); 0 on success, 2 if the policy or rules are bad.
+    `names`: the school's and trust's names, read as "the school"."""
     try:
         policy = PolicyDocument.load(policy_path)
         matcher = Matcher(RuleBook.load(rules_path, policy), names=names)
     except (OSError, RuleBookError, ValueError) as error:
-        stdout.write(f"check: cannot load the policy or rules: {error}\n")
-        return 2
-    questions = [line.strip() for line in stdin] if rest[0] == "-" else [rest[0]]
+        return fail(f"check: cannot load the policy or rules: {error}", USAGE_ERROR)
+    questions = [line.strip() for line in stdin] if question == "-" else [question]
     first = True
-    for question in questions:
-        if not question:
+    for asked in questions:
+        if not asked:
             continue
-        answer = matcher.answer(question)
+        answer = matcher.answer(asked)
         if as_json:
             stdout.write(json.dumps(answer.to_json(policy), ensure_ascii=False) + "\n")
         else:

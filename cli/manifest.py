@@ -7,8 +7,10 @@ import json
 import re
 import zipfile
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import urlsplit
+
+from cli.base import USAGE_ERROR, Invocation, Subcommands, add_command, fail
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "manifest"
 TEMPLATE = MANIFEST_DIR / "manifest.template.json"
@@ -125,12 +127,12 @@ def build_package(bot_app_id: str, out: Path, **options: Any) -> Path:
     return out
 
 
-def _parser() -> argparse.ArgumentParser:
-    """The argument parser for `python app.py manifest`."""
-    parser = argparse.ArgumentParser(
-        prog="python app.py manifest",
-        description="Build the ThinkFirst Teams app package to upload in Teams or the Teams admin centre.",
-    )
+def register(commands: Subcommands) -> None:
+    """Add the manifest command."""
+    parser = add_command(commands, "manifest", run_manifest, "build the Teams app package (a zip) to upload",
+                         "Build the ThinkFirst Teams app package to upload in Teams or the Teams admin centre.",
+                         "example:\n  python app.py manifest --app-id <Microsoft App ID> --out thinkfirst.zip "
+                         '--developer-name "Villiers Primary School"')
     parser.add_argument("--app-id", required=True, help="the Azure bot's Microsoft App ID (a GUID)")
     parser.add_argument("--out", default="thinkfirst.zip", type=Path, help="where to write the zip")
     parser.add_argument("--teams-app-id", default=None, help="the Teams app id (a GUID); defaults to the bot app id")
@@ -142,16 +144,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--valid-domain", action="append", default=[], dest="valid_domains", help="a domain the app uses (repeatable)"
     )
-    return parser
 
 
-def run_manifest(args: list[str], stdout: TextIO) -> int:
-    """Run `python app.py manifest ...`: parse args, build the package, report to stdout; return an exit code."""
-    parser = _parser()
-    try:
-        ns = parser.parse_args(args)
-    except SystemExit as exc:  # argparse has already printed the usage message to stderr
-        return int(exc.code or 0)
+def run_manifest(ns: argparse.Namespace, run: Invocation) -> int:
+    """The manifest command: build the package and say where it is."""
+    stdout = run.stdout
     try:
         path = build_package(
             ns.app_id,
@@ -165,8 +162,7 @@ def run_manifest(args: list[str], stdout: TextIO) -> int:
             valid_domains=ns.valid_domains,
         )
     except ValueError as exc:
-        print(f"Cannot build the app package: {exc}", file=stdout)
-        return 2
+        return fail(f"Cannot build the app package: {exc}", USAGE_ERROR)
     print(f"Wrote {path}", file=stdout)
     if ns.developer_name == DEFAULT_DEVELOPER_NAME or ns.website_url == DEFAULT_WEBSITE_URL:
         print(

@@ -71,8 +71,8 @@ class FetchPolicy:
 
     @classmethod
     def from_settings(cls, settings: Any) -> FetchPolicy:
-        """Production: https only. Local mode (loopback only anyway) and test hooks: http on loopback too."""
-        return cls(allow_loopback_http=bool(settings.local_mode or settings.test_hooks))
+        """Production: https only. Local mode (loopback only anyway): http on loopback too."""
+        return cls(allow_loopback_http=bool(settings.local_mode))
 
 
 def _split(url: str) -> SplitResult | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from botbuilder.core import MessageFactory
 from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogReason, DialogTurnResult
@@ -23,7 +23,10 @@ from botbuilder.schema import Activity, Attachment
 
 from cards.render import render
 
-StateT = TypeVar("StateT")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+StateT = TypeVar("StateT", bound="DataclassInstance")  # each dialog's state is a dataclass
 
 MAX_INPUT_CHARS = 4000  # anything longer is refused before any step sees it
 CANCEL_WORDS = {"cancel", "stop", "quit", "exit", "abort", "never mind", "nevermind"}

@@ -44,7 +44,6 @@ YES = {"yes", "y", "yeah", "yep", "true", "correct", "right", "that's right", "t
 CHOOSE_ANOTHER = {"choose another", "choose_another", "another", "no", "n", "nope", "wrong", "not quite", "change",
                   "something different", "no it isn't", "no it's not"}
 USE_WRITTEN = {"use this", "use_written", "use it", "keep", "keep it", "yes", "ok", "fine", "that's fine", "same"}
-NO = {"no", "n", "nope", "false"}
 SKIP = {"skip", "none", "no link", "no", "n/a", "na", "done", "no evidence", "nothing"}
 WHEN_CHOICES = [("Today", "Today"), ("Yesterday", "Yesterday"), ("Earlier this week", "Earlier this week"),
                 ("Last week", "Last week"), ("More than a week ago", "More than a week ago"),
@@ -64,7 +63,6 @@ def indecent_warning(lead: str = DSL) -> str:
             "any image.")
 
 
-INDECENT_IMAGES_WARNING = indecent_warning()
 
 
 @dataclass
@@ -103,9 +101,10 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     ID = "report"
 
-    def __init__(self, services: Services, download: Download | None = None) -> None:
+    def __init__(self, services: Services, download: Download | None = None,
+                 fetch_policy: FetchPolicy | None = None) -> None:
         self.services = services
-        self.fetch_policy = FetchPolicy.from_settings(services.settings)
+        self.fetch_policy = fetch_policy or FetchPolicy.from_settings(services.settings)
         self.download = download  # how files are downloaded (None: over the network; dialog tests give their own)
         other = self._category_label(OTHER)
         super().__init__(self.ID, ReportState, [
@@ -659,6 +658,8 @@ class ReportDialog(GuidedDialog[ReportState]):
         }
         answers = []
         for step, value in values.items():  # in the order asked, each with a Change button
+            if step == "category" and state.suggested:
+                step = "suggest"  # "What" was asked as the suggestion from the reporter's own words
             if self.step_applies(state, step):
                 answers.append({"title": self.steps[step].label, "value": value, "step": step})
             elif step == "evidence":  # said plainly, with nothing to change

@@ -102,7 +102,7 @@ def decode_journal_line(line: bytes) -> dict[str, Any] | None:
 def _meta_doc(tables: Tables, key: str) -> dict[str, Any] | None:
     """A document in the ``_meta`` table by its key (the table holds two or three documents)."""
     for doc in tables.get(META_TABLE, {}).values():
-        if doc.get(KEY_FIELD) == key:
+        if isinstance(doc, dict) and doc.get(KEY_FIELD) == key:
             return doc
     return None
 
@@ -111,9 +111,6 @@ class LoadReport:
     """What opening a data directory found."""
 
     def __init__(self) -> None:
-        self.replayed = 0
-        self.skipped_old = 0
-        self.torn_tail = False
         self.damaged_lines: list[int] = []
         self.journal_bytes = 0
 
@@ -154,15 +151,13 @@ def load_tables(data_dir: Path) -> tuple[Tables, int, LoadReport]:
         if entry is None:
             if line is tail:
                 # A write that was cut off by a crash; its put() never returned, so nobody was told it was saved.
-                report.torn_tail = True
                 log.warning("ignored a torn final line in %s (a write cut off by a crash)", journal_path)
             elif line.strip(b"\x00 \t\r"):
                 report.damaged_lines.append(number)
                 log.error("journal %s line %d is damaged; skipped it and kept reading", journal_path, number)
             continue
         seq = entry["seq"]
-        if seq <= base_seq:
-            report.skipped_old += 1  # already folded into the snapshot by a compaction that was cut short
+        if seq <= base_seq:  # already folded into the snapshot by a compaction that was cut short
             continue
         if seq != last_seq + 1:
             log.error("journal %s jumps from write %d to %d at line %d", journal_path, last_seq, seq, number)
@@ -173,7 +168,6 @@ def load_tables(data_dir: Path) -> tuple[Tables, int, LoadReport]:
             else:
                 table[doc_id] = doc
         last_seq = max(last_seq, seq)
-        report.replayed += 1
     return tables, last_seq, report
 
 
@@ -372,7 +366,7 @@ class JournalStorage(Storage):
         return _dumps(tables).encode("utf-8")
 
 
-class _TrackedTable(MutableMapping):
+class _TrackedTable(MutableMapping[int, Any]):
     """TinyDB's view of one raw table (int doc ids) that notes each change so only it is journalled."""
 
     def __init__(self, raw: dict[str, Any]) -> None:
@@ -410,7 +404,7 @@ class _TrackedTable(MutableMapping):
 class JournalTable(Table):
     """A TinyDB table whose writes touch only the changed documents instead of rebuilding the table."""
 
-    def _update_table(self, updater: Callable[[dict[int, Mapping]], None]) -> None:
+    def _update_table(self, updater: Callable[[dict[int, Mapping[str, Any]]], None]) -> None:
         storage = self._storage
         if not isinstance(storage, JournalStorage):
             super()._update_table(updater)
@@ -434,10 +428,10 @@ class JournalTable(Table):
         storage.commit(ops, undo)
         self.clear_cache()
 
-    def replace(self, doc_id: int, document: Mapping) -> None:
+    def replace(self, doc_id: int, document: Mapping[str, Any]) -> None:
         """Replace one document whole (TinyDB's update() merges fields, a RecordStore put replaces)."""
 
-        def updater(table: dict[int, Mapping]) -> None:
+        def updater(table: dict[int, Mapping[str, Any]]) -> None:
             if doc_id not in table:
                 raise KeyError(doc_id)
             table[doc_id] = dict(document)

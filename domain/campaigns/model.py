@@ -30,12 +30,19 @@ CSV_COLUMNS = ("name", "email", "school", "status", "acknowledged_at", "version"
 
 
 class PolicyLike(Protocol):
-    """What a campaign needs from domain.policy.PolicyDocument."""
+    """What a campaign needs from domain.questions.policy.PolicyDocument (read-only: the document is frozen)."""
 
-    title: str
-    date: str
-    content_hash: str
-    sections: dict[str, str]
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def date(self) -> str: ...
+
+    @property
+    def content_hash(self) -> str: ...
+
+    @property
+    def sections(self) -> dict[str, str]: ...
 
     @property
     def short_hash(self) -> str:

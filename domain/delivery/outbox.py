@@ -46,8 +46,6 @@ SENDING = "sending"
 # Final states, named as DeliveryStatus values so reports read the same everywhere.
 SENT = str(DeliveryStatus.SENT)
 FAILED = str(DeliveryStatus.FAILED)
-FINAL_STATES = frozenset({SENT, FAILED, str(DeliveryStatus.NOT_INSTALLED), str(DeliveryStatus.BLOCKED),
-                          str(DeliveryStatus.NOT_FOUND)})
 
 # Urgent messages (safeguarding alerts) go ahead of a campaign's 2,000 cards.
 URGENT_PRIORITY = 0
@@ -303,7 +301,7 @@ class Outbox:
 
 def backoff_seconds(attempt: int, base: float, cap: float, rand: Callable[[float, float], float]) -> float:
     """Exponential backoff with 'equal jitter': half the delay fixed, half random, so retries spread out."""
-    delay = min(cap, base * (2 ** max(0, attempt - 1)))
+    delay = min(cap, base * (2.0 ** max(0, attempt - 1)))
     return delay / 2 + rand(0, delay / 2)
 
 

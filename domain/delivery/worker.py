@@ -30,7 +30,6 @@ See domain/delivery/outbox.py for the crash guarantees (at-least-once, with a mi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random as _random
 from collections import Counter, deque
@@ -216,11 +215,6 @@ class DeliveryWorker:
         """Something urgent was queued: look at the outbox now rather than at the next poll."""
         self._refresh = True
         self._wake.set()
-
-    @property
-    def in_flight(self) -> int:
-        """Sends started and not yet answered."""
-        return len(self._tasks)
 
     # The loop --------------------------------------------------------------------------------------------------
 
@@ -451,9 +445,3 @@ def _seconds_until(now: datetime, moment: datetime | None) -> float:
         return 0.0
     return max(0.0, (moment - now).total_seconds())
 
-
-async def stop_quietly(worker: DeliveryWorker, task: asyncio.Task[None], timeout: float = 10.0) -> None:
-    """Stop a running worker and wait a little for its sends in flight."""
-    worker.stop()
-    with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-        await asyncio.wait_for(task, timeout)

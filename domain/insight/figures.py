@@ -37,6 +37,7 @@ from domain.delivery.messages import OutgoingMessage
 from domain.insight.disclosure import Shown, Table, add_ranges, range_text, shown_exactly
 from domain.people.directory import Directory
 from domain.people.roles import Role
+from domain.questions.matcher import Matcher
 from domain.questions.unanswered import ANSWERED, QUESTIONS
 from domain.reports.audit import CaseBook
 from domain.reports.case import OUTCOMES, Case
@@ -298,7 +299,8 @@ class InsightService:
 
     def __init__(self, store: RecordStore, directory: Directory, clock: Clock, policy: Any, *,
                  outbox: Any = None, routing: RoutingBook | None = None, case_config: CaseConfig | None = None,
-                 calendar: SchoolCalendar | None = None, matcher: Any = None, trust_name: str = "the trust") -> None:
+                 calendar: SchoolCalendar | None = None, matcher: Matcher | None = None,
+                 trust_name: str = "the trust") -> None:
         self.store = store
         self.directory = directory
         self.clock = clock

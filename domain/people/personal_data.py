@@ -21,6 +21,7 @@ A person is found by their Teams user id, Azure AD object id or email. What is d
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,11 @@ ERASURE_NOTE = (
     "Safeguarding case records that name this person are kept, as the law requires (Keeping Children Safe in "
     "Education and the school's retention schedule); each has an addendum recording this erasure. Audit trails "
     "are never rewritten.")
+
+
+def _naming(subject: Subject, key: str) -> Callable[[dict[str, Any]], bool]:
+    """A store filter: the document's ``key`` names the subject."""
+    return lambda d: subject.named(d.get(key))
 
 
 def _clean(doc: dict[str, Any]) -> dict[str, Any]:
@@ -118,8 +124,9 @@ class PersonalData:
     def _mentioned_anywhere(self, subject: Subject) -> bool:
         checks = [(ROLE_ASSIGNMENTS, "user_id"), (ACKS, "user_id"), (MEMBERS, "user_id"), (QUESTIONS, "asker_id"),
                   (CONVERSATIONS, "user_id")]
-        if any(self.store.find(c, lambda d, f=f: subject.named(d.get(f))) for c, f in checks):
-            return True
+        for collection, key in checks:
+            if self.store.find(collection, _naming(subject, key)):
+                return True
         return bool(self._cases_naming(subject))
 
     def _cases_naming(self, subject: Subject) -> list[dict[str, Any]]:
@@ -250,9 +257,14 @@ class PersonalData:
             changed["questions answered"] = changed.get("questions answered", 0) + 1
         for collection, fields in ((CHANNEL_BINDINGS, ("bound_by",)), (ROLE_ASSIGNMENTS, ("assigned_by",)),
                                    (EXEMPTIONS, ("by",)), (CAMPAIGNS, ("started_by", "closed_by"))):
-            for key in self._keys(collection, lambda d, fs=fields: any(named(d.get(f)) for f in fs)):
-                self.store.update(collection, key, lambda d, fs=fields: {
-                    **d, **{f: pseudonym for f in fs if named(d.get(f))}} if d else None)
+            def names_them(d: dict[str, Any], fs: tuple[str, ...] = fields) -> bool:
+                return any(named(d.get(f)) for f in fs)
+
+            def renamed(d: dict[str, Any] | None, fs: tuple[str, ...] = fields) -> dict[str, Any] | None:
+                return {**d, **{f: pseudonym for f in fs if named(d.get(f))}} if d else None
+
+            for key in self._keys(collection, names_them):
+                self.store.update(collection, key, renamed)
                 changed["set-up records"] = changed.get("set-up records", 0) + 1
 
         # Case records are kept; each gets an addendum (the trail itself is never rewritten).

@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from domain import DATA_DIR
 
@@ -114,7 +115,7 @@ def stem(word: str) -> str:
 class Lexicon:
     """Folds a question to canonical tokens: one spelling per word, then phrases, school names included."""
 
-    def __init__(self, data: dict, names: Sequence[str] = (), extra_words: Iterable[str] = ()) -> None:
+    def __init__(self, data: dict[str, Any], names: Sequence[str] = (), extra_words: Iterable[str] = ()) -> None:
         try:
             self._words = self._fold_table(data["words"])
             self.stopwords = frozenset(data["stopwords"])
@@ -175,7 +176,7 @@ class Lexicon:
         return table
 
     @staticmethod
-    def _concept(token: str, raw: dict) -> Concept:
+    def _concept(token: str, raw: dict[str, Any]) -> Concept:
         facets = tuple((dim, str(value)) for dim in DIMENSIONS if dim in raw for value in raw[dim])
         unknown = set(raw) - set(DIMENSIONS) - {"person", "roles", "role", "verb"}
         if unknown:
@@ -197,8 +198,8 @@ class Lexicon:
                 if not pattern:
                     raise LexiconError(f"an empty phrase folds to {replacement!r}")
                 group.setdefault(pattern[0], []).append((pattern, tuple(replacement.split())))
-        for phrases in group.values():
-            phrases.sort(key=lambda p: -len(p[0]))
+        for entries in group.values():
+            entries.sort(key=lambda p: -len(p[0]))
         return group
 
     def _names_group(self, names: Sequence[str]) -> dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]:

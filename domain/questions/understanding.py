@@ -72,7 +72,7 @@ class Understander:
         small_talk: dict[str, list[str]] = vocabulary["small_talk"]
         self.filler_words = set(vocabulary["filler_words"])
         self.leading_fillers = sorted((_squash(w) for w in vocabulary["leading_fillers"]), key=len, reverse=True)
-        self.commands = {name: re.compile(p) for name, p in vocabulary["commands"].items()}
+        self.commands: dict[str, re.Pattern[str]] = {name: re.compile(p) for name, p in vocabulary["commands"].items()}
         self.help = compile_all(vocabulary["help"])
         self.report_intent = compile_all(vocabulary["report_intent"])
         self.concern_words = compile_all(vocabulary["concern_words"])
@@ -211,8 +211,8 @@ class Understander:
         """Lower-case words with punctuation gone, text-speak and misspellings folded, phrases joined."""
         text = unicodedata.normalize("NFKC", text[:MAX_READ_CHARS]).lower()
         text = text.replace("\u2019", "'").replace("\u2018", "'").replace("&", " and ")
-        for symbol, word in self.emoji.items():
-            text = text.replace(symbol, f" {word} ")
+        for symbol, meaning in self.emoji.items():
+            text = text.replace(symbol, f" {meaning} ")
         tokens: list[str] = []
         corrections = 0
         for raw in re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text)[:MAX_TOKENS]:

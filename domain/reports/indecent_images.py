@@ -82,7 +82,7 @@ class IndecentImagesDetector:
                     self._phrases[words] = kind
         self._collapsed = {_collapse(word): word for word in self._kind}
         self._real_words = frozenset(vocabulary.get("real_words", []))
-        self._misspellable = tuple(vocabulary.get("misspellable", []))
+        self._misspellable: tuple[str, ...] = tuple(str(w) for w in vocabulary.get("misspellable", []))
         self._not_images = frozenset(vocabulary.get("not_images", []))
         self._not_after = {k: frozenset(v) for k, v in vocabulary.get("not_after", {}).items()}
         self._not_before = {k: frozenset(v) for k, v in vocabulary.get("not_before", {}).items()}

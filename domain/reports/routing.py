@@ -327,10 +327,6 @@ def who_to_tell(table: RoutingTable, about: str | None, reporter_roles: Iterable
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 
-def _possessive(title: str) -> str:
-    return f"{title}'s"
-
-
 def route(category: str, about: str | None, centrally_employed: bool, school_id: str, directory: Directory, *,
           table: RoutingTable | None = None, about_user_id: str | None = None,
           immediate_risk: bool = False) -> RoutingDecision:

@@ -22,7 +22,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
-SEASONS = ("autumn", "spring", "summer")
 AUTUMN_LAST_DAY = (12, 20)
 SUMMER_LAST_DAY = (7, 22)
 

@@ -36,7 +36,6 @@ from bot.auth import (
     is_authentication_failure,
     make_messages_handler,
     nested_deeper_than,
-    tenant_of,
     to_jsonable,
 )
 from tests.support.connector import DEFAULT_TENANT, ProgrammedResponse, StandInConnector
@@ -629,13 +628,6 @@ async def test_foreign_tenant_without_token_is_401_not_403(env: Env) -> None:
     response = await env.post(env.activity(channelData={"tenant": {"id": OTHER_TENANT}}))
 
     assert response.status == 401
-
-
-def test_tenant_of_reads_channel_data_then_conversation() -> None:
-    assert tenant_of({"channelData": {"tenant": {"id": "t1"}}, "conversation": {"tenantId": "t2"}}) == "t1"
-    assert tenant_of({"conversation": {"tenantId": "t2"}}) == "t2"
-    assert tenant_of({"channelData": "odd", "conversation": ["odd"]}) == ""
-    assert tenant_of({}) == ""
 
 
 # ---- request shape ----------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.support.connector import member
 from tests.support.teams import (
     ADMIN,
@@ -89,3 +91,24 @@ async def test_only_admins_or_the_head_start_campaigns(harness: BotHarness) -> N
     await harness.post(channel_message(TEACHER, url, GENERAL, "General", "campaign start"))
     assert any("only a ThinkFirst admin or the Head Teacher" in t for t in harness.texts(GENERAL))
     assert harness.services.campaigns.campaigns() == []
+
+
+
+async def test_the_app_has_no_test_hook(tmp_path: Path) -> None:
+    """`test reminders` exists only where the end-to-end tests add it (tests/e2e/app_with_test_hooks.py), never in
+    the app itself, whatever the environment says (THINKFIRST_TEST_HOOKS once turned it on)."""
+    harness = await BotHarness(tmp_path / "data", settings_overrides={"THINKFIRST_TEST_HOOKS": "1"}).start()
+    try:
+        await install_in_team(harness)
+        url = harness.connector.service_url
+        await harness.post(channel_message(ADMIN, url, GENERAL, "General", "campaign start 30"))
+        await harness.flush()
+        harness.connector.clear()
+        status, _ = await harness.post(channel_message(ADMIN, url, GENERAL, "General", "test reminders"))
+        assert status == 200
+        [reply] = harness.texts(GENERAL)
+        assert reply.startswith("I don't know the command **test**")
+        await harness.flush()
+        assert not [c for c in harness.cards() if "reminder" in card_text(c).lower()]
+    finally:
+        await harness.stop()

@@ -19,7 +19,7 @@ import pytest
 
 from app import main
 from bot.auth import FixedTokenCredentialsFactory
-from dialogs.evidence_fetch import FILE_DOWNLOAD_INFO
+from dialogs.evidence_fetch import FILE_DOWNLOAD_INFO, FetchPolicy
 from domain.reports.evidence import MAX_FILE_BYTES
 from tests.support import evidence as files
 from tests.support.connector import ProgrammedResponse, StandInConnector
@@ -62,8 +62,10 @@ def openid() -> Iterator[None]:
 @pytest.fixture
 async def bot(tmp_path: Path, openid: None) -> AsyncIterator[SignedHarness]:
     harness = SignedHarness(tmp_path / "data", settings_overrides={
-        "MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "not-used", "THINKFIRST_TEST_HOOKS": "1"})
-    await harness.start(credentials_factory=FixedTokenCredentialsFactory(APP_ID, BOT_TOKEN))
+        "MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "not-used"})
+    # The stand-in Bot Connector serves files over plain http on this machine, which production never fetches from.
+    await harness.start(credentials_factory=FixedTokenCredentialsFactory(APP_ID, BOT_TOKEN),
+                        fetch_policy=FetchPolicy(allow_loopback_http=True))
     harness.connector.attachment_token = BOT_TOKEN  # attachment views answer 401 without the bot's own token
     try:
         await set_up_school(harness)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from cli.chat import LEGACY_USER_ID, PERSONAS, run_chat
+from cli.chat import LEGACY_USER_ID, PERSONAS
+from cli.main import main
 from domain.people.roles import Role
 from domain.reports.case import CASES
 from settings import Settings
@@ -28,7 +29,7 @@ def run(tmp_path: Path, lines: list[str], *args: str, end: str = "quit") -> str:
     """Run the chat with typed lines; return everything it printed."""
     out = io.StringIO()
     typed = "\n".join(lines + ([end] if end else [])) + ("\n" if end or lines else "")
-    assert run_chat(list(args), settings_for(tmp_path), io.StringIO(typed), out) == 0
+    assert main(["chat", *args], settings=settings_for(tmp_path), stdin=io.StringIO(typed), stdout=out) == 0
     return out.getvalue()
 
 
@@ -153,7 +154,8 @@ class Interrupted(io.StringIO):
 def test_ctrl_d_and_ctrl_c_leave_cleanly(tmp_path: Path) -> None:
     assert run(tmp_path, [], end="").endswith("Bye.\n")  # Ctrl-D at the first prompt
     out = io.StringIO()
-    assert run_chat([], settings_for(tmp_path), Interrupted(["report"]), out) == 0  # Ctrl-C at the next prompt
+    # Ctrl-C at the next prompt
+    assert main(["chat"], settings=settings_for(tmp_path), stdin=Interrupted(["report"]), stdout=out) == 0
     assert out.getvalue().endswith("Bye.\n") and "Traceback" not in out.getvalue()
     # Ctrl-D while a card's form asks for something (a DSL's note) leaves too, and nothing half-filled is sent.
     run(tmp_path, REPORT)

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+from pathlib import Path
 
-from cli.check import run_check
-from domain.questions.policy import DEFAULT_POLICY_PATH
-from domain.questions.rules import DEFAULT_RULES_PATH
+from cli.main import main
+from settings import Settings
 
 KEYS = {"verdict", "rule", "situation", "quote", "section", "policy_version", "next_step"}
 
 
+def _check(args: list[str], stdin: str = "", settings: Settings | None = None) -> tuple[int, str, str]:
+    """`python app.py check ARGS`: the exit code, what it printed and what it printed as errors."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["check", *args], settings=settings or Settings.from_mapping({}), stdin=io.StringIO(stdin),
+                    stdout=out)
+    return code, out.getvalue(), err.getvalue()
+
+
 def _run(args: list[str], stdin: str = "") -> tuple[int, str]:
-    out = io.StringIO()
-    code = run_check(args, policy_path=DEFAULT_POLICY_PATH, rules_path=DEFAULT_RULES_PATH,
-                     stdin=io.StringIO(stdin), stdout=out)
-    return code, out.getvalue()
+    code, out, _ = _check(args, stdin)
+    return code, out
 
 
 def test_one_question_json() -> None:
@@ -43,26 +51,27 @@ def test_readable_output() -> None:
     assert "Answer: Only with a condition" in out and "Policy says:" in out and "Next step:" in out
 
 
-def test_bad_usage_exits_2() -> None:
-    for args in ([], ["--json"], ["a", "b"], ["q", "--yaml"], ["  "]):
-        code, out = _run(args)
-        assert code == 2 and "usage" in out
+def test_bad_usage_exits_2_with_one_line() -> None:
+    for args, problem in (([], "required: question"), (["--json"], "required: question"),
+                          (["a", "b"], "unrecognized arguments: b"),
+                          (["q", "--yaml"], "unrecognized arguments: --yaml"),
+                          (["  "], "the question is empty")):
+        code, out, err = _check(args)
+        assert code == 2 and out == "", args
+        assert err.count("\n") == 1 and problem in err and "python app.py check --help" in err, err
 
 
-def test_bad_rules_file_exits_2(tmp_path) -> None:
+def test_bad_rules_file_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "rules.json"
     bad.write_text("{not json", "utf-8")
-    out = io.StringIO()
-    code = run_check(["can I?"], policy_path=DEFAULT_POLICY_PATH, rules_path=bad, stdin=io.StringIO(), stdout=out)
-    assert code == 2 and "cannot load" in out.getvalue()
+    code, _, err = _check(["can I?"], settings=Settings.from_mapping({"RULES_FILE": str(bad)}))
+    assert code == 2 and "cannot load" in err
 
 
 def test_what_is_asked_decides_and_names_are_passed_in() -> None:
-    out = io.StringIO()
-    code = run_check(["can i put oakfield in my insta bio", "--json"], policy_path=DEFAULT_POLICY_PATH,
-                     rules_path=DEFAULT_RULES_PATH, stdin=io.StringIO(), stdout=out,
-                     names=("Oakfield Primary Academy", "Northern Lights Trust"))
-    assert code == 0 and json.loads(out.getvalue())["rule"] == "say-where-you-work"
+    names = Settings.from_mapping({"SCHOOL_NAME": "Oakfield Primary Academy", "TRUST_NAME": "Northern Lights Trust"})
+    code, out, _ = _check(["can i put oakfield in my insta bio", "--json"], settings=names)
+    assert code == 0 and json.loads(out)["rule"] == "say-where-you-work"
     code, out_text = _run(["ex pupil added me on fb what do i do", "--json"])
     assert json.loads(out_text)["rule"] == "ex-pupil-social-media"
 

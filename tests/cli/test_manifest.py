@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
-from cli.manifest import build_package, render_manifest, run_manifest
+from cli.main import main
+from cli.manifest import build_package, render_manifest
+from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "node_modules" / "@microsoft" / "app-manifest" / "build" / "json-schemas" / "teams"
@@ -159,15 +161,17 @@ def test_run_manifest_writes_the_zip(tmp_path: Path) -> None:
     """The command line entry point builds the package and says where."""
     out = tmp_path / "pkg" / "thinkfirst.zip"
     stdout = io.StringIO()
-    code = run_manifest(["--app-id", BOT_ID, "--out", str(out), "--developer-name", "Villiers Primary School"], stdout)
+    code = main(["manifest", "--app-id", BOT_ID, "--out", str(out), "--developer-name", "Villiers Primary School"],
+                settings=Settings.from_mapping({}), stdout=stdout)
     assert code == 0
     assert out.exists()
     assert str(out) in stdout.getvalue()
 
 
-def test_run_manifest_reports_a_bad_guid(tmp_path: Path) -> None:
+def test_run_manifest_reports_a_bad_guid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A bad GUID gives a non-zero exit code and a readable message, not a traceback."""
     stdout = io.StringIO()
-    code = run_manifest(["--app-id", "nope", "--out", str(tmp_path / "x.zip")], stdout)
-    assert code == 2
-    assert "must be a GUID" in stdout.getvalue()
+    code = main(["manifest", "--app-id", "nope", "--out", str(tmp_path / "x.zip")], settings=Settings.from_mapping({}),
+                stdout=stdout)
+    assert code == 2 and stdout.getvalue() == ""
+    assert "must be a GUID" in capsys.readouterr().err

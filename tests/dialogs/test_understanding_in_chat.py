@@ -84,6 +84,7 @@ async def test_a_concern_in_own_words_suggests_its_category_and_keeps_the_words_
     summary = await finish_pupil_report(chat)
     assert "Check your report" in summary or "Send report" in summary
     assert BULLYING in summary  # the draft description, on the summary
+    assert "Cyberbullying or harassment of a pupil" in summary  # and what it is about, confirmed from the suggestion
     await chat.say(choice="send")
     [case] = chat.cases()
     assert case["report"]["category"] == "cyberbullying_pupil" and case["report"]["details"] == BULLYING

@@ -24,7 +24,10 @@ class BotProcessError(RuntimeError):
 
 
 class BotProcess:
-    """`python app.py` in its own process group, with a temporary DATA_DIR and a free loopback port."""
+    """`python app.py` in its own process group, with a temporary DATA_DIR and a free loopback port.
+
+    With test_hooks (the default) it runs as tests/e2e/app_with_test_hooks.py: the same app, plus `test reminders`.
+    """
 
     def __init__(self, *, admins: str = ADMIN_AAD, scheduler: bool = False, test_hooks: bool = True,
                  extra_env: dict[str, str] | None = None, data_dir: Path | None = None) -> None:
@@ -51,7 +54,6 @@ class BotProcess:
         env.update(
             PORT=str(self.port), DATA_DIR=str(self.data_dir), BOT_ADMINS=self.admins,
             SCHEDULER="on" if self.scheduler else "off", LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
-            THINKFIRST_TEST_HOOKS="1" if self.test_hooks else "0",
             MicrosoftAppId="", MicrosoftAppPassword="",  # local mode even if a .env beside app.py sets them
         )
         env.update(self.extra_env)
@@ -67,8 +69,9 @@ class BotProcess:
         """Start the bot and wait until /healthz answers."""
         self.port = free_port()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        entry = ["-m", "tests.e2e.app_with_test_hooks"] if self.test_hooks else [str(ROOT / "app.py")]
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, str(ROOT / "app.py"), cwd=ROOT, env=self.env(), stdin=asyncio.subprocess.DEVNULL,
+            sys.executable, *entry, cwd=ROOT, env=self.env(), stdin=asyncio.subprocess.DEVNULL,
             stdout=self._log, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
         try:
             async with asyncio.timeout(timeout), aiohttp.ClientSession() as session:

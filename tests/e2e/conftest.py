@@ -51,7 +51,7 @@ async def echo_playground(echo_bot_endpoint: str) -> AsyncIterator[Playground]:
 
 @pytest.fixture
 async def school() -> AsyncIterator[School]:
-    """The real bot (`python app.py`, Tom as BOT_ADMINS, test hooks on) and a Playground, not yet set up."""
+    """The real bot (`python app.py` plus the test hooks, Tom as BOT_ADMINS) and a Playground, not yet set up."""
     require_playground()
     bot = BotProcess(admins=TOM_AAD)
     await bot.start()
