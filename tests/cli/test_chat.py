@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from cli.chat import LEGACY_USER_ID, PERSONAS
+from bot.local_chat import LEGACY_USER_ID, PERSONAS
 from cli.main import main
 from domain.people.roles import Role
 from domain.reports.case import CASES
