@@ -18,7 +18,8 @@ from botbuilder.schema import Activity
 
 from cards.insight import policy_review_card, summary_card
 from dialogs.guided import card_message
-from domain.insight.figures import InsightService, PeriodError
+from domain.insight.figures import InsightService
+from domain.insight.periods import PeriodError
 from domain.people.roles import Role
 from wiring.services import Services
 

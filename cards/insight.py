@@ -12,7 +12,7 @@ from typing import Any
 
 from cards.render import render
 from domain.insight.disclosure import AT_LEAST, FEWER_THAN, SMALL
-from domain.insight.figures import AckRow, Breakdown, PolicyReview, Summary
+from domain.insight.summary import AckRow, Breakdown, PolicyReview, Summary
 
 BAR_WIDTH = 100  # the bar columns' weights add up to this
 OTHERS = "Others (not shown separately)"

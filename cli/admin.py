@@ -408,7 +408,7 @@ def _insight_for(settings: Settings, school_name: str | None) -> tuple[Any, str 
 def _summary(options: argparse.Namespace, run: Invocation) -> int:
     settings, stdout = run.settings, run.stdout
     from cards.insight import summary_card
-    from domain.insight.figures import PeriodError
+    from domain.insight.periods import PeriodError
 
     try:
         _need_records(settings)
