@@ -1,7 +1,7 @@
 """Draws the campaigns' cards: the acknowledgement card and its thank-you, the yearly question, the head teacher's
 digest, and the `campaign status` card.
 
-``CampaignCards`` is the presenter the campaign service is given (domain/campaigns/presenter.py says what it must
+``CampaignCards`` is the presenter the campaign service is given (domain/campaigns/ports.py says what it must
 draw); ``status_card`` is drawn by the edge from the counts the service returns.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from cards.render import render
 from domain.campaigns.model import Campaign, Card
-from domain.campaigns.presenter import Digest, YearlyQuestion
+from domain.campaigns.ports import Digest, YearlyQuestion
 from domain.people.directory import Person
 from domain.shared.clock import Clock, parse_iso
 from domain.shared.dates import card_date, long_date, long_date_time

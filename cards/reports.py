@@ -1,6 +1,6 @@
 """Draws the cases' cards: the leads' alert, the 1:1 details, the `cases` list, and the reporter's confirmation.
 
-``CaseCards`` is the presenter the case service is given (domain/reports/presenter.py says what it must draw);
+``CaseCards`` is the presenter the case service is given (domain/reports/ports.py says what it must draw);
 ``case_list_card`` is drawn by the edge from the list the service returns. Channel cards carry no free text and
 no pupil names: the alert shows only facts, routing reasons and status.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from cards.render import render
 from domain.people.roles import role_title
 from domain.reports.case import ESCALATIONS, OUTCOMES, PLATFORMS, Case, action_words, status_line
-from domain.reports.presenter import Card, Confirmation
+from domain.reports.ports import Card, Confirmation
 from domain.reports.results import CaseSummary
 from domain.reports.routing import Delivery
 from domain.reports.summary import (

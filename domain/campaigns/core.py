@@ -23,7 +23,7 @@ from domain.campaigns.model import (
     PolicyLike,
     campaign_from,
 )
-from domain.campaigns.presenter import CampaignPresenter
+from domain.campaigns.ports import CampaignPresenter
 from domain.delivery.messages import OutgoingMessage
 from domain.delivery.outbox import Outbox
 from domain.people.directory import Directory, Person

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.campaigns.audience import Audience
 from domain.campaigns.model import ACKS, CSV_COLUMNS, MEMBERS, Campaign, PersonStatus
-from domain.campaigns.presenter import Digest, Waiting
+from domain.campaigns.ports import Digest, Waiting
 from domain.delivery.messages import OutgoingMessage
 from domain.delivery.outbox import PENDING, SENDING
 from domain.people.roles import Role

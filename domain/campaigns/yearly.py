@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.campaigns.lifecycle import Lifecycle
 from domain.campaigns.model import CAMPAIGNS, YEARLY, Campaign, Card, YearlyAnswer
-from domain.campaigns.presenter import YearlyQuestion
+from domain.campaigns.ports import YearlyQuestion
 from domain.delivery.messages import OutgoingMessage
 from domain.people.directory import Person
 from domain.people.roles import TRUST_SCHOOL, Role

@@ -18,7 +18,7 @@ from domain.people.roles import Role
 from domain.reports.access import CaseAccess
 from domain.reports.case import Case
 from domain.reports.evidence import describe, evidence_attachment, kind_of
-from domain.reports.presenter import Card, CasePresenter
+from domain.reports.ports import Card, CasePresenter
 from domain.reports.routing import Delivery
 from domain.shared.clock import Clock
 from domain.shared.dates import stamp_text_time

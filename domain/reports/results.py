@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from domain.reports.presenter import Card
+from domain.reports.ports import Card
 
 
 @dataclass

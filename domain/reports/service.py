@@ -31,7 +31,7 @@ from domain.reports.case import (
 from domain.reports.draft import ReportDraft, attachment_record
 from domain.reports.indecent_images import child_is_known, default_detector
 from domain.reports.notices import CaseNotices, alert_key
-from domain.reports.presenter import Card, CasePresenter, Confirmation
+from domain.reports.ports import Card, CasePresenter, Confirmation
 from domain.reports.reminders import CaseConfig, CaseReminders, Reminder, ReminderSchedule
 from domain.reports.results import ActionResult, ActionStatus, CaseSummary, SubmitResult
 from domain.reports.routing import (

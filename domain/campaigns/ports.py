@@ -1,4 +1,7 @@
-"""What the campaign service asks of whoever draws its cards (cards/campaigns.py draws them; the wiring plugs it in).
+"""The campaign service's port to presentation: what it asks of whoever draws its cards, and the facts it hands
+over.
+
+No drawing here: cards/campaigns.py (``CampaignCards``) is the presenter, and wiring/services.py plugs it in.
 
 The service decides who gets what, when, under which outbox key; the presenter decides how each card looks and
 words it. Cards are drawn when they are queued, so the outbox holds exactly what goes out.

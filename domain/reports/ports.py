@@ -1,4 +1,6 @@
-"""What the case service asks of whoever draws its cards (cards/reports.py draws them; the wiring plugs it in).
+"""The case service's port to presentation: what it asks of whoever draws its cards, and the facts it hands over.
+
+No drawing here: cards/reports.py (``CaseCards``) is the presenter, and wiring/services.py plugs it in.
 
 The service decides what is sent, to whom, under which outbox key, and how little of a case each message carries;
 the presenter decides how it looks. The service calls the presenter when it queues a message, so the outbox holds
