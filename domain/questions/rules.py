@@ -11,14 +11,13 @@ from pathlib import Path
 from domain import DATA_DIR
 from domain.questions.lexicon import DIMENSIONS
 from domain.questions.policy import PolicyDocument
+from domain.reports.routing import CATEGORY_IDS
 
 DEFAULT_RULES_PATH = DATA_DIR / "rules.json"
 
 VERDICTS: tuple[str, ...] = ("allowed", "not_allowed", "conditional", "discouraged")
-REPORT_CATEGORIES: frozenset[str] = frozenset({
-    "cyberbullying_pupil", "pupil_images", "staff_pupil_contact", "indecent_images", "staff_abuse",
-    "defamatory_posts", "staff_conduct", "data_breach", "phishing_hacking", "threats", "other",
-})
+# A rule that says "report it" names one of the reports' categories: the one list, in domain/reports/routing.py.
+REPORT_CATEGORIES: frozenset[str] = frozenset(CATEGORY_IDS)
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REQUIRED = ("id", "topic", "situation", "verdict", "quote", "section", "next_step", "examples", "keywords", "facets")
 _FACET_PARTS = ("needs", "may", "not")
