@@ -23,6 +23,4 @@ class Verb(StrEnum):
     YEARLY_CAMPAIGN = "yearlyCampaign"
 
 
-CASE_VERBS = frozenset({Verb.CLAIM_CASE, Verb.ADD_NOTE, Verb.RESOLVE_CASE, Verb.ESCALATE_CASE, Verb.SHOW_DETAILS,
-                        Verb.REFRESH_CASE})
 VERBS = frozenset(Verb)
