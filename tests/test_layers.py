@@ -3,7 +3,8 @@
 - nothing in domain/ imports cards, bot, dialogs, wiring, settings or botbuilder (the domain returns data; cards/
   draws it; wiring/ hands it small config objects, never ``Settings``);
 - botbuilder is imported only in bot/ and dialogs/ (tests and the bench's stand-ins aside);
-- no domain module is over 500 lines (one job per module).
+- no domain module is over 500 lines (one job per module);
+- store/ is below the domain: it imports none of the layers above it.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def test_botbuilder_is_imported_only_in_bot_and_dialogs(path: Path) -> None:
     if rel(path).split("/")[0] in SDK_HOMES:
         return
     assert not imported_modules(path) & {"botbuilder", "botframework"}, rel(path)
+
+
+@pytest.mark.parametrize("path", list(python_files("store")), ids=rel)
+def test_the_store_imports_nothing_above_it(path: Path) -> None:
+    assert not imported_modules(path) & {"domain", *NOT_IN_DOMAIN}, rel(path)
 
 
 @pytest.mark.parametrize("path", list(python_files("domain")), ids=rel)

@@ -16,10 +16,6 @@ class Clock:
         """Current time, timezone-aware UTC."""
         return datetime.now(UTC)
 
-    def local_now(self) -> datetime:
-        """Current time in the school's time zone."""
-        return self.now().astimezone(self.tz)
-
 
 class FakeClock(Clock):
     """A clock that only moves when told to (tests, benches, the local chat's demo mode)."""
