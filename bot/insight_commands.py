@@ -18,12 +18,11 @@ from botbuilder.schema import Activity
 
 from cards.insight import policy_review_card, summary_card
 from dialogs.guided import card_message
-from domain.insight.figures import InsightService
+from domain.insight.figures import SUMMARY_ROLES, InsightService
 from domain.insight.periods import PeriodError
 from domain.people.roles import Role
 from wiring.services import Services
 
-SUMMARY_ROLES = (Role.HEAD_TEACHER, Role.CHAIR)
 SUMMARY_REFUSAL = ("Sorry, summaries are for the Head Teacher and the Chair of Governors, in their lead space "
                    "(and for ThinkFirst admins, the trust's, in a chat with me).")
 REVIEW_REFUSAL = "Sorry, the policy review is for the Head Teacher, in their lead space."

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any
 
 from domain.campaigns.core import CampaignBase
 from domain.campaigns.model import ACKS, CAMPAIGNS, EXEMPTIONS, OPEN, AckResult, Campaign, CampaignError, Card
@@ -37,10 +36,6 @@ class Audience(CampaignBase):
     def unexempt(self, user_id: str) -> bool:
         """Bring an exempted person back into campaigns; True if they were exempt."""
         return self.store.delete(EXEMPTIONS, user_id)
-
-    def exemptions(self) -> list[dict[str, Any]]:
-        """Every exemption with its reason, who set it and when."""
-        return self.store.all(EXEMPTIONS)
 
     # The fan-out and joiners -----------------------------------------------------------------------------------
 
