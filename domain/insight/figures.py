@@ -32,6 +32,7 @@ from typing import Any
 
 from domain.campaigns.model import ACKS, CAMPAIGNS, EXEMPTIONS, PENDING_VERSIONS
 from domain.delivery.messages import OutgoingMessage
+from domain.delivery.outbox import Outbox
 from domain.insight.disclosure import range_text, shown_exactly
 from domain.insight.periods import Period, PeriodError, parse_date, parse_period, term_period, year_period
 from domain.insight.summary import (
@@ -54,6 +55,7 @@ from domain.insight.summary import (
 from domain.people.directory import Directory
 from domain.people.roles import Role
 from domain.questions.matcher import Matcher
+from domain.questions.policy import PolicyDocument
 from domain.questions.unanswered import ANSWERED, QUESTIONS
 from domain.reports.audit import CaseBook
 from domain.reports.case import OUTCOMES, Case
@@ -80,8 +82,8 @@ NO_CLOSE_TOPIC = "Not close to any topic in the policy"
 class InsightService:
     """Works out the figures, protects them for governors, and posts the termly summary."""
 
-    def __init__(self, store: RecordStore, directory: Directory, clock: Clock, policy: Any, *,
-                 outbox: Any = None, routing: RoutingBook | None = None, case_config: CaseConfig | None = None,
+    def __init__(self, store: RecordStore, directory: Directory, clock: Clock, policy: PolicyDocument, *,
+                 outbox: Outbox, routing: RoutingBook | None = None, case_config: CaseConfig | None = None,
                  calendar: SchoolCalendar | None = None, matcher: Matcher | None = None,
                  trust_name: str = "the trust") -> None:
         self.store = store

@@ -21,6 +21,7 @@ from typing import Any
 
 from domain import DATA_DIR
 from domain.delivery.messages import OutgoingMessage
+from domain.delivery.outbox import Outbox
 from domain.people.directory import ChannelBinding, Directory
 from domain.people.roles import CHANNEL_ROLES, Role, role_title
 from domain.shared.clock import Clock, iso
@@ -150,7 +151,7 @@ def _readers_of(binding: ChannelBinding) -> list[Reader]:
 class LeadSpaces:
     """Binds lead spaces after checking who can read them, and watches their membership."""
 
-    def __init__(self, directory: Directory, clock: Clock, outbox: Any, table: ReadersTable | None = None) -> None:
+    def __init__(self, directory: Directory, clock: Clock, outbox: Outbox, table: ReadersTable | None = None) -> None:
         self.directory = directory
         self.clock = clock
         self.outbox = outbox
