@@ -280,9 +280,8 @@ class ChannelCommands:
         text = f"Summary of {ref}, to paste into your safeguarding record system:\n\n```\n{summary}\n```"
         if context.conversation_kind == "personal":
             return [text]
-        seq = self.services.store.next_sequence(f"export:{ref}")
-        self.services.outbox.enqueue(OutgoingMessage(
-            key=f"case:{ref}:export:{context.user_id}:{seq}", summary=f"Summary of {ref}", to_user=context.user_id,
+        self.services.outbox.enqueue_again(OutgoingMessage(
+            key=f"case:{ref}:export:{context.user_id}", summary=f"Summary of {ref}", to_user=context.user_id,
             text=text, school_id=context.school_id))
         return [f"I've sent you the summary of {ref} in a private chat (it holds details that stay out of "
                 "channels)."]
@@ -354,9 +353,8 @@ class ChannelCommands:
         text = f"Acknowledgements for campaign {campaign_id} (CSV):\n\n```\n{csv_text}```"
         if context.conversation_kind == "personal":
             return text
-        seq = self.services.store.next_sequence(f"campaign-export:{campaign_id}")
-        self.services.outbox.enqueue(OutgoingMessage(
-            key=f"campaign:{campaign_id}:export:{context.user_id}:{seq}", summary=f"Campaign {campaign_id} export",
+        self.services.outbox.enqueue_again(OutgoingMessage(
+            key=f"campaign:{campaign_id}:export:{context.user_id}", summary=f"Campaign {campaign_id} export",
             to_user=context.user_id, text=text, school_id=context.school_id))
         return "I've sent you the export in a private chat (it lists named staff)."
 

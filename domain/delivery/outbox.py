@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -140,6 +140,12 @@ class Outbox:
             return False
         self._queued()
         return True
+
+    def enqueue_again(self, message: OutgoingMessage) -> bool:
+        """Queue a message that may rightly be asked for again (an export sent 1:1): its key gets the next number of
+        a sequence of its own, so each request is its own message, never taken for a duplicate."""
+        seq = self.store.next_sequence(f"again:{message.key}")
+        return self.enqueue(replace(message, key=f"{message.key}:{seq}"))
 
     def exists(self, key: str) -> bool:
         """True if this key was ever queued."""
