@@ -6,6 +6,8 @@ Life of an entry::
        ^                  |
        +---- retry -------+   (429/412/5xx/time-out: back to pending with a later next_attempt_at)
 
+    pending | sending --a newer update of the same card is queued--> superseded
+
 Guarantees, stated plainly (the trade-off the campaign issue asks for):
 
 - ``enqueue`` writes the entry with ``insert_new``, so a key is queued at most once, ever, across restarts. The
@@ -25,6 +27,9 @@ Guarantees, stated plainly (the trade-off the campaign issue asks for):
   worker keeps retrying them while their case is open (domain/delivery/worker.py). One that has waited too long is
   *overdue*: ``overdue`` lists them for /healthz, and ``flag_overdue`` notes the moment it was first reported, so
   the log says so once per message rather than once per retry.
+- A card is only ever left showing its newest state. Queuing an update of a card (``replaces``) supersedes the
+  older updates of that card still waiting: they are never sent, and one in flight that fails is not retried. The
+  worker sends one message at a time per conversation, so the newer update cannot overtake an older one in flight.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ SENDING = "sending"
 # Final states, named as DeliveryStatus values so reports read the same everywhere.
 SENT = str(DeliveryStatus.SENT)
 FAILED = str(DeliveryStatus.FAILED)
+# Final: a newer update of the same card was queued, so this one need never be sent.
+SUPERSEDED = "superseded"
 
 # Urgent messages (safeguarding alerts) go ahead of a campaign's 2,000 cards.
 URGENT_PRIORITY = 0
@@ -138,6 +145,8 @@ class Outbox:
             self.store.insert_new(OUTBOX, message.key, doc)
         except ConflictError:
             return False
+        if message.replaces:
+            self._supersede_older_updates(message.replaces, message.key)
         self._queued()
         return True
 
@@ -146,6 +155,25 @@ class Outbox:
         a sequence of its own, so each request is its own message, never taken for a duplicate."""
         seq = self.store.next_sequence(f"again:{message.key}")
         return self.enqueue(replace(message, key=f"{message.key}:{seq}"))
+
+    def _supersede_older_updates(self, target: str, newer_key: str) -> None:
+        """Older updates of this card that have not landed: the newer one carries the whole card, so they must not
+        land after it (a retried 'claimed' card over a 'resolved' one would mislead a lead)."""
+        now = iso(self.clock.now())
+        older = self.store.find(OUTBOX, lambda d: d["status"] in (PENDING, SENDING) and d["key"] != newer_key
+                                and (d.get("message") or {}).get("replaces") == target)
+
+        def change(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            if doc is None or doc["status"] not in (PENDING, SENDING):
+                return None
+            new = {**doc, "superseded_by": newer_key, "updated_at": now}
+            if doc["status"] == PENDING:
+                new |= {"status": SUPERSEDED, "detail": f"superseded by {newer_key}"}
+            # One in flight is left to finish; if it fails, mark() settles it as superseded rather than retrying.
+            return new
+
+        for doc in older:
+            self.store.update(OUTBOX, doc["key"], change)
 
     def exists(self, key: str) -> bool:
         """True if this key was ever queued."""
@@ -213,6 +241,8 @@ class Outbox:
                 new["attempts"] = attempts
             if throttled is not None:
                 new["throttled"] = throttled
+            if result.status == DeliveryStatus.RETRY and doc.get("superseded_by"):
+                return {**new, "status": SUPERSEDED, "detail": f"superseded by {doc['superseded_by']}"}
             if result.status == DeliveryStatus.RETRY:
                 new["status"] = PENDING
                 new["next_attempt_at"] = iso(_ceil_second(next_attempt_at or now))
@@ -256,11 +286,16 @@ class Outbox:
                 continue
             # Unknown or not delivered: back to pending. Ambiguous cases may show the person a second card,
             # which is the price of never skipping anyone.
-            self.store.update(OUTBOX, entry.key, lambda d: {**d, "status": PENDING, "detail": "re-sent after restart",
-                                                           "next_attempt_at": iso(self.clock.now())}
-                              if d and d["status"] == SENDING else None)
+            self.store.update(OUTBOX, entry.key, self._requeued_after_restart)
             counts["requeued"] += 1
         return dict(counts)
+
+    def _requeued_after_restart(self, doc: dict[str, Any] | None) -> dict[str, Any] | None:
+        if doc is None or doc["status"] != SENDING:
+            return None
+        if doc.get("superseded_by"):
+            return {**doc, "status": SUPERSEDED, "detail": f"superseded by {doc['superseded_by']}"}
+        return {**doc, "status": PENDING, "detail": "re-sent after restart", "next_attempt_at": iso(self.clock.now())}
 
     # Reports and resends ---------------------------------------------------------------------------------------
 

@@ -177,6 +177,7 @@ class DeliveryWorker:
         self.windows = ConversationWindows(per_conversation)
         self.stats: Counter[str] = Counter()
         self._tasks: dict[asyncio.Task[None], str] = {}
+        self._task_conversations: dict[asyncio.Task[None], str] = {}
         self._wake = asyncio.Event()
         # Whatever queues a message wakes this worker (through the outbox), so it goes at once, not at the next poll.
         outbox.on_queued(lambda: self.wake())
@@ -236,13 +237,19 @@ class DeliveryWorker:
             if not batch:
                 batch = self.outbox.due(self.clock.now(), self.batch_size, exclude=self._tasks.values())
             fetched = bool(batch)
-            dispatched, slots_full, waits, deferred = False, False, [], []
+            dispatched, slots_full, busy, waits, deferred = False, False, False, [], []
             while batch:
                 if len(self._tasks) >= self.max_in_flight:
                     slots_full = True
                     break
                 now = self._t()
                 entry = batch[0]
+                if entry.conversation_key in self._busy_conversations():
+                    # One send at a time per conversation: a chat reads in the order things were queued, and a
+                    # newer card update cannot overtake an older one in flight.
+                    deferred.append(batch.pop(0))
+                    busy = True
+                    continue
                 conversation_wait = self.windows.wait_time(entry.conversation_key, now)
                 if conversation_wait > 0:
                     # This conversation is at its limit; others in the batch may still go.
@@ -261,13 +268,14 @@ class DeliveryWorker:
                 self.windows.record(entry.conversation_key, now)
                 task = asyncio.create_task(self._deliver(claimed))
                 self._tasks[task] = claimed.key
+                self._task_conversations[task] = claimed.conversation_key
                 task.add_done_callback(self._done)
                 dispatched = True
             batch = deferred + batch
             if dispatched:
                 await asyncio.sleep(0)  # let the new sends start before deciding more
                 continue
-            if slots_full:
+            if slots_full or (busy and not waits):
                 await self._wait_for_a_send()
                 continue
             if waits:
@@ -319,8 +327,12 @@ class DeliveryWorker:
             return
         await asyncio.wait(set(self._tasks), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
 
+    def _busy_conversations(self) -> set[str]:
+        return set(self._task_conversations.values())
+
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
+        self._task_conversations.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("outbox: a send task failed: %r", task.exception())
 

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from bot.transport import TeamsTransport
 from bot.web import ADAPTER_KEY, STATS_KEY
-from domain.delivery.outbox import SENT
+from domain.delivery.outbox import SENT, SUPERSEDED
 from domain.delivery.worker import DeliveryWorker
 from domain.shared.clock import FakeClock
 from tests.support.connector import ProgrammedResponse
@@ -32,6 +32,7 @@ from tests.support.teams import (
     TEACHER,
     BotHarness,
     button_data,
+    card_text,
     channel_conversation,
     invoke_execute,
     personal_conversation,
@@ -261,3 +262,31 @@ async def _press(rig: Rig, choice: str) -> tuple[int, object]:
 
     return await rig.harness.post(personal_message(TEACHER, rig.harness.connector.service_url,
                                                    value={"choice": choice}))
+
+
+async def test_an_older_card_update_never_lands_after_a_newer_one(rig: Rig) -> None:
+    """A claim's update fails once; a note is added before it is retried: the card Teams ends with shows the note."""
+    await set_up_school(rig.harness)
+    ref = await report(rig, "cyberbullying_pupil")
+    await rig.drain()
+    alert = rig.harness.cards(SAFEGUARDING)[-1]
+    update_path = re.compile(rf"^/v3/conversations/{re.escape(SAFEGUARDING)}/activities/[^/]+$")
+    rig.harness.connector.program(update_path, ProgrammedResponse(503), method="PUT")
+    where = channel_conversation(SAFEGUARDING)
+    service_url = rig.harness.connector.service_url
+    status, _ = await rig.harness.post(invoke_execute(DSL, service_url, where, "claimCase", button_data(alert, "Claim"),
+                                                      channel=(SAFEGUARDING, "Safeguarding")))
+    assert status == 200
+    await rig.drain(wait_for_retries=False)  # the claim's update is tried once and fails
+    status, _ = await rig.harness.post(invoke_execute(DSL, service_url, where, "addNote",
+                                                      {"ref": ref, "version": 2, "note": "Spoke to the pupil."},
+                                                      channel=(SAFEGUARDING, "Safeguarding")))
+    assert status == 200
+    await rig.drain()
+    puts = rig.harness.connector.matching("PUT", update_path.pattern)
+    # The card Teams is left with is the newest: claimed, then the note.
+    assert "note added by Dee Safeguard" in card_text(puts[-1].json["attachments"][0]["content"])
+    updates = {d["key"].split(":")[3]: d["status"] for d in rig.harness.services.store.all("outbox")
+               if ":update:" in d["key"]}
+    assert updates == {"v2": SUPERSEDED, "v3": SENT}  # the failed claim update was not retried over the note
+    no_turn_errors(rig)

@@ -221,3 +221,47 @@ async def test_wake_sends_an_urgent_message_at_once_and_stop_ends_run() -> None:
     assert transport.delivered["alert"] == 1
     worker.stop()
     await asyncio.wait_for(task, 1.0)
+
+
+async def test_one_send_at_a_time_per_conversation_so_a_chat_reads_in_order() -> None:
+    """A details card then its two files to one lead, the first slowest: they land in the order queued, while
+    another person's message goes out alongside them."""
+    events: list[str] = []
+    ticks = {"details": 6, "file-1": 3, "file-2": 1, "other": 1}
+
+    async def transport(message: OutgoingMessage, previous: DeliveryResult | None) -> DeliveryResult:
+        events.append(f"start {message.key}")
+        for _ in range(ticks[message.key]):
+            await asyncio.sleep(0)
+        events.append(f"end {message.key}")
+        return DeliveryResult(DeliveryStatus.SENT, activity_id=f"act-{message.key}")
+
+    clock = FakeClock(START)
+    outbox = Outbox(MemoryStore(), clock)
+    worker = DeliveryWorker(outbox, transport, clock, sleep=FakeSleep(clock))
+    for key in ("details", "file-1", "file-2"):
+        outbox.enqueue(to_user(key, "dsl"))
+    outbox.enqueue(to_user("other", "teacher"))
+    await worker.drain()
+    lead = [e for e in events if "other" not in e]
+    assert lead == ["start details", "end details", "start file-1", "end file-1", "start file-2", "end file-2"]
+    assert events.index("start other") < events.index("end details")  # other conversations are not held up
+
+
+async def test_a_newer_card_update_supersedes_older_ones_waiting_or_failing_in_flight() -> None:
+    """Updates of one card: a waiting older one is never sent, and one that fails in flight is not retried."""
+    outbox, transport, worker, _, _, _ = setup({"v2": ["503"]})
+    outbox.enqueue(to_user("alert", "dsl"))
+    await worker.drain()
+
+    def update(key: str) -> OutgoingMessage:
+        return OutgoingMessage(key=key, summary=key, to_user="dsl", card={"type": "AdaptiveCard"}, replaces="alert")
+
+    outbox.enqueue(update("v2"))
+    await worker.drain(wait_for_retries=False)  # v2 fails once and waits to be retried
+    outbox.enqueue(update("v3"))
+    outbox.enqueue(update("v4"))
+    await worker.drain()
+    assert [key for key, _ in transport.updates] == ["v4"]
+    assert {k: outbox.get(k).status for k in ("v2", "v3", "v4")} == {  # type: ignore[union-attr]
+        "v2": "superseded", "v3": "superseded", "v4": "sent"}

@@ -126,3 +126,25 @@ def test_enqueue_needs_a_recipient() -> None:
     else:
         raise AssertionError("expected ValueError")
     assert not outbox.exists("x")
+
+
+async def test_an_update_in_flight_when_a_newer_one_is_queued_is_not_retried_nor_resent_after_a_restart() -> None:
+    outbox, _, _ = make()
+
+    def update(key: str) -> OutgoingMessage:
+        return OutgoingMessage(key=key, summary=key, to_user="dsl", card={"type": "AdaptiveCard"}, replaces="alert")
+
+    outbox.enqueue(update("v2"))
+    assert outbox.claim("v2") is not None
+    outbox.enqueue(update("v3"))
+    assert outbox.get("v2").status == "sending"  # type: ignore[union-attr]  # left to finish
+    outbox.mark("v2", DeliveryResult(DeliveryStatus.RETRY, detail="503"), attempts=1)
+    assert outbox.get("v2").status == "superseded"  # type: ignore[union-attr]
+
+    outbox.enqueue(update("v4"))  # v3 now waits; a crash leaves v4 in flight, then v5 is queued
+    assert outbox.get("v3").status == "superseded"  # type: ignore[union-attr]
+    assert outbox.claim("v4") is not None
+    outbox.enqueue(update("v5"))
+    await outbox.recover_interrupted()
+    assert outbox.get("v4").status == "superseded"  # type: ignore[union-attr]
+    assert [e.key for e in outbox.due(outbox.clock.now())] == ["v5"]
