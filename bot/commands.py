@@ -317,7 +317,7 @@ class ChannelCommands:
             if current is None:
                 return ["No acknowledgement campaign is running. Type **campaign start** to begin one."]
             if sub == "status":
-                return [card_message(self.services.campaign_cards.status_card(campaigns.status(current.id)),
+                return [card_message(campaigns.status_card(current.id),
                                      f"Campaign {current.id} status")]
             if sub == "resend":
                 queued = campaigns.resend(current.id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.campaigns.model import Campaign, Card
 from domain.people.directory import Person
@@ -72,6 +72,10 @@ class CampaignPresenter(Protocol):
 
     def yearly_card(self, question: YearlyQuestion) -> Card:
         """The yearly question, with Start and Not now while it is open."""
+        ...
+
+    def status_card(self, status: dict[str, Any]) -> Card:
+        """`campaign status`: the counts CampaignService.status returns."""
         ...
 
     def digest_card(self, digest: Digest) -> Card:

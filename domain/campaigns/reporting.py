@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from domain.campaigns.audience import Audience
-from domain.campaigns.model import ACKS, CSV_COLUMNS, MEMBERS, Campaign, PersonStatus
+from domain.campaigns.model import ACKS, CSV_COLUMNS, MEMBERS, Campaign, Card, PersonStatus
 from domain.campaigns.ports import Digest, Waiting
 from domain.delivery.messages import OutgoingMessage
 from domain.delivery.outbox import PENDING, SENDING
@@ -87,6 +87,10 @@ class Reporting(Audience):
             "schools": [{"school_id": s, "name": self.directory.school(s).name, "percent":
                          percent(v["acknowledged"], v["total"]), **v} for s, v in sorted(schools.items())],
         }
+
+    def status_card(self, campaign_id: str) -> Card:
+        """`campaign status`: the counts above, drawn by the presenter."""
+        return self.presenter.status_card(self.status(campaign_id))
 
     def export_csv(self, campaign_id: str) -> str:
         """One row per person: name, email, school, status, acknowledged_at, version, reminders_sent,

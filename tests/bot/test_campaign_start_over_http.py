@@ -230,8 +230,7 @@ async def test_a_failed_look_up_greets_without_a_name_and_a_later_message_fills_
     assert "Hello. Every member of staff" in card_text(ack_cards(harness, conversation)[0])
     assert "Unknown" not in json.dumps(harness.sent())
     assert harness.services.directory.person(stranger.id).name == ""
-    status_card = harness.services.campaign_cards.status_card(
-        harness.services.campaigns.status(harness.services.campaigns.campaigns()[0].id))
+    status_card = harness.services.campaigns.status_card(harness.services.campaigns.campaigns()[0].id)
     assert "Unknown" not in json.dumps(status_card)
 
     await harness.post(personal_message(stranger, url, text="hello"))

@@ -234,8 +234,8 @@ async def test_time_outs_are_retried_at_least_once_never_lost(rig: Rig) -> None:
     await rig.drain()
     await asyncio.sleep(SEND_TIMEOUT * 3)  # let the slow answer finish so its request is counted
     assert alert_entry(rig, ref)["status"] == SENT
-    # A time-out is ambiguous (Teams may have taken it): the outbox is at-least-once by design
-    # (domain/delivery/outbox.py), so the channel sees the alert once or, at worst, twice; never zero times.
+    # A time-out is ambiguous (Teams may have taken it): the outbox is at-least-once by design (domain/outbox.py),
+    # so the channel sees the alert once or, at worst, twice; never zero times.
     assert 1 <= alert_refs(rig, SAFEGUARDING)[ref] <= 2
     no_turn_errors(rig)
 
