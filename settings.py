@@ -22,6 +22,27 @@ class SettingsError(ValueError):
     """A setting is wrong; the message says which and how to fix it, in one line."""
 
 
+def check_app_identity(app_id: str, app_password: str, app_type: str, tenant_id: str) -> str:
+    """The app type, spelt as the SDK wants it, once the bot's identity settings agree (SettingsError if not).
+
+    The one check of them: Settings runs it when reading the environment, and bot/auth.py again before handing them
+    to the SDK (which would silently take an unknown app type for MultiTenant, hiding a typo).
+    """
+    normalised = {t.lower(): t for t in APP_TYPES}.get((app_type or "MultiTenant").strip().lower())
+    if normalised is None:
+        raise SettingsError(f"MicrosoftAppType must be one of {', '.join(APP_TYPES)}, not {app_type!r}.")
+    if normalised != "MultiTenant" and not tenant_id:
+        raise SettingsError(f"MicrosoftAppTenantId is needed when MicrosoftAppType is {normalised}.")
+    if normalised != "MultiTenant" and not app_id:
+        raise SettingsError(f"MicrosoftAppId is needed when MicrosoftAppType is {normalised}.")
+    if app_id and normalised != "UserAssignedMSI" and not app_password:
+        raise SettingsError("MicrosoftAppPassword is needed when MicrosoftAppId is set (or unset both to run "
+                            "locally).")
+    if app_password and not app_id:
+        raise SettingsError("MicrosoftAppPassword is set without MicrosoftAppId: that would turn authentication off.")
+    return normalised
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot can be configured with. Build it with ``Settings.from_env()``."""
@@ -51,10 +72,10 @@ class Settings:
     send_rate_per_second: float = 30.0
     school_holidays: tuple[date, ...] = ()
     # TERM_DATES: each term's first and last day ("2026-09-03..2026-12-18, 2027-01-05..2027-03-26, ..."); a school
-    # year with none listed uses the default in domain/terms.py (autumn to about 20 December, spring to Easter,
+    # year with none listed uses the default in domain/shared/terms.py (autumn to about 20 December, spring to Easter,
     # summer to about 22 July). The termly summary is posted on each term's last day.
     term_dates: tuple[tuple[date, date], ...] = ()
-    # Closed safeguarding cases are kept this many years from closure (see domain/retention.py for why),
+    # Closed safeguarding cases are kept this many years from closure (see domain/people/retention.py for why),
     # other closed cases OTHER_CASE_RETENTION_YEARS; then a nightly job replaces them with a stub.
     case_retention_years: int = 25
     other_case_retention_years: int = 6
@@ -103,15 +124,8 @@ class Settings:
         app_id = text("MicrosoftAppId")
         if app_id and not _GUID.match(app_id):
             raise SettingsError(f"MicrosoftAppId must be the bot's app id (a GUID), not {app_id[:40]!r}.")
-        app_type = text("MicrosoftAppType", "MultiTenant") or "MultiTenant"
-        if app_type not in APP_TYPES:
-            raise SettingsError(f"MicrosoftAppType must be one of {', '.join(APP_TYPES)}, not {app_type!r}.")
         tenant = text("MicrosoftAppTenantId")
-        if app_type == "SingleTenant" and not tenant:
-            raise SettingsError("MicrosoftAppTenantId is needed when MicrosoftAppType is SingleTenant.")
-        if app_id and app_type != "UserAssignedMSI" and not text("MicrosoftAppPassword"):
-            raise SettingsError("MicrosoftAppPassword is needed when MicrosoftAppId is set (or unset both to run "
-                                "locally).")
+        app_type = check_app_identity(app_id, text("MicrosoftAppPassword"), text("MicrosoftAppType"), tenant)
         timezone = text("TIMEZONE", "Europe/London") or "Europe/London"
         try:
             ZoneInfo(timezone)
@@ -202,7 +216,7 @@ def _evidence_key(raw: str) -> bytes | None:
 
 
 def _holidays(raw: str) -> tuple[date, ...]:
-    from domain.schooldays import parse_holidays
+    from domain.shared.calendar import parse_holidays
 
     try:
         return tuple(parse_holidays(raw)) if raw else ()
@@ -212,7 +226,7 @@ def _holidays(raw: str) -> tuple[date, ...]:
 
 
 def _term_dates(raw: str) -> tuple[tuple[date, date], ...]:
-    from domain.terms import TermDatesError, parse_term_dates
+    from domain.shared.calendar import TermDatesError, parse_term_dates
 
     try:
         return tuple(parse_term_dates(raw)) if raw else ()

@@ -21,12 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.campaigns import CampaignConfig, CampaignService  # noqa: E402
-from domain.clock import Clock  # noqa: E402
-from domain.delivery import TEAMS_PER_CONVERSATION_LIMITS, DeliveryWorker  # noqa: E402
-from domain.directory import Directory  # noqa: E402
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage  # noqa: E402
-from domain.outbox import Outbox  # noqa: E402
+from cards.campaigns import CampaignCards  # noqa: E402
+from domain.campaigns.model import CampaignConfig  # noqa: E402
+from domain.campaigns.service import CampaignService  # noqa: E402
+from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage  # noqa: E402
+from domain.delivery.outbox import Outbox  # noqa: E402
+from domain.delivery.worker import TEAMS_PER_CONVERSATION_LIMITS, DeliveryWorker  # noqa: E402
+from domain.people.directory import Directory  # noqa: E402
+from domain.shared.calendar import SchoolCalendar  # noqa: E402
+from domain.shared.clock import Clock  # noqa: E402
 from store.memory import MemoryStore  # noqa: E402
 
 
@@ -99,8 +102,8 @@ async def main() -> None:
     for i in range(args.people):
         directory.upsert_person(f"29:user-{i}", f"Person {i}", directory.default_school.id, "team:T1")
     outbox = Outbox(store, clock)
-    service = CampaignService(store, directory, outbox, clock, _Policy(),
-                              CampaignConfig(holidays=(date(2026, 12, 25),)))
+    service = CampaignService(store, directory, outbox, clock, _Policy(), CampaignCards(clock),
+                              CampaignConfig(), SchoolCalendar([date(2026, 12, 25)]))
     teams = StandInTeams(global_rate=max(50.0, rate * 1.5), throttle_share=args.throttle,
                          retry_after=args.retry_after / args.scale, latency=args.latency, seed=args.seed)
     worker = DeliveryWorker(outbox, teams, clock, rate_per_second=rate, max_in_flight=32,

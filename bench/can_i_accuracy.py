@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from domain.matcher import Matcher  # noqa: E402
-from domain.policy import DEFAULT_POLICY_PATH, PolicyDocument  # noqa: E402
-from domain.rules import DEFAULT_RULES_PATH, RuleBook  # noqa: E402
+from domain.questions.matcher import Matcher  # noqa: E402
+from domain.questions.policy import DEFAULT_POLICY_PATH, PolicyDocument  # noqa: E402
+from domain.questions.rules import DEFAULT_RULES_PATH, RuleBook  # noqa: E402
 from settings import Settings  # noqa: E402
 from tests.support.can_i_labels import SETS, Scores, load, score  # noqa: E402
 

@@ -10,6 +10,7 @@ trails still verify. Any 5xx, turn error, apology or broken audit trail is a bug
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -108,4 +109,7 @@ def main(cases: int = DEFAULT_CASES) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CASES))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="?", type=int, default=DEFAULT_CASES,
+                        help=f"how many requests to send (default {DEFAULT_CASES:,})")
+    sys.exit(main(parser.parse_args().cases))

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from domain.indecent_images import IndecentImagesDetector  # noqa: E402
+from domain.reports.indecent_images import IndecentImagesDetector  # noqa: E402
 
 DATA = ROOT / "tests" / "domain" / "data"
 SETS = {"tuning": DATA / "indecent_images_tuning.jsonl", "held-out": DATA / "indecent_images_heldout.jsonl"}

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from domain.understanding import Flow, Understander  # noqa: E402
+from domain.questions.understanding import Flow, Understander  # noqa: E402
 
 DATA = ROOT / "tests" / "domain" / "data"
 SETS = {"tuning": DATA / "understanding.jsonl", "held-out": DATA / "understanding_heldout.jsonl"}

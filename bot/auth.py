@@ -51,9 +51,10 @@ from botframework.connector.auth import (
 from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
+from settings import check_app_identity
+
 logger = logging.getLogger(__name__)
 
-APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant", "userassignedmsi": "UserAssignedMSI"}
 
 # Reasons passed to `on_rejected`, so the caller can count them without parsing messages.
 REJECT_METHOD = "method_not_allowed"
@@ -104,18 +105,7 @@ def build_bot_authentication(
     credentials_factory: ServiceClientCredentialsFactory | None = None,
 ) -> BotFrameworkAuthentication:
     """Build the SDK's BotFrameworkAuthentication for the public Azure cloud from plain settings."""
-    normalised = APP_TYPES.get((app_type or "MultiTenant").strip().lower())
-    if normalised is None:
-        # The SDK silently treats any unknown app type as MultiTenant, which hides a typo in the settings.
-        raise ValueError(f"Unknown app type {app_type!r}; expected one of {sorted(APP_TYPES.values())}")
-    if normalised != "MultiTenant" and not app_id:
-        raise ValueError(f"{normalised} needs an app id")
-    if normalised != "MultiTenant" and not tenant_id:
-        raise ValueError(f"{normalised} needs a tenant id")
-    if normalised == "SingleTenant" and not app_password:
-        raise ValueError("SingleTenant needs an app password")
-    if app_password and not app_id:
-        raise ValueError("An app password without an app id would turn authentication off")
+    normalised = check_app_identity(app_id, app_password, app_type, tenant_id)  # a ValueError if they disagree
     config = _SdkConfiguration(
         APP_ID=app_id or "",
         APP_PASSWORD=app_password or "",

@@ -15,17 +15,17 @@ from typing import Any, TypeAlias
 from botbuilder.schema import Activity
 
 from bot.insight_commands import InsightCommands
-from bot.services import Services
 from cards.render import escape_text
 from dialogs.guided import card_activity, card_message
-from domain.campaigns import CampaignError
-from domain.cases import CaseRefused, normalise_ref
-from domain.clock import iso
-from domain.dates import long_date
-from domain.lead_spaces import Reader, names_of
-from domain.messages import OutgoingMessage
-from domain.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, parse_role, role_title
-from domain.wording import count
+from domain.campaigns.model import CampaignError
+from domain.delivery.messages import OutgoingMessage
+from domain.people.lead_spaces import Reader, names_of
+from domain.people.roles import CHANNEL_ROLES, TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, parse_role, role_title
+from domain.people.setup import Actor
+from domain.reports.case import CaseRefused, normalise_ref
+from domain.shared.dates import long_date
+from domain.shared.wording import count
+from wiring.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +125,18 @@ class ChannelCommands:
 
     # setup ---------------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _actor(context: CommandContext) -> Actor:
+        """Who typed the command, as the set-up service knows them."""
+        return Actor(user_id=context.user_id, name=context.user_name, school_id=context.school_id,
+                     aad_object_id=context.aad_object_id)
+
     def _is_admin(self, context: CommandContext) -> bool:
-        return self.services.directory.is_admin(context.user_id, context.aad_object_id)
+        return self.services.setup.may_change_setup(self._actor(context))
 
     async def setup(self, args: list[str], value: dict[str, Any], context: CommandContext) -> list[Reply]:
         """setup status | setup ROLE [direct|confirm-visible] | setup assign ROLE @name [deputy] | setup unassign |
         setup admin | setup school."""
-        directory = self.services.directory
         sub = args[0].lower() if args else "status"
         if sub == "status":
             status = self.services.lead_spaces.status(context.school_id)
@@ -143,8 +148,7 @@ class ChannelCommands:
             name = " ".join(args[1:]).strip()
             if not context.team_id or not name or len(name) > 120:
                 return ["Type **setup school School Name** in a channel of the school's staff team."]
-            school = directory.assign_team(context.team_id, name)
-            self._audit(context, "assign_team", {"school": school.id})
+            school = self.services.setup.assign_team(self._actor(context), context.team_id, name)
             return [f"This team now belongs to **{_plain(school.name)}** (case references start {school.code}-)."]
         if sub in ("assign", "unassign", "admin"):
             return self._assign(sub, args[1:], context)
@@ -159,8 +163,7 @@ class ChannelCommands:
 
     def _bind_direct(self, role: Role, context: CommandContext) -> str:
         """The role's alerts go 1:1 to each holder and deputy."""
-        self.services.lead_spaces.bind_direct(context.school_id, role, by=context.user_id)
-        self._audit(context, "bind_direct", {"role": str(role)})
+        self.services.setup.bind_direct(self._actor(context), role)
         holders = self.services.directory.holders(context.school_id, role)
         title = role_title(role)
         if not holders:
@@ -190,16 +193,11 @@ class ChannelCommands:
                     "minute.")
         kind = "groupChat" if context.conversation_kind == "groupChat" else "channel"
         space_name = context.channel_name if kind == "channel" else (context.channel_name or "this group chat")
-        result = self.services.lead_spaces.bind(
-            context.school_id, role, conversation_id=context.conversation_id, name=space_name, kind=kind,
-            team_id=context.team_id, readers=readers, by=context.user_id, confirm_visible=confirm_visible)
+        result = self.services.setup.bind_space(
+            self._actor(context), role, conversation_id=context.conversation_id, name=space_name, kind=kind,
+            team_id=context.team_id, readers=readers, confirm_visible=confirm_visible)
         if not result.safe and not confirm_visible:
-            self._audit(context, "bind_space_refused", {"role": str(role), "space": context.conversation_id,
-                                                         "outsiders": len(result.outsiders)})
             return self.services.lead_spaces.refusal_text(result, _plain(space_name))
-        self._audit(context, "bind_space" if result.safe else "bind_space_confirm_visible", {
-            "role": str(role), "space": context.conversation_id, "readers": len(result.readers),
-            "outsiders": [r.user_id for r in result.outsiders]})
         scope = "every school in the trust" if role in TRUST_WIDE_ROLES else \
             self.services.directory.school(context.school_id).name
         done = (f"Done: this {'group chat' if kind == 'groupChat' else 'channel'} (**{_plain(space_name)}**) now "
@@ -212,7 +210,7 @@ class ChannelCommands:
                        "someone else joins, I will stop posting here and tell you.")
 
     def _assign(self, sub: str, args: list[str], context: CommandContext) -> list[Reply]:
-        directory = self.services.directory
+        setup, actor = self.services.setup, self._actor(context)
         if sub == "admin":
             role: Role | None = Role.ADMIN
         else:
@@ -225,25 +223,16 @@ class ChannelCommands:
         done = []
         for user_id, name in context.mentions:
             if sub == "unassign":
-                directory.unassign_role(context.school_id, role, user_id)
-                self.services.lead_spaces.recheck_person(user_id)
+                setup.unassign(actor, role, user_id, deputy=deputy)
+            elif sub == "admin":
+                setup.make_admin(actor, user_id, name, team_id=context.team_id, tenant_id=context.tenant_id)
             else:
-                if directory.person(user_id) is None:
-                    directory.upsert_person(user_id, name, context.school_id, f"team:{context.team_id}"
-                                            if context.team_id else "assigned", tenant_id=context.tenant_id)
-                directory.assign_role(context.school_id, role, user_id, deputy=deputy, by=context.user_id)
+                setup.assign(actor, role, user_id, name, deputy=deputy, team_id=context.team_id,
+                             tenant_id=context.tenant_id)
             done.append(_plain(name))
-            self._audit(context, f"{sub}_role", {"role": str(role), "user": user_id, "deputy": deputy})
         verb = "no longer" if sub == "unassign" else "now"
         title = role_title(role) + (" (deputy)" if deputy and sub != "unassign" else "")
         return [f"{', '.join(done)} {verb} {'hold' if len(done) > 1 else 'holds'} the role {title}."]
-
-    def _audit(self, context: CommandContext, action: str, detail: dict[str, Any]) -> None:
-        """Set-up changes are audited like case changes: who, when, what."""
-        seq = self.services.store.next_sequence("setup_audit")
-        self.services.store.put("setup_audit", f"{seq:08d}", {
-            "seq": seq, "at": iso(self.services.clock.now()), "actor_id": context.user_id,
-            "actor_name": context.user_name, "action": action, "detail": detail, "school_id": context.school_id})
 
     # cases ---------------------------------------------------------------------------------------------------
 
@@ -271,7 +260,8 @@ class ChannelCommands:
         viewer = self.services.directory.person(context.user_id)
         replies: list[Reply] = []
         for school_id, role in roles:
-            card = self.services.cases.open_cases_card(school_id, str(role), viewer)
+            card = self.services.case_cards.case_list_card(str(role),
+                                                           self.services.cases.open_cases(school_id, str(role), viewer))
             replies.append(card_message(card, f"Open cases for the {role_title(role)}"))
         return replies
 
@@ -290,9 +280,8 @@ class ChannelCommands:
         text = f"Summary of {ref}, to paste into your safeguarding record system:\n\n```\n{summary}\n```"
         if context.conversation_kind == "personal":
             return [text]
-        seq = self.services.store.next_sequence(f"export:{ref}")
-        self.services.outbox.enqueue(OutgoingMessage(
-            key=f"case:{ref}:export:{context.user_id}:{seq}", summary=f"Summary of {ref}", to_user=context.user_id,
+        self.services.outbox.enqueue_again(OutgoingMessage(
+            key=f"case:{ref}:export:{context.user_id}", summary=f"Summary of {ref}", to_user=context.user_id,
             text=text, school_id=context.school_id))
         return [f"I've sent you the summary of {ref} in a private chat (it holds details that stay out of "
                 "channels)."]
@@ -300,8 +289,7 @@ class ChannelCommands:
     # campaigns -----------------------------------------------------------------------------------------------
 
     def _may_run_campaigns(self, context: CommandContext) -> bool:
-        return self._is_admin(context) or self.services.directory.has_role(context.user_id, context.school_id,
-                                                                           Role.HEAD_TEACHER)
+        return self.services.setup.may_run_campaigns(self._actor(context))
 
     async def campaign(self, args: list[str], value: dict[str, Any], context: CommandContext) -> list[Reply]:
         """campaign start [days] | status | export | resend | exempt @name reason | unexempt @name | close |
@@ -329,7 +317,8 @@ class ChannelCommands:
             if current is None:
                 return ["No acknowledgement campaign is running. Type **campaign start** to begin one."]
             if sub == "status":
-                return [card_message(campaigns.status_card(current.id), f"Campaign {current.id} status")]
+                return [card_message(campaigns.status_card(current.id),
+                                     f"Campaign {current.id} status")]
             if sub == "resend":
                 queued = campaigns.resend(current.id)
                 return [f"Queued {queued} card{'s' if queued != 1 else ''} again (only people whose card failed "
@@ -364,9 +353,8 @@ class ChannelCommands:
         text = f"Acknowledgements for campaign {campaign_id} (CSV):\n\n```\n{csv_text}```"
         if context.conversation_kind == "personal":
             return text
-        seq = self.services.store.next_sequence(f"campaign-export:{campaign_id}")
-        self.services.outbox.enqueue(OutgoingMessage(
-            key=f"campaign:{campaign_id}:export:{context.user_id}:{seq}", summary=f"Campaign {campaign_id} export",
+        self.services.outbox.enqueue_again(OutgoingMessage(
+            key=f"campaign:{campaign_id}:export:{context.user_id}", summary=f"Campaign {campaign_id} export",
             to_user=context.user_id, text=text, school_id=context.school_id))
         return "I've sent you the export in a private chat (it lists named staff)."
 

@@ -23,13 +23,12 @@ from botbuilder.schema import Activity, Attachment
 from botbuilder.schema.teams import FileConsentCardResponse
 from botbuilder.schema.teams.additional_properties import ContentType
 
-from bot.evidence_fetch import FetchPolicy, is_download_url
-from bot.services import Services
-from domain.directory import Person
-from domain.evidence import EvidenceService
-from domain.messages import OutgoingMessage
-from domain.routing import INDECENT_IMAGES
+from dialogs.evidence_fetch import FetchPolicy, is_download_url
+from domain.delivery.messages import OutgoingMessage
+from domain.people.directory import Person
+from domain.reports.evidence import EvidenceService
 from store.base import StoreError
+from wiring.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +108,12 @@ class EvidenceFiles:
         ref = str(context.get("ref", ""))
         if person is None or not ref or not self.services.cases.may_act(ref, person):
             return None
-        case = self.services.cases.get(ref)
-        if case is None or case["report"]["category"] == INDECENT_IMAGES:
+        case = self.services.cases.case(ref)
+        if case is None:
             return None
-        item = next((a for a in case["report"].get("attachments") or []
-                     if a.get("evidence_id") and a.get("evidence_id") == context.get("evidence_id")), None)
+        # Never a file from an indecent-images report: kept_evidence() holds none for one.
+        item = next((a for a in case.report.kept_evidence() if a.get("evidence_id") == context.get("evidence_id")),
+                    None)
         return (person, item) if item else None
 
     async def accept(self, turn_context: TurnContext, response: FileConsentCardResponse) -> None:

@@ -24,9 +24,8 @@ from botbuilder.schema.teams import FileConsentCardResponse, TeamInfo, TeamsChan
 from bot.card_actions import CardActions
 from bot.commands import ChannelCommands, CommandContext
 from bot.evidence_delivery import EvidenceFiles
-from bot.evidence_fetch import FetchPolicy
-from bot.services import Services
 from dialogs.can_i_dialog import CanIDialog
+from dialogs.evidence_fetch import FetchPolicy
 from dialogs.guided import (
     BACK_WORDS,
     CANCEL_WORDS,
@@ -50,9 +49,9 @@ from dialogs.menu import (
 )
 from dialogs.policy_dialog import PolicyDialog
 from dialogs.report_dialog import ReportDialog
-from domain.clock import iso, parse_iso
-from domain.lead_spaces import Reader
-from domain.understanding import Flow
+from domain.people.lead_spaces import Reader
+from domain.questions.understanding import Flow
+from wiring.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +188,6 @@ class ThinkFirstBot(TeamsActivityHandler):
             await super().on_turn(turn_context)
             await self.conversation_state.save_changes(turn_context)
             await self.user_state.save_changes(turn_context)
-        self.services.wake()  # anything the turn queued (alerts, updates, notices) goes now
 
     # Messages -----------------------------------------------------------------------------------------------
 
@@ -456,8 +454,7 @@ class ThinkFirstBot(TeamsActivityHandler):
         verb = action.get("verb")
         data = as_dict(action.get("data"))
         context = self._command_context(turn_context)
-        card = await self.card_actions.handle_execute(turn_context, verb if isinstance(verb, str) else "", data,
-                                                      context)
+        card = self.card_actions.handle_execute(verb if isinstance(verb, str) else "", data, context)
         # A model object, not a dict: CloudAdapter 4.17 serialises a dict body twice (see the platform notes).
         return InvokeResponse(status=200, body=AdaptiveCardInvokeResponse(
             status_code=200, type="application/vnd.microsoft.card.adaptive", value=card))
@@ -587,11 +584,7 @@ class ThinkFirstBot(TeamsActivityHandler):
 
     async def _welcome_once(self, turn_context: TurnContext, welcome: Activity | str) -> None:
         """Say hello once per install: Teams (and the Playground) can send several install events for one."""
-        conversation_id = conversation_id_of(turn_context.activity)
-        now = self.services.clock.now()
-        last = self.services.store.get("welcomes", conversation_id)
-        if last is None or now - parse_iso(last["at"]) > WELCOME_AGAIN_AFTER:
-            self.services.store.put("welcomes", conversation_id, {"at": iso(now)})
+        if self.services.directory.welcome_due(conversation_id_of(turn_context.activity), WELCOME_AGAIN_AFTER):
             await turn_context.send_activity(welcome)
 
     def _remember(self, turn_context: TurnContext) -> None:

@@ -16,13 +16,13 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
-from bot.services import Services
 from cards.insight import policy_review_card, summary_card
 from dialogs.guided import card_message
-from domain.insight import InsightService, PeriodError
-from domain.roles import Role
+from domain.insight.figures import SUMMARY_ROLES, InsightService
+from domain.insight.periods import PeriodError
+from domain.people.roles import Role
+from wiring.services import Services
 
-SUMMARY_ROLES = (Role.HEAD_TEACHER, Role.CHAIR)
 SUMMARY_REFUSAL = ("Sorry, summaries are for the Head Teacher and the Chair of Governors, in their lead space "
                    "(and for ThinkFirst admins, the trust's, in a chat with me).")
 REVIEW_REFUSAL = "Sorry, the policy review is for the Head Teacher, in their lead space."
@@ -36,7 +36,7 @@ class InsightCommands:
         self.services = services
 
     def _insight(self) -> InsightService:
-        return InsightService.from_services(self.services)
+        return self.services.insight
 
     def place(self, context: Any, roles: tuple[Role, ...]) -> str | None:
         """The school whose figures this person may see here, or None (refused)."""

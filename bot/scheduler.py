@@ -22,8 +22,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from domain.delivery import DeliveryWorker
-from domain.jobs import Cron, Interval, JobSpec
+from domain.delivery.worker import DeliveryWorker
+from domain.shared.jobs import Cron, Interval, JobSpec
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def attach_delivery_worker(app: web.Application, worker: DeliveryWorker, stop_ti
         try:
             await asyncio.wait_for(task, stop_timeout)
         except (TimeoutError, asyncio.CancelledError):
-            # Sends still in flight stay 'sending' and are settled by the next start (see domain/outbox.py).
+            # Sends still in flight stay 'sending' and are settled by the next start (see domain/delivery/outbox.py).
             log.warning("delivery worker did not stop within %s s", stop_timeout)
 
     app.on_startup.append(on_startup)

@@ -26,9 +26,9 @@ from botbuilder.schema import (
 )
 
 from bot.evidence_delivery import consent_activity, evidence_activity
-from domain.directory import Directory
-from domain.evidence import EvidenceService
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.people.directory import Directory
+from domain.reports.evidence import EvidenceService
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

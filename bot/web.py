@@ -13,20 +13,20 @@ from botbuilder.integration.aiohttp import CloudAdapter
 
 from bot import sdk_fixes
 from bot.auth import build_bot_authentication, make_messages_handler
-from bot.evidence_fetch import FetchPolicy
 from bot.handler import ThinkFirstBot
-from bot.jobs import scheduled_jobs
 from bot.leadership import Leadership, replica_name
 from bot.scheduler import attach_delivery_worker, attach_scheduler, build_scheduler
-from bot.services import Services, build_services
 from bot.signing_keys import attach_signing_key_refresh
-from bot.state_storage import RecordStoreStorage
 from bot.transport import HTTP_TIMEOUT_SECONDS, SEND_TIMEOUT_SECONDS, TeamsTransport
-from domain.clock import Clock
-from domain.delivery import DeliveryWorker
-from domain.outbox import OUTBOX, SENT
+from dialogs.evidence_fetch import FetchPolicy
+from dialogs.state_storage import RecordStoreStorage
+from domain.delivery.outbox import OUTBOX, SENT
+from domain.delivery.worker import DeliveryWorker
+from domain.shared.clock import Clock
 from settings import Settings
 from store.base import RecordStore
+from wiring.jobs import scheduled_jobs
+from wiring.services import Services, build_services
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,6 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
     # Safeguarding messages are retried until delivered or their case is closed: the domain's policy says which.
     worker = DeliveryWorker(services.outbox, transport, services.clock, rate_per_second=settings.send_rate_per_second,
                             send_timeout=SEND_TIMEOUT_SECONDS, policy=services.case_alerts)
-    services.wake = worker.wake
 
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS_KEY] = settings
@@ -113,9 +112,9 @@ def create_app(settings: Settings, *, store: RecordStore | None = None, clock: C
         else:
             # The embedded store is one process by construction (its file lock): it always leads.
             attach_delivery_worker(app, worker)
-            app.on_startup.append(make_alert_check(services, worker))
+            app.on_startup.append(make_alert_check(services))
             if settings.scheduler_enabled:
-                attach_scheduler(app, build_scheduler(scheduled_jobs(services, worker), settings.timezone))
+                attach_scheduler(app, build_scheduler(scheduled_jobs(services), settings.timezone))
 
     async def close_store(app: web.Application) -> None:
         services.close()
@@ -129,12 +128,16 @@ def attach_leadership(app: web.Application, services: Services, worker: Delivery
     """Run the delivery worker, the scheduler and the start-up alert check only while this replica leads."""
     settings = services.settings
     lock = services.store.leader_lock("leader", app[REPLICA_KEY])
-    check_alerts = make_alert_check(services, worker)
+    check_alerts = make_alert_check(services)
     running: dict[str, Any] = {}
     signalled = {"inserts": 0}
+    leading = {"now": False}
 
     def wake_the_leader() -> None:
-        # A follower's turn queued messages: NOTIFY the leader (one statement, and only when something was queued).
+        # Called by the outbox whenever something is queued. The leader's own worker is woken by its own listener;
+        # a follower's turn NOTIFYs the leader (one statement, and only when something new was queued).
+        if leading["now"]:
+            return
         inserts = services.store.insert_count(OUTBOX)
         if inserts != signalled["inserts"]:
             signalled["inserts"] = inserts
@@ -144,17 +147,17 @@ def attach_leadership(app: web.Application, services: Services, worker: Delivery
                 log.warning("could not wake the leader; its next poll will find the messages")
 
     async def start() -> None:
-        services.wake = worker.wake
+        leading["now"] = True
         running["worker"] = asyncio.create_task(worker.run(), name="delivery-worker")
         running["worker"].add_done_callback(_report_worker_end)
         await check_alerts(app)
         if settings.scheduler_enabled:
-            scheduler = build_scheduler(scheduled_jobs(services, worker), settings.timezone)
+            scheduler = build_scheduler(scheduled_jobs(services), settings.timezone)
             scheduler.start()
             running["scheduler"] = scheduler
 
     async def stop() -> None:
-        services.wake = wake_the_leader
+        leading["now"] = False
         scheduler = running.pop("scheduler", None)
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
@@ -170,8 +173,9 @@ def attach_leadership(app: web.Application, services: Services, worker: Delivery
     leadership = Leadership(lock, start, stop, on_signal=worker.wake)
     app[LEADERSHIP_KEY] = leadership
 
+    services.outbox.on_queued(wake_the_leader)
+
     async def on_startup(app: web.Application) -> None:
-        services.wake = wake_the_leader
         leadership.start()
 
     async def on_cleanup(app: web.Application) -> None:
@@ -189,17 +193,14 @@ def _report_worker_end(task: asyncio.Task[None]) -> None:
                   type(task.exception()).__name__, exc_info=task.exception())
 
 
-def make_alert_check(services: Services, worker: DeliveryWorker) -> Any:
+def make_alert_check(services: Services) -> Any:
     """At start: every open case has its alerts queued (the scheduled case-alert-check repeats it every minute)."""
 
     async def check_alerts(app: web.Application) -> None:
         try:
-            done = services.case_alerts.check()
+            services.case_alerts.check()  # anything it queues wakes the worker through the outbox
         except Exception:  # noqa: BLE001 - the scheduled check tries again; starting must not fail for it
             log.exception("alert check at start failed")
-            return
-        if any(done.get(k) for k in ("queued", "rerouted", "requeued")):
-            worker.wake()
 
     return check_alerts
 

@@ -1,4 +1,4 @@
-"""Draws the head teacher's and governors' cards from domain/insight.py's data: the summary and the policy review.
+"""Draws the head teacher's and governors' cards from domain/insight's data: the summary and the policy review.
 
 Charts (Chart.HorizontalBar, Chart.VerticalBar, Chart.Line, Chart.Donut, Chart.Gauge) are drawn by Teams; every one
 carries a fallback of plain Adaptive Card elements (bars made of columns, or a list) for clients that do not know
@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from cards.render import render
-from domain.disclosure import AT_LEAST, FEWER_THAN, SMALL
-from domain.insight import AckRow, Breakdown, PolicyReview, Summary
+from domain.insight.disclosure import AT_LEAST, FEWER_THAN, SMALL
+from domain.insight.summary import AckRow, Breakdown, PolicyReview, Summary
 
 BAR_WIDTH = 100  # the bar columns' weights add up to this
 OTHERS = "Others (not shown separately)"

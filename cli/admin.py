@@ -16,9 +16,9 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from cli.base import USAGE_ERROR, Invocation, Subcommands, add_command, add_commands, fail
-from domain.clock import parse_iso
-from domain.dates import long_date, long_date_time
-from domain.wording import count
+from domain.shared.clock import parse_iso
+from domain.shared.dates import long_date, long_date_time
+from domain.shared.wording import count
 from settings import Settings
 from store.base import RecordStore, StoreError
 from store.memory import MemoryStore
@@ -131,7 +131,7 @@ def read_only_store(data_dir: Path) -> RecordStore:
 
 
 def _services(settings: Settings, store: RecordStore) -> Any:
-    from bot.services import build_services
+    from wiring.services import build_services
 
     return build_services(settings, store=store)
 
@@ -215,7 +215,7 @@ def _campaign(options: argparse.Namespace, run: Invocation) -> int:
 
 def _backup(options: argparse.Namespace, run: Invocation) -> int:
     settings, stdout = run.settings, run.stdout
-    from domain.clock import Clock
+    from domain.shared.clock import Clock
     from store.backup import backup, backup_target
 
     if settings.database_url:  # PostgreSQL: a logical export of the shared database (cli/database.py)
@@ -291,7 +291,7 @@ def _evidence_key_check(settings: Settings) -> str:
 
 def _export_person(options: argparse.Namespace, run: Invocation) -> int:
     settings, stdout = run.settings, run.stdout
-    from domain.personal_data import PersonalData
+    from domain.people.personal_data import PersonalData
 
     if not _has_records(settings.data_dir):
         return fail(f"There are no ThinkFirst records in DATA_DIR {settings.data_dir}.", USAGE_ERROR)
@@ -318,7 +318,7 @@ def _emit(text: str, out: Path | None, stdout: TextIO, written: str) -> int:
 
 def _erase_person(options: argparse.Namespace, run: Invocation) -> int:
     settings, stdout = run.settings, run.stdout
-    from domain.personal_data import ERASURE_NOTE, PersonalData
+    from domain.people.personal_data import ERASURE_NOTE, PersonalData
     from store import open_store
     from store.tiny import StoreLockedError
 
@@ -362,8 +362,8 @@ def _erase_person(options: argparse.Namespace, run: Invocation) -> int:
 
 def _case(options: argparse.Namespace, run: Invocation) -> int:
     settings, stdout = run.settings, run.stdout
-    from domain.case_export import build_case_export
-    from domain.directory import Person
+    from domain.people.directory import Person
+    from domain.reports.export import build_case_export
     from store import open_store
     from store.tiny import StoreLockedError
 
@@ -377,12 +377,12 @@ def _case(options: argparse.Namespace, run: Invocation) -> int:
         store, audited = read_only_store(settings.data_dir), False
     services = _services(settings, store)
     try:
-        case = services.cases.get(ref)
+        case = services.cases.case(ref)
         if case is None:
             return fail(f"There is no case {ref}.", USAGE_ERROR)
         if audited:
             actor = Person(user_id="thinkfirst-admin", name="ThinkFirst administrator (command line)", school_id="")
-            kept = sum(1 for a in case["report"].get("attachments") or [] if a.get("evidence_id"))
+            kept = sum(1 for a in case.report.attachments if a.get("evidence_id"))
             case = services.cases.add_addendum(ref, actor, "exported", {"format": "zip", "evidence_files": kept})
         export = build_case_export(services.cases, services.evidence, case)
     finally:
@@ -403,29 +403,36 @@ def _case(options: argparse.Namespace, run: Invocation) -> int:
 
 def _insight_for(settings: Settings, school_name: str | None) -> tuple[Any, str | None]:
     """The insight service over a read-only copy of the records, and the school asked for (None: the trust)."""
-    from domain.insight import InsightService
 
     services = _services(settings, read_only_store(settings.data_dir))
     if school_name is None:
-        return InsightService.from_services(services), services.directory.default_school.id
+        return services.insight, services.directory.default_school.id
     wanted = school_name.strip().lower()
     for school in services.directory.schools():
         if wanted in (school.name.lower(), school.id, school.code.lower()):
-            return InsightService.from_services(services), school.id
+            return services.insight, school.id
     known = ", ".join(s.name for s in services.directory.schools())
     raise _NotFound(f"There is no school {school_name!r} (schools: {known}).")
+
+
+def _insight_or_error(settings: Settings, school_name: str | None) -> tuple[Any, str | None] | int:
+    """The insight service and school for summary and policy-review, or the exit code after saying what is wrong."""
+    try:
+        _need_records(settings)
+        return _insight_for(settings, school_name)
+    except _NotFound as error:
+        return fail(str(error), USAGE_ERROR)
 
 
 def _summary(options: argparse.Namespace, run: Invocation) -> int:
     settings, stdout = run.settings, run.stdout
     from cards.insight import summary_card
-    from domain.insight import PeriodError
+    from domain.insight.periods import PeriodError
 
-    try:
-        _need_records(settings)
-        insight, school_id = _insight_for(settings, options.school)
-    except _NotFound as error:
-        return fail(str(error), USAGE_ERROR)
+    found = _insight_or_error(settings, options.school)
+    if isinstance(found, int):
+        return found
+    insight, school_id = found
     try:
         period = insight.period(options.period)
     except PeriodError as error:
@@ -446,11 +453,10 @@ def _policy_review(options: argparse.Namespace, run: Invocation) -> int:
     settings, stdout = run.settings, run.stdout
     from cards.insight import policy_review_card
 
-    try:
-        _need_records(settings)
-        insight, school_id = _insight_for(settings, options.school)
-    except _NotFound as error:
-        return fail(str(error), USAGE_ERROR)
+    found = _insight_or_error(settings, options.school)
+    if isinstance(found, int):
+        return found
+    insight, school_id = found
     review = insight.policy_review(school_id)
     if options.card:
         _write_private(options.card, json.dumps(policy_review_card(review), indent=2, ensure_ascii=False) + "\n")

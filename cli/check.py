@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TextIO
 
 from cli.base import USAGE_ERROR, Invocation, Subcommands, add_command, fail
-from domain.matcher import Answer, Matcher
-from domain.policy import PolicyDocument
-from domain.rules import RuleBook, RuleBookError
+from domain.questions.matcher import Answer, Matcher
+from domain.questions.policy import PolicyDocument
+from domain.questions.rules import RuleBook, RuleBookError
 
 _VERDICT_WORDS = {
     "allowed": "Allowed",

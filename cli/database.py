@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cli.base import USAGE_ERROR, Invocation, Subcommands, add_command, fail
-from domain.wording import count
+from domain.shared.wording import count
 from settings import Settings
 from store.base import StoreError
 
@@ -150,7 +150,7 @@ def _evidence_key_advice(settings: Settings, key_id: Any) -> str:
 
 def backup_database(out: Path, settings: Settings, stdout: TextIO) -> int:
     """``backup`` when DATABASE_URL is PostgreSQL: one consistent logical export, safe while the replicas run."""
-    from domain.clock import Clock
+    from domain.shared.clock import Clock
     from store.backup import backup_database as backup
     from store.backup import backup_target
     from store.postgres import PostgresStore

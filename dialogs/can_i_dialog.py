@@ -8,11 +8,11 @@ from typing import Any
 from botbuilder.dialogs import DialogContext
 from botbuilder.schema import Activity
 
-from bot.services import Services
 from dialogs.guided import Done, GuidedDialog, Next, Retry, Step, StepOutcome, UserInput, card_activity, choice_card
-from domain.directory import Person
-from domain.rules import Rule
-from domain.understanding import Flow
+from domain.people.directory import Person
+from domain.questions.rules import Rule
+from domain.questions.understanding import Flow
+from wiring.services import Services
 
 VERDICT_HEADLINES = {
     "allowed": ("Yes, that is allowed", "Good"),

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from botbuilder.schema import Activity
 
 from dialogs.guided import UserInput, card_activity
-from domain.understanding import Flow, Reading, Understander
+from domain.questions.understanding import Flow, Reading, Understander
 
 HELP_TEXT = (
     "I can take a report of social media misuse to the right lead, tell you whether something is allowed under "

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from botbuilder.dialogs import DialogContext
 from botbuilder.schema import Activity
 
-from bot.services import Services
 from dialogs.guided import (
     Done,
     GuidedDialog,
@@ -20,8 +19,9 @@ from dialogs.guided import (
     card_message,
     choice_card,
 )
-from domain.directory import Person
-from domain.understanding import Flow
+from domain.people.directory import Person
+from domain.questions.understanding import Flow
+from wiring.services import Services
 
 MAX_SECTION_CHARS = 6000  # well under Teams' message size limit
 

@@ -11,9 +11,7 @@ from typing import Any
 from botbuilder.dialogs import DialogContext, DialogInstance, DialogTurnResult
 from botbuilder.schema import Activity
 
-from bot.evidence_fetch import Download, FetchPolicy, bot_token, refusal_text, take_evidence
-from bot.services import Services
-from bot.state_storage import DEFAULT_COLLECTION
+from dialogs.evidence_fetch import Download, FetchPolicy, bot_token, refusal_text, take_evidence
 from dialogs.guided import (
     Done,
     GuidedDialog,
@@ -27,23 +25,17 @@ from dialogs.guided import (
     choice_card,
     read_input,
 )
-from domain.cases import (
-    DANGER_ANSWERS,
-    INVOLVED,
-    MAX_DETAILS_CHARS,
-    MAX_LINK_CHARS,
-    PLATFORMS,
-    STAFF_ROLES,
-    DraftError,
-    ReportDraft,
-)
-from domain.dates import long_date, read_typed_date
-from domain.evidence import ALLOWED_WORDS, MAX_FILE_BYTES, MAX_FILES
-from domain.indecent_images import child_is_known, default_detector
-from domain.roles import Role
-from domain.routing import INDECENT_IMAGES, OTHER, instead_of, join_titles, who_to_tell
-from domain.understanding import Flow
-from domain.wording import count
+from dialogs.state_storage import DEFAULT_COLLECTION
+from domain.people.roles import Role
+from domain.questions.understanding import Flow
+from domain.reports.case import DANGER_ANSWERS, INVOLVED, PLATFORMS, STAFF_ROLES, DraftError
+from domain.reports.draft import MAX_DETAILS_CHARS, MAX_LINK_CHARS, ReportDraft
+from domain.reports.evidence import ALLOWED_WORDS, MAX_FILE_BYTES, MAX_FILES
+from domain.reports.indecent_images import child_is_known, default_detector
+from domain.reports.routing import INDECENT_IMAGES, OTHER, instead_of, join_titles, who_to_tell
+from domain.shared.dates import long_date, read_typed_date
+from domain.shared.wording import count
+from wiring.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -319,8 +311,8 @@ class ReportDialog(GuidedDialog[ReportState]):
 
     def _settle_kept_files(self, state: ReportState, ref: str) -> None:
         """After sending: files the case holds belong to it now; any it did not keep (indecent images) go."""
-        case = self.services.cases.get(ref)
-        held = {a.get("evidence_id") for a in (case or {}).get("report", {}).get("attachments") or []}
+        case = self.services.cases.case(ref)
+        held = {a.get("evidence_id") for a in case.report.attachments} if case is not None else set()
         self.services.evidence.link(ref, [a for a in state.attachments if a.get("evidence_id") in held])
         self.services.evidence.discard([str(a.get("evidence_id", "")) for a in state.attachments
                                         if a.get("evidence_id") not in held], "not kept by the case")

@@ -16,10 +16,11 @@ import os
 import shutil
 import time
 import zipfile
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
-from domain.clock import Clock, iso
 from store.base import SCHEMA_VERSION, RecordStore, SchemaTooNewError, StoreError
 from store.blobs import EVIDENCE_DIR_NAME, FolderBlobStore
 from store.files import ensure_private_dir, fsync_dir, make_private, open_private, private_atomic_writer
@@ -59,11 +60,40 @@ def _schema_of(tables: dict[str, Any]) -> int:
     return int(schema["schema_version"]) if schema else SCHEMA_VERSION
 
 
+class Clock(Protocol):
+    """What a backup needs of a clock (domain.shared.clock.Clock is one; the store does not import the domain)."""
+
+    @property
+    def tz(self) -> tzinfo:
+        """The school's time zone, for the dated file name."""
+        ...
+
+    def now(self) -> datetime:
+        """Now, timezone-aware."""
+        ...
+
+
+class _SystemClock:
+    """The real time, in the default school time zone (when no clock is given)."""
+
+    tz: tzinfo = ZoneInfo("Europe/London")
+
+    def now(self) -> datetime:
+        """Now, in UTC."""
+        return datetime.now(UTC)
+
+
+def _created_stamp(clock: Clock | None) -> str:
+    """When a backup is made, in UTC to the second, for its manifest."""
+    return (clock or _SystemClock()).now().astimezone(UTC).replace(microsecond=0).isoformat()
+
+
 def backup_target(out: Path, clock: Clock | None = None) -> Path:
     """Where a backup asked for at ``out`` goes: ``out`` itself, or a dated file in it when it is a folder."""
     out = Path(out)
     if out.is_dir():
-        return out / (clock or Clock()).local_now().strftime(BACKUP_NAME_FORMAT)
+        clock = clock or _SystemClock()
+        return out / clock.now().astimezone(clock.tz).strftime(BACKUP_NAME_FORMAT)
     return out
 
 
@@ -89,7 +119,7 @@ def backup(source: RecordStore | Path, out: Path, clock: Clock | None = None) ->
         "format": BACKUP_FORMAT,
         "format_version": BACKUP_FORMAT_VERSION,
         "schema_version": _schema_of(tables),
-        "created": iso((clock or Clock()).now()),
+        "created": _created_stamp(clock),
         "counts": {name: len(docs) for name, docs in tables.items() if name != META_TABLE},
         "sha256": hashlib.sha256(data).hexdigest(),
         "evidence": {},
@@ -230,7 +260,7 @@ def backup_database(store: Any, out: Path, clock: Clock | None = None) -> dict[s
             "format": BACKUP_FORMAT,
             "format_version": BACKUP_FORMAT_VERSION,
             "schema_version": _schema_of(tables),
-            "created": iso((clock or Clock()).now()),
+            "created": _created_stamp(clock),
             "counts": {name: len(docs) for name, docs in tables.items() if name != META_TABLE},
             "sha256": hashlib.sha256(data).hexdigest(),
             "evidence": {},

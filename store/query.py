@@ -8,7 +8,7 @@ condition on a field is one of:
   (``1`` is not ``True``, ``1`` equals ``1.0``);
 * ``OneOf(a, b, ...)``: the field equals any of them;
 * ``AtMost(text)`` / ``Before(text)`` / ``AtLeast(text)``: a string field compared by code point, which is how
-  ISO-8601 UTC times (``domain.clock.iso``) sort; a missing or non-string field never matches.
+  ISO-8601 UTC times (``domain.shared.clock.iso``) sort; a missing or non-string field never matches.
 
 Fields may be dotted paths into nested objects (``"message.to_user"``). Results come in insertion order unless
 ``order_by`` names fields (numbers by value, then strings by code point, missing last; ties in insertion order).

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from domain.cases import REFUSAL_TEXT, ReportDraft, refusal_text
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.access import REFUSAL_TEXT, refusal_text
+from domain.reports.draft import ReportDraft
 from tests.support.connector import DEFAULT_TENANT
 from tests.support.flows import set_up_school
 from tests.support.teams import (

@@ -23,11 +23,11 @@ import pytest
 
 from bot.transport import HTTP_TIMEOUT_SECONDS, SEND_TIMEOUT_SECONDS, TeamsTransport
 from bot.web import ADAPTER_KEY, STATS_KEY
-from domain.case_alerts import REROUTED, UNDELIVERABLE
-from domain.clock import FakeClock
-from domain.delivery import DeliveryWorker
-from domain.outbox import FAILED, PENDING, SENT
-from domain.roles import Role
+from domain.delivery.outbox import FAILED, PENDING, SENT
+from domain.delivery.worker import DeliveryWorker
+from domain.people.roles import Role
+from domain.reports.alerts import REROUTED, UNDELIVERABLE
+from domain.shared.clock import FakeClock
 from tests.support.connector import ProgrammedResponse, RecordedRequest
 from tests.support.faults import FullDisk
 from tests.support.flows import bind_lead_space, fill_report, say, set_up_school
@@ -374,13 +374,13 @@ async def test_send_again_after_a_failed_turn_queues_the_alert_before_saying_it_
 
 
 def _jobs(rig: Rig) -> list[Any]:
-    from bot.jobs import scheduled_jobs
+    from wiring.jobs import scheduled_jobs
 
     return scheduled_jobs(rig.services, rig.worker)
 
 
 def _draft(rig: Rig) -> Any:
-    from domain.cases import ReportDraft
+    from domain.reports.draft import ReportDraft
 
     return ReportDraft(category="cyberbullying_pupil", school_id=rig.services.directory.default_school.id,
                        involved="pupil", platform="snapchat", details=DETAILS)

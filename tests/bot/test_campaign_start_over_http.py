@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.jobs import scheduled_jobs
 from bot.web import WORKER_KEY
-from domain.campaigns import AUDIT
-from domain.clock import FakeClock
+from domain.people.setup import SETUP_AUDIT as AUDIT
+from domain.shared.clock import FakeClock
 from tests.support.connector import member
 from tests.support.flows import set_up_school
 from tests.support.teams import (
@@ -35,6 +34,7 @@ from tests.support.teams import (
     personal_message,
     team_install,
 )
+from wiring.jobs import scheduled_jobs
 
 STAFF = [TEACHER, HEAD, DSL, ADMIN, User("29:ta", "Tara Assistant")]
 SUNDAY_IN_NOVEMBER = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)  # a first install, well after 1 September

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.roles import Role
+from domain.people.roles import Role
 from tests.support.flows import bind_lead_space
 from tests.support.teams import (
     ADMIN,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import scheduled_jobs
 from bot.web import WORKER_KEY
-from domain.clock import FakeClock
+from domain.shared.clock import FakeClock
 from tests.support.flows import set_up_school, walk_report
 from tests.support.teams import SAFEGUARDING, BotHarness
+from wiring.jobs import scheduled_jobs
 
 FRIDAY_4PM = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # London is on UTC in November
 

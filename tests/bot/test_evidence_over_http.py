@@ -19,8 +19,8 @@ import pytest
 
 from app import main
 from bot.auth import FixedTokenCredentialsFactory
-from bot.evidence_fetch import FILE_DOWNLOAD_INFO, FetchPolicy
-from domain.evidence import MAX_FILE_BYTES
+from dialogs.evidence_fetch import FILE_DOWNLOAD_INFO, FetchPolicy
+from domain.reports.evidence import MAX_FILE_BYTES
 from tests.support import evidence as files
 from tests.support.connector import ProgrammedResponse, StandInConnector
 from tests.support.flows import DETAILS, say, set_up_school

@@ -20,9 +20,9 @@ from aiohttp import web
 
 from bot.transport import TeamsTransport
 from bot.web import ADAPTER_KEY, STATS_KEY
-from domain.clock import FakeClock
-from domain.delivery import DeliveryWorker
-from domain.outbox import SENT, SUPERSEDED
+from domain.delivery.outbox import SENT, SUPERSEDED
+from domain.delivery.worker import DeliveryWorker
+from domain.shared.clock import FakeClock
 from tests.support.connector import ProgrammedResponse
 from tests.support.flows import fill_report, say, set_up_school
 from tests.support.teams import (
@@ -206,7 +206,7 @@ async def test_connection_refused_then_recovery(rig: Rig) -> None:
     await fill_report(rig.harness)
     # ... then queue alerts straight from the domain while Teams is unreachable.
     services = rig.harness.services
-    from domain.cases import ReportDraft
+    from domain.reports.draft import ReportDraft
 
     reporter = services.directory.person(TEACHER.id)
     refs = [services.cases.submit(ReportDraft(category="cyberbullying_pupil", school_id=reporter.school_id,

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.web import STATS_KEY
-from domain.roles import Role
+from domain.people.roles import Role
 from store import open_store
 from tests.support.connector import DEFAULT_TENANT
 from tests.support.flows import DETAILS, bind_lead_space, walk_report
@@ -295,7 +295,7 @@ def test_injected_names_show_escaped_in_the_alert_card(rig: Rig, name: str) -> N
     facts = {f["title"]: f["value"] for block in alerts[0]["body"] if block.get("type") == "FactSet"
              for f in block["facts"]}
     assert "Reported by" not in facts  # the reporter's name is for Show details only (1:1, audited)
-    details = rig.harness.services.cases.details_card(rig.harness.services.cases.get(facts["Reference"]))
+    details = rig.harness.services.case_cards.details_card(rig.harness.services.cases.case(facts["Reference"]))
     shown = {f["title"]: f["value"] for block in details["body"] if block.get("type") == "FactSet"
              for f in block["facts"]}["Reported by"]
     assert not live_markdown(shown), shown

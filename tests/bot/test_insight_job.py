@@ -6,13 +6,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.jobs import scheduled_jobs
-from bot.services import build_services
-from domain.clock import FakeClock
-from domain.delivery import DeliveryWorker
-from domain.roles import Role
+from domain.delivery.worker import DeliveryWorker
+from domain.people.roles import Role
+from domain.shared.clock import FakeClock
 from settings import Settings
 from store.memory import MemoryStore
+from wiring.jobs import scheduled_jobs
+from wiring.services import build_services
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -33,10 +33,10 @@ def test_the_termly_summary_job_posts_at_the_end_of_term_once(tmp_path: Path) ->
     woken: list[bool] = []
     worker = DeliveryWorker(services.outbox, no_transport, clock)
     worker.wake = lambda: woken.append(True)  # type: ignore[method-assign]
-    job = next(j for j in scheduled_jobs(services, worker) if j.name == "termly-summary")
+    job = next(j for j in scheduled_jobs(services) if j.name == "termly-summary")
     assert job.func() == 0  # 15:00 on the last day: school is still in
     clock.set(datetime(2027, 3, 26, 16, 5, tzinfo=LONDON))
-    assert job.func() == 2 and woken == [True]
+    assert job.func() == 2 and woken  # what it queued woke the worker
     assert job.func() == 0
     sent = {e.message.to_conversation or e.message.to_user: e.message for e in
             services.outbox.failed_or_pending("insight:term:2026-27-spring:")}

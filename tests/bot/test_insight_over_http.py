@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.insight_commands import REVIEW_REFUSAL, SUMMARY_REFUSAL
-from domain.clock import FakeClock
-from domain.insight import AUDIT
+from domain.insight.figures import AUDIT
+from domain.shared.clock import FakeClock
 from tests.support.flows import DETAILS, say, set_up_school, walk_report
 from tests.support.teams import (
     ADMIN,

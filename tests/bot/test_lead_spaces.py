@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.roles import Role
+from domain.people.roles import Role
 from tests.support.connector import DEFAULT_TENANT, member
 from tests.support.flows import say, walk_report
 from tests.support.teams import (

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from bot.scheduler import MISFIRE_GRACE_SECONDS, attach_scheduler, build_scheduler
-from domain.jobs import Cron, Interval, JobSpec
+from domain.shared.jobs import Cron, Interval, JobSpec
 
 
 async def test_jobs_are_named_coalesced_and_catch_up_once_on_start() -> None:

@@ -22,20 +22,21 @@ from typing import Any
 
 import pytest
 
-from bot.services import Services, build_services
 from cards.insight import policy_review_card, summary_card
 from cards.render import render, template_names
 from dialogs.can_i_dialog import VERDICT_HEADLINES, shown
 from dialogs.guided import choice_card
 from dialogs.menu import menu_activity, private_chat_activity
-from domain.cases import ESCALATIONS, MAX_ATTACHMENTS, MAX_DETAILS_CHARS, MAX_NOTE_CHARS, OUTCOMES, ReportDraft
-from domain.clock import FakeClock
-from domain.insight import InsightService
-from domain.roles import CHANNEL_ROLES, Role, role_title
-from domain.understanding import Flow
+from domain.people.roles import CHANNEL_ROLES, Role, role_title
+from domain.questions.understanding import Flow
+from domain.reports.case import ESCALATIONS, OUTCOMES
+from domain.reports.draft import MAX_ATTACHMENTS, MAX_DETAILS_CHARS, ReportDraft
+from domain.reports.service import MAX_NOTE_CHARS
+from domain.shared.clock import FakeClock
 from settings import Settings
 from store.memory import MemoryStore
 from tests.support.cards import filled_with_numbers, said, visible
+from wiring.services import Services, build_services
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDERER = ROOT / "node_modules" / "adaptivecards"
@@ -112,21 +113,29 @@ def _case_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str
         for verb, data in [("claimCase", {}), ("addNote", {"note": _long(NASTY, MAX_NOTE_CHARS)}),
                            ("escalateCase", {"to": next(iter(ESCALATIONS)), "escalate_note": NASTY}),
                            ("addNote", {"note": "Spoke to the parent."})]:
-            outcome = cases.handle_action(verb, {"ref": ref, "version": cases.get(ref)["state"]["version"], **data},
-                                          actor)
+            outcome = _act(cases, verb, ref, actor, data)
             assert outcome.ok, outcome.message
             yield f"case_alert[{ref} after {verb}]", outcome.card
         details = cases.show_details(ref, actor).details_card
         yield f"case_details[{ref}]", details
     for role in CHANNEL_ROLES:
-        yield f"case_list[{role}]", cases.open_cases_card(school, str(role))
+        yield f"case_list[{role}]", services.case_cards.case_list_card(str(role), cases.open_cases(school, str(role)))
     first = refs[0]
-    resolved = cases.handle_action("resolveCase", {"ref": first, "version": cases.get(first)["state"]["version"],
-                                                   "outcome": next(iter(OUTCOMES)), "resolve_note": NASTY}, dsl or head)
+    resolved = cases.resolve(first, dsl or head, next(iter(OUTCOMES)), NASTY, cases.get(first)["state"]["version"])
     assert resolved.ok, resolved.message
     yield f"case_alert[{first} resolved]", resolved.card
     yield "case_list[empty]", render("case_list", {"role": "Chair of Governors", "cases": [], "empty": True,
                                                    "count": 0})
+
+
+def _act(cases: Any, verb: str, ref: str, actor: Any, data: dict[str, Any]) -> Any:
+    """What the card's button does (bot/card_actions.py dispatches the same way)."""
+    version = cases.get(ref)["state"]["version"]
+    if verb == "claimCase":
+        return cases.claim(ref, actor, version)
+    if verb == "addNote":
+        return cases.add_note(ref, actor, data["note"], version)
+    return cases.escalate(ref, actor, data["to"], data["escalate_note"], version)
 
 
 def _campaign_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -150,7 +159,7 @@ def _campaign_cards(services: Services, school: str) -> Iterator[tuple[str, dict
     old = campaigns.acknowledge(campaign.id, "0" * 64, "29:staff001")
     assert old.outcome == "old_version"
     yield "policy_ack_done[old version]", old.card
-    yield "campaign_status", campaigns.status_card(campaign.id)
+    yield "campaign_status", services.campaign_cards.status_card(campaigns.status(campaign.id))
     weekly = campaigns.digest(START + timedelta(days=7))
     final = campaigns.digest(START + timedelta(days=60))
     assert weekly and final
@@ -226,7 +235,7 @@ def _insight_cards(services: Services, school: str) -> Iterator[tuple[str, dict[
     assert campaign is not None
     for i in range(2, 60):  # most staff have acknowledged: the share is shown, and Teams draws it as a gauge
         services.campaigns.acknowledge(campaign.id, campaign.version_hash, f"29:staff{i:03d}")
-    insight = InsightService.from_services(services)
+    insight = services.insight
     for words in (["term"], ["year"], ["from", "1/9/2026", "to", "30/9/2026"]):
         summary = insight.summary(insight.period(words), school)
         yield f"insight_summary[{' '.join(words)}]", summary_card(summary)

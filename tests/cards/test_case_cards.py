@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 
 from cards.render import render
-from domain.cases import VERBS, CaseConfig, CaseService, ReportDraft
+from cards.reports import CaseCards
+from cards.verbs import VERBS
+from domain.reports.draft import ReportDraft
+from domain.reports.reminders import CaseConfig
+from domain.reports.service import CaseService
 from tests.domain.case_fixtures import DSL, TEACHER, FakeOutbox, make_world, person
 
 INJECTED = "**bold** [click](https://evil.example) <at>x</at>\n- list\n# heading"
@@ -44,7 +48,7 @@ def assert_valid_card(card: dict[str, Any]) -> None:
 def case_world():
     store, clock, directory = make_world()
     outbox = FakeOutbox()
-    svc = CaseService(store, directory, clock, outbox, CaseConfig())
+    svc = CaseService(store, directory, clock, outbox, CaseCards(clock), CaseConfig())
     reporter = person(directory, TEACHER)
     reporter.name = INJECTED.splitlines()[0]
     report = ReportDraft(category="data_breach", school_id=directory.default_school.id, involved="pupil",
@@ -91,7 +95,7 @@ def test_confirmation_and_list_cards_render(case_world):
     svc, _, directory, result = case_world
     assert_valid_card(result.card)
     assert result.ref in json.dumps(result.card)
-    listing = svc.open_cases_card(directory.default_school.id, "dpl")
+    listing = svc.presenter.case_list_card("dpl", svc.open_cases(directory.default_school.id, "dpl"))
     assert_valid_card(listing)
     empty = render("case_list", {"role": "Chair of Governors", "cases": [], "empty": True, "count": 0})
     assert "no open cases" in json.dumps(empty)

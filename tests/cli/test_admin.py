@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from app import main
-from bot.services import build_services
-from domain.cases import ReportDraft
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.draft import ReportDraft
 from settings import Settings
 from store.tiny import TinyStore
+from wiring.services import build_services
 
 TEACHER = ("29:teacher", "Tom Teacher", "aad-teacher", "tom.teacher@villiers.sch.uk")
 DSL = ("29:dsl", "Dee Safeguard", "aad-dsl", "dee@villiers.sch.uk")

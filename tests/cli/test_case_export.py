@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from app import main
-from bot.services import build_services
-from domain.cases import ReportDraft
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.draft import ReportDraft
 from settings import Settings
 from store.tiny import TinyStore
 from tests.support import evidence as files
+from wiring.services import build_services
 
 TEACHER = ("29:teacher", "Tom Teacher")
 DSL = ("29:dsl", "Dee Safeguard")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bot.services import build_services
-from cli.chat import LEGACY_USER_ID, PERSONAS
+from bot.local_chat import LEGACY_USER_ID, PERSONAS
 from cli.main import main
-from domain.cases import CASES
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.case import CASES
 from settings import Settings
+from wiring.services import build_services
 
 STAFF_ID, DSL_ID = PERSONAS["staff"][0], PERSONAS["dsl"][0]
 DESCRIPTION = "yr 4 boy getting called names on a class group chat, mum showed me screenshots"

@@ -13,7 +13,7 @@ from botbuilder.dialogs import DialogSet, DialogTurnStatus
 from botbuilder.schema import Activity, ChannelAccount
 
 from dialogs.can_i_dialog import CanIDialog
-from domain.roles import Role
+from domain.people.roles import Role
 from tests.support.dialogs import exchange, memory_services, message, personal_template
 from tests.support.teams import card_choices, card_text
 

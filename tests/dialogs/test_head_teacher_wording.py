@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from domain.cases import REFUSAL_TEXT, ReportDraft
-from domain.directory import Person
-from domain.roles import Role
+from domain.people.directory import Person
+from domain.people.roles import Role
+from domain.reports.access import REFUSAL_TEXT
+from domain.reports.draft import ReportDraft
 from tests.dialogs.test_can_i_dialog import OUT_OF_SCOPE, USER, CanIChat, buttons, cards, said
 
 

@@ -13,10 +13,10 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.dialogs import DialogSet
 from botbuilder.schema import Attachment, ChannelAccount
 
-from bot.state_storage import RecordStoreStorage
 from dialogs.report_dialog import ReportDialog
-from domain.roles import Role
-from domain.routing import RoutingDecision
+from dialogs.state_storage import RecordStoreStorage
+from domain.people.roles import Role
+from domain.reports.routing import RoutingDecision
 from tests.support import evidence as files
 from tests.support.dialogs import exchange, memory_services, message, personal_template, reply_text
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from domain.routing import RoutingDecision
+from domain.reports.routing import RoutingDecision
 from tests.dialogs.test_report_dialog import ANSWERS, EVIDENCE_URL, ReportChat, image
 
 LINK = "https://www.instagram.com/p/CxYz123/"

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from cards.render import render
-from domain.cases import danger_text
-from domain.clock import FakeClock
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.case import Report
+from domain.reports.summary import danger_text
+from domain.shared.clock import FakeClock
 from tests.dialogs.test_report_dialog import ANSWERS, USER, ReportChat
 from tests.support.teams import card_text
 
@@ -56,7 +57,7 @@ async def test_not_sure_about_danger_says_not_sure_and_is_treated_as_urgent(tmp_
     assert "not sure whether a child is in danger now, so it is treated as urgent" in text
     assert "The reporter says a child may be in danger now" not in text
     assert alert.summary.startswith("URGENT ")
-    details = card_text(chat.services.cases.details_card(case))
+    details = card_text(chat.services.case_cards.details_card(chat.services.cases.case(case["ref"])))
     assert "Not sure (treated as urgent)" in details
     lead = chat.services.directory.person("29:lead-0")
     assert lead is not None
@@ -71,12 +72,16 @@ async def test_yes_and_no_about_danger_are_said_as_given(tmp_path: Path, answer:
     await report(chat, "cyberbullying_pupil", {"risk": {"choice": answer}})
     [case] = chat.store.all("cases")
     assert case["report"]["danger"] == answer and case["report"]["urgent"] is urgent
-    assert danger_text(case["report"]) == shown
+    assert danger_text(Report.from_dict(case["report"])) == shown
     assert ("The reporter says a child may be in danger now" in card_text(alerts(chat)[0].card)) is urgent
 
 
 def test_a_case_stored_before_the_answer_was_kept_reads_from_immediate_risk() -> None:
-    assert danger_text({"immediate_risk": True}) == "Yes" and danger_text({"immediate_risk": False}) == "No"
+    stored = {"school_id": "s", "school_name": "S", "category": "other", "category_label": "Other", "urgent": False,
+              "involved": "pupil", "platform": "other", "details": "x", "reporter_id": "u", "reporter_name": "U",
+              "created_at": "2026-01-01T09:00:00+00:00"}
+    assert danger_text(Report.from_dict({**stored, "immediate_risk": True})) == "Yes"
+    assert danger_text(Report.from_dict({**stored, "immediate_risk": False})) == "No"
 
 
 # Who to go to in person ---------------------------------------------------------------------------------------------

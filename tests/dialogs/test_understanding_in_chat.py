@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botbuilder.schema import Activity, Attachment
 
-from domain.roles import Role
+from domain.people.roles import Role
 from tests.support.dialogs import TeamsTestBot, reply_text
 from tests.support.teams import card_choices
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from domain.clock import FakeClock
-from domain.directory import Directory, Person
-from domain.messages import OutgoingMessage
-from domain.roles import Role
+from domain.delivery.messages import OutgoingMessage
+from domain.people.directory import Directory, Person
+from domain.people.roles import Role
+from domain.shared.clock import FakeClock
 from store.memory import MemoryStore
 
 LONDON = ZoneInfo("Europe/London")

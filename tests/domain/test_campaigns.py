@@ -13,12 +13,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.campaigns import AUDIT, CSV_COLUMNS, YEARLY, CampaignConfig, CampaignError, CampaignService
-from domain.clock import FakeClock
-from domain.delivery import DeliveryWorker
-from domain.directory import Directory
-from domain.outbox import Outbox
-from domain.roles import Role
+from cards.campaigns import CampaignCards
+from domain.campaigns.model import CSV_COLUMNS, YEARLY, CampaignConfig, CampaignError
+from domain.campaigns.service import CampaignService
+from domain.delivery.outbox import Outbox
+from domain.delivery.worker import DeliveryWorker
+from domain.people.directory import Directory
+from domain.people.roles import Role
+from domain.people.setup import SETUP_AUDIT as AUDIT
+from domain.shared.clock import FakeClock
 from store.memory import MemoryStore
 from tests.domain.test_delivery import FakeSleep, ScriptedTransport
 
@@ -52,7 +55,8 @@ class World:
         self.clock = FakeClock(START)
         self.store = MemoryStore()
         self.policy = FakePolicy()
-        self.config = config or CampaignConfig(policy_url="https://example.org/policy")
+        self.config = config or CampaignConfig()
+        self.presenter = CampaignCards(self.clock, policy_url="https://example.org/policy")
         self.transport = ScriptedTransport(self.clock)
         self.sleep = FakeSleep(self.clock)
         self.restart()
@@ -63,7 +67,8 @@ class World:
         self.directory = Directory(self.store, self.clock, "Villiers Primary School", set())
         self.school = self.directory.default_school.id
         self.outbox = Outbox(self.store, self.clock)
-        self.service = CampaignService(self.store, self.directory, self.outbox, self.clock, self.policy, self.config)
+        self.service = CampaignService(self.store, self.directory, self.outbox, self.clock, self.policy, self.presenter,
+                                       self.config)
         self.worker = DeliveryWorker(self.outbox, self.transport, self.clock, sleep=self.sleep,
                                      random=random.Random(3), rate_per_second=1000, burst=20)
 

@@ -7,12 +7,16 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from domain.case_alerts import REROUTED, UNDELIVERABLE, CaseAlerts
-from domain.cases import CASES, EXTRA_DELIVERIES, CaseConfig, CaseService, ReportDraft
-from domain.delivery import DeliveryWorker
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
-from domain.outbox import OUTBOX, PENDING, SENT, Outbox
-from domain.roles import Role
+from cards.reports import CaseCards
+from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.delivery.outbox import OUTBOX, PENDING, SENT, Outbox
+from domain.delivery.worker import DeliveryWorker
+from domain.people.roles import Role
+from domain.reports.alerts import REROUTED, UNDELIVERABLE, CaseAlerts
+from domain.reports.case import CASES, EXTRA_DELIVERIES
+from domain.reports.draft import ReportDraft
+from domain.reports.reminders import CaseConfig
+from domain.reports.service import CaseService
 from tests.domain.case_fixtures import (
     ADMIN,
     CHANNELS,
@@ -66,7 +70,8 @@ class World:
     def __init__(self, **world_args: object) -> None:
         self.store, self.clock, self.directory = make_world(**world_args)  # type: ignore[arg-type]
         self.outbox = Outbox(self.store, self.clock)
-        self.cases = CaseService(self.store, self.directory, self.clock, self.outbox, CaseConfig())
+        self.cases = CaseService(self.store, self.directory, self.clock, self.outbox, CaseCards(self.clock),
+                                 CaseConfig())
         self.alerts = CaseAlerts(self.cases, self.outbox, self.directory, self.clock)
         self.teams = Teams()
         self.worker = DeliveryWorker(self.outbox, self.teams, self.clock, sleep=FakeSleep(self.clock),

@@ -7,17 +7,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from domain.cases import (
-    CASES,
-    MAX_DETAILS_CHARS,
-    ActionStatus,
-    CaseConfig,
-    CaseRefused,
-    CaseService,
-    DraftError,
-    ReportDraft,
-)
-from domain.roles import Role
+from cards.reports import CaseCards
+from domain.people.roles import Role
+from domain.reports.case import CASES, CaseRefused, DraftError
+from domain.reports.draft import MAX_DETAILS_CHARS, ReportDraft
+from domain.reports.reminders import CaseConfig
+from domain.reports.results import ActionStatus
+from domain.reports.service import CaseService
 from tests.domain.case_fixtures import (
     ADMIN,
     CHAIR,
@@ -40,7 +36,7 @@ DETAILS = f"{PUPIL} in Year 5 was sent nasty messages about her lunch."
 def service(**world_args):
     store, clock, directory = make_world(**world_args)
     outbox = FakeOutbox()
-    return CaseService(store, directory, clock, outbox, CaseConfig()), outbox, clock, directory
+    return CaseService(store, directory, clock, outbox, CaseCards(clock), CaseConfig()), outbox, clock, directory
 
 
 def draft(directory, category="cyberbullying_pupil", **extra) -> ReportDraft:
@@ -69,7 +65,7 @@ def test_submit_stores_case_with_reference_and_alerts_channel():
     text = json.dumps(card)
     assert "VPS-2026-0001" in text and "Instagram" in text
     # The reporter's name is for Show details (1:1, audited), never a lead space.
-    assert "Tom Teacher" not in text and "Tom Teacher" in json.dumps(svc.details_card(svc.get(result.ref)))
+    assert "Tom Teacher" not in text and "Tom Teacher" in json.dumps(svc.presenter.details_card(svc.case(result.ref)))
     assert svc.get(result.ref)["report"]["details"] == DETAILS
     assert "VPS-2026-0001" in result.message and "picked up" in result.message
 
@@ -267,7 +263,7 @@ def test_open_cases_lists_per_channel_role():
     assert [x.ref for x in svc.open_cases(school, "head_teacher")] == [b, c]
     svc.resolve(b, person(directory, DSL), "action_taken")
     assert [x.ref for x in svc.open_cases(school, "dsl")] == [a]
-    card = json.dumps(svc.open_cases_card(school, "dsl"))
+    card = json.dumps(svc.presenter.case_list_card("dsl", svc.open_cases(school, "dsl")))
     assert a in card and "nasty" not in card
 
 
@@ -303,7 +299,7 @@ def test_urgent_reminders_every_15_minutes_without_doubles():
     clock.advance(timedelta(minutes=15))
     assert svc.send_due_reminders() == 1
     # A restarted service (same store) does not send the slot again.
-    again = CaseService(svc.store, directory, clock, FakeOutbox(), CaseConfig())
+    again = CaseService(svc.store, directory, clock, FakeOutbox(), CaseCards(clock), CaseConfig())
     assert again.send_due_reminders() == 0
     svc.claim(ref, person(directory, DSL))
     clock.advance(timedelta(minutes=30))
@@ -312,7 +308,7 @@ def test_urgent_reminders_every_15_minutes_without_doubles():
 
 def test_urgent_interval_is_configurable():
     store, clock, directory = make_world()
-    svc = CaseService(store, directory, clock, FakeOutbox(), CaseConfig(urgent_reminder_minutes=5))
+    svc = CaseService(store, directory, clock, FakeOutbox(), CaseCards(clock), CaseConfig(urgent_reminder_minutes=5))
     svc.submit(draft(directory, "threats"), person(directory, TEACHER))
     clock.advance(timedelta(minutes=5))
     assert svc.send_due_reminders() == 1
@@ -362,20 +358,3 @@ def test_audit_chain_verifies_and_detects_tampering():
     svc.store.put(CASES, ref, original)
     tamper(lambda d: d["audit"].pop())
     assert not svc.verify_audit(ref)
-
-
-def test_handle_action_dispatches_card_verbs():
-    svc, _, _, directory = service()
-    ref = svc.submit(draft(directory), person(directory, TEACHER)).ref
-    dsl = person(directory, DSL)
-    assert svc.handle_action("claimCase", {"ref": ref, "version": 1}, dsl).ok
-    assert svc.handle_action("addNote", {"ref": ref, "version": 2, "note": "hi"}, dsl).ok
-    assert svc.handle_action("escalateCase", {"ref": ref, "version": 3, "to": "lado"}, dsl).ok
-    assert svc.handle_action("resolveCase", {"ref": ref, "version": 4, "outcome": "advice_given"}, dsl).ok
-    assert svc.handle_action("refreshCase", {"ref": ref}, dsl).card is not None
-    # A reference that does not exist gets the same refusal, and no card, as a case the person may not see.
-    missing = svc.handle_action("claimCase", {"ref": "VPS-2026-9999"}, dsl)
-    assert missing.status == ActionStatus.REFUSED and missing.card is None
-    assert missing.message == svc.handle_action("claimCase", {"ref": ref}, person(directory, TEACHER)).message
-    # Whatever a card or person sends, the reference is read the way it is stored.
-    assert svc.handle_action("refreshCase", {"ref": f"  {ref.lower()} "}, dsl).card is not None

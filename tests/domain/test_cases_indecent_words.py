@@ -7,8 +7,9 @@ import logging
 
 import pytest
 
-from domain.cases import CASES, DraftError, ReportDraft
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.case import CASES, DraftError
+from domain.reports.draft import ReportDraft
 from tests.domain.case_fixtures import CHANNELS, DSL, TEACHER, person
 from tests.domain.test_cases import service
 
@@ -103,7 +104,7 @@ def test_files_the_dialog_dropped_are_counted_and_shown_to_the_dsl() -> None:
                                reported_category="pupil_images", details=NUDE), person(directory, TEACHER))
     stored = svc.get(result.ref)["report"]
     assert stored["dropped_attachments"] == 3 and stored["reported_category"] == "pupil_images"
-    details = json.dumps(svc.details_card(svc.get(result.ref)))
+    details = json.dumps(svc.presenter.details_card(svc.case(result.ref)))
     assert "3 files offered and not kept, never opened" in details
     assert "Images or videos of pupils posted without permission" in details  # what the reporter chose
     alert = json.dumps(outbox.to_conversation(CHANNELS[Role.DSL])[0].card)
@@ -116,7 +117,7 @@ def test_one_file_reads_as_one_file() -> None:
     svc, outbox, _, directory = service()
     result = svc.submit(report(directory, "indecent_images", attachments=[], link="", dropped_files=1),
                         person(directory, TEACHER))
-    assert "1 file offered and not kept" in json.dumps(svc.details_card(svc.get(result.ref)))
+    assert "1 file offered and not kept" in json.dumps(svc.presenter.details_card(svc.case(result.ref)))
 
 
 def test_a_report_without_dropped_files_says_nothing_about_them() -> None:

@@ -11,12 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.cases import CaseConfig, CaseService, ReportDraft
-from domain.clock import FakeClock
-from domain.dates import card_date, card_time, long_date, long_date_time, read_typed_date, short_date
-from domain.roles import Role
-from domain.routing import DEFAULT_ALERT_TITLE, RoutingError, load_routing, parse_routing, who_to_tell
-from domain.wording import count
+from cards.reports import CaseCards
+from domain.people.roles import Role
+from domain.reports.draft import ReportDraft
+from domain.reports.reminders import CaseConfig
+from domain.reports.routing import DEFAULT_ALERT_TITLE, RoutingError, load_routing, parse_routing, who_to_tell
+from domain.reports.service import CaseService
+from domain.shared.clock import FakeClock
+from domain.shared.dates import card_date, card_time, long_date, long_date_time, read_typed_date, short_date
+from domain.shared.wording import count
 from tests.domain.case_fixtures import DPL, TEACHER, FakeOutbox, make_world, person
 from tests.domain.test_questions import _services, _staff
 
@@ -57,7 +60,7 @@ def test_counts_agree_with_their_noun() -> None:
 def test_alert_cards_show_times_in_the_card_style_and_exports_in_long_dates() -> None:
     store, clock, directory = make_world()  # Monday 12 January 2026, 10:00
     outbox = FakeOutbox()
-    cases = CaseService(store, directory, clock, outbox, CaseConfig())
+    cases = CaseService(store, directory, clock, outbox, CaseCards(clock), CaseConfig())
     ref = cases.submit(ReportDraft(category="data_breach", school_id=directory.default_school.id,
                                    details="sent the yr6 class list to the wrong parent by mistake"),
                        person(directory, TEACHER)).ref

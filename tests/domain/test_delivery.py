@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
-from domain.clock import FakeClock
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.shared.clock import FakeClock
 
 
 class FakeSleep:
@@ -77,8 +77,8 @@ from datetime import UTC, datetime  # noqa: E402
 
 import pytest  # noqa: E402
 
-from domain.delivery import TEAMS_PER_CONVERSATION_LIMITS, ConversationWindows, DeliveryWorker  # noqa: E402
-from domain.outbox import Outbox  # noqa: E402
+from domain.delivery.outbox import Outbox  # noqa: E402
+from domain.delivery.worker import TEAMS_PER_CONVERSATION_LIMITS, ConversationWindows, DeliveryWorker  # noqa: E402
 from store.memory import MemoryStore  # noqa: E402
 
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.clock import FakeClock
-from domain.delivery import PERSISTENT_BACKOFF_CAP_SECONDS, DeliveryWorker
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage, safeguarding_meta
-from domain.outbox import FAILED, PENDING, SENT, URGENT_PRIORITY, Outbox
+from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage, safeguarding_meta
+from domain.delivery.outbox import FAILED, PENDING, SENT, URGENT_PRIORITY, Outbox
+from domain.delivery.worker import PERSISTENT_BACKOFF_CAP_SECONDS, DeliveryWorker
+from domain.shared.clock import FakeClock
 from store.memory import MemoryStore
 from tests.domain.test_delivery import FakeSleep, ScriptedTransport
 
@@ -144,7 +144,7 @@ async def test_an_overdue_message_is_logged_once_at_error_and_once_when_delivere
     message = alert()
     outbox, _, worker, clock, _ = world({message.key: ["503"] * 12})
     outbox.enqueue(message)
-    with caplog.at_level(logging.INFO, logger="domain.delivery"):
+    with caplog.at_level(logging.INFO, logger="domain.delivery.worker"):
         await worker.drain()
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and message.key in errors[0].getMessage()

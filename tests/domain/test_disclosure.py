@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from domain.disclosure import AT_LEAST, FEWER_THAN, WITHHELD, Shown, Table, add_ranges, range_text, small_rule
+from domain.insight.disclosure import AT_LEAST, FEWER_THAN, WITHHELD, Shown, Table, add_ranges, range_text, small_rule
 
 
 def texts(shown: dict[str, Shown]) -> dict[str, str]:

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.cases import CaseService, ReportDraft
-from domain.clock import FakeClock
-from domain.evidence import (
+from cards.reports import CaseCards
+from domain.delivery.outbox import Outbox
+from domain.people.personal_data import PersonalData
+from domain.reports.draft import ReportDraft
+from domain.reports.evidence import (
     DRAFT_EVIDENCE_HOURS,
     EVIDENCE,
     GIF,
@@ -27,8 +29,8 @@ from domain.evidence import (
     describe,
     sniff,
 )
-from domain.outbox import Outbox
-from domain.personal_data import PersonalData
+from domain.reports.service import CaseService
+from domain.shared.clock import FakeClock
 from store.blobs import BlobDamagedError, MemoryBlobStore
 from store.memory import MemoryStore
 from tests.domain.case_fixtures import TEACHER, make_world, person
@@ -112,7 +114,7 @@ def test_files_of_a_report_never_sent_are_swept_but_a_cases_files_never_are() ->
 def test_subject_access_lists_their_files_and_erasure_removes_only_those_no_case_holds() -> None:
 
     store, clock, directory = make_world()
-    cases = CaseService(store, directory, clock, Outbox(store, clock))
+    cases = CaseService(store, directory, clock, Outbox(store, clock), CaseCards(clock))
     service = EvidenceService(store, MemoryBlobStore(), clock)
     sent = service.keep(files.png(), name="Screenshot_2026.png", reporter_id=TEACHER, draft_id="d1")
     unsent = service.keep(files.jpeg(), name="half a report.jpg", reporter_id=TEACHER, draft_id="d2")

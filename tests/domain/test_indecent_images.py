@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.indecent_images import (
+from domain.reports.indecent_images import (
     DEFAULT_VOCABULARY,
     IndecentImagesDetector,
     child_is_known,

@@ -16,12 +16,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services import Services, build_services
 from cards.insight import policy_review_card, summary_card
-from domain.cases import ReportDraft
-from domain.clock import FakeClock
-from domain.disclosure import AT_LEAST, FEWER_THAN, WITHHELD
-from domain.insight import (
+from domain.delivery.outbox import Outbox
+from domain.insight.disclosure import AT_LEAST, FEWER_THAN, WITHHELD
+from domain.insight.figures import (
     NOT_SOCIAL_MEDIA,
     InsightService,
     PeriodError,
@@ -29,11 +27,13 @@ from domain.insight import (
     parse_period,
     term_period,
 )
-from domain.outbox import Outbox
-from domain.roles import Role
-from domain.terms import TermCalendar, parse_term_dates
+from domain.people.roles import Role
+from domain.reports.draft import ReportDraft
+from domain.shared.calendar import SchoolCalendar, parse_term_dates
+from domain.shared.clock import FakeClock
 from settings import Settings
 from store.memory import MemoryStore
+from wiring.services import Services, build_services
 
 LONDON = ZoneInfo("Europe/London")
 TERMS = "2026-09-03..2026-12-18, 2027-01-05..2027-03-26, 2027-04-12..2027-07-21"
@@ -177,7 +177,7 @@ class StubMatcher:
 
 
 def insight(world: World, matcher: Any = None) -> InsightService:
-    service = InsightService.from_services(world.services)
+    service = world.services.insight
     if matcher is not None:
         service.matcher = matcher
     return service
@@ -352,7 +352,7 @@ def test_the_review_says_when_everyone_had_acknowledged(world: World) -> None:
 
 
 def test_periods_read_what_people_type() -> None:
-    terms = TermCalendar(parse_term_dates(TERMS))
+    terms = SchoolCalendar(term_dates=parse_term_dates(TERMS))
     today = at("5 Nov").date()
     assert parse_period([], today, terms).label == "Autumn term 2026"
     assert parse_period(["Year"], today, terms).start.isoformat() == "2026-09-01"
@@ -366,7 +366,7 @@ def test_periods_read_what_people_type() -> None:
 
 
 def test_term_dates_name_terms_and_defaults_fill_other_years() -> None:
-    terms = TermCalendar(parse_term_dates(TERMS))
+    terms = SchoolCalendar(term_dates=parse_term_dates(TERMS))
     assert terms.term_containing(at("5 Nov").date()).name == "Autumn term 2026"
     assert terms.term_containing(at("20 Dec").date()) is None
     assert terms.current_or_last(at("20 Dec").date()).key == "2026-27-autumn"
@@ -376,7 +376,7 @@ def test_term_dates_name_terms_and_defaults_fill_other_years() -> None:
 
 
 def test_term_period_of_the_default_autumn_term() -> None:
-    term = TermCalendar().terms_of_year(2026)[0]
+    term = SchoolCalendar().terms_of_year(2026)[0]
     assert term_period(term).dates_text == "1 September to 18 December 2026"
 
 
@@ -386,7 +386,7 @@ def test_term_period_of_the_default_autumn_term() -> None:
 def test_the_termly_summary_goes_once_to_the_head_teacher_and_chair_spaces(world: World) -> None:
     services = world.services
     outbox = Outbox(services.store, world.clock)
-    service = InsightService.from_services(services)
+    service = services.insight
     service.outbox = outbox
     world.clock.set(at("18 Dec", 15, 59))
     assert service.post_term_summaries(summary_card) == 0  # school is still in
@@ -403,7 +403,7 @@ def test_the_termly_summary_goes_once_to_the_head_teacher_and_chair_spaces(world
 def test_without_a_chair_space_the_termly_summary_goes_to_the_chair_directly(world: World) -> None:
     services = world.services
     services.store.delete("channel_bindings", f"{world.school}|chair")
-    service = InsightService.from_services(services)
+    service = services.insight
     world.clock.set(at("19 Dec", 8))  # the bot was down at 16:00 yesterday: the morning run catches up
     assert service.post_term_summaries(summary_card) == 2
     keys = [e.key for e in services.outbox.failed_or_pending("insight:term:")]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.lexicon import DEFAULT_LEXICON_PATH, BoundedCache, Lexicon, LexiconError, split_words
+from domain.questions.lexicon import DEFAULT_LEXICON_PATH, BoundedCache, Lexicon, LexiconError, split_words
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from domain.lexicon import TYPO_CACHE_SIZE
-from domain.matcher import Answer, Matcher
-from domain.policy import DEFAULT_POLICY_PATH, PolicyDocument
-from domain.rules import DEFAULT_RULES_PATH, RuleBook
+from domain.questions.lexicon import TYPO_CACHE_SIZE
+from domain.questions.matcher import Answer, Matcher
+from domain.questions.policy import DEFAULT_POLICY_PATH, PolicyDocument
+from domain.questions.rules import DEFAULT_RULES_PATH, RuleBook
 from tests.support.can_i_labels import load, score, wrong_yes
 
 NAMES = ("Villiers Primary School", "SHINE Academies Trust")
@@ -242,7 +242,8 @@ def test_a_yes_that_does_not_cover_the_whole_question_is_not_given(matcher: Matc
 # The lexicon is data; names are passed in ------------------------------------------------------------------
 
 def test_school_names_come_from_the_settings_not_the_code(policy: PolicyDocument) -> None:
-    for path in ("domain/matcher.py", "domain/reading.py", "domain/lexicon.py", "domain/data/lexicon.json"):
+    for path in ("domain/questions/matcher.py", "domain/questions/reading.py", "domain/questions/lexicon.py",
+                 "domain/data/lexicon.json"):
         text = (ROOT / path).read_text("utf-8").lower()
         assert "villiers" not in text and "shine" not in text, path
     book = RuleBook.load(DEFAULT_RULES_PATH, policy)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.clock import FakeClock
-from domain.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
-from domain.outbox import Outbox
+from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMessage
+from domain.delivery.outbox import Outbox
+from domain.shared.clock import FakeClock
 from store.memory import MemoryStore
 
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
@@ -30,6 +30,17 @@ def test_enqueue_is_once_per_key_even_across_restarts() -> None:
     restarted = Outbox(store, clock)
     assert restarted.enqueue(message("k1")) is False
     assert restarted.status_counts() == {"pending": 1}
+
+
+def test_a_message_asked_for_again_is_queued_again_and_the_queue_wakes_each_time() -> None:
+    outbox, clock, store = make()
+    woken: list[bool] = []
+    outbox.on_queued(lambda: woken.append(True))
+    assert outbox.enqueue_again(message("case:VPS-2026-0001:export:U1")) is True
+    assert Outbox(store, clock).enqueue_again(message("case:VPS-2026-0001:export:U1")) is True  # after a restart too
+    assert sorted(store.keys("outbox")) == ["case:VPS-2026-0001:export:U1:1", "case:VPS-2026-0001:export:U1:2"]
+    assert outbox.enqueue(message("k1")) and not outbox.enqueue(message("k1"))
+    assert woken == [True, True]  # the restarted outbox has no listener; a refused duplicate wakes nobody
 
 
 def test_due_orders_urgent_first_and_skips_future_retries() -> None:

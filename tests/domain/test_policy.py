@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.policy import DEFAULT_POLICY_PATH, PolicyDocument
+from domain.questions.policy import DEFAULT_POLICY_PATH, PolicyDocument
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.services import Services, build_services
-from domain.roles import Role
+from domain.people.roles import Role
 from settings import Settings
 from store.memory import MemoryStore
+from wiring.services import Services, build_services
 
 HEAD_CHANNEL = "19:head@thread.tacv2"
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.cases import CaseService, ReportDraft
-from domain.clock import FakeClock
-from domain.evidence import EvidenceService
-from domain.jobs import Cron
-from domain.outbox import Outbox
-from domain.retention import (
+from cards.reports import CaseCards
+from domain.delivery.outbox import Outbox
+from domain.people.retention import (
     STUBS,
     RetentionPolicy,
     RetentionService,
@@ -18,6 +15,11 @@ from domain.retention import (
     is_safeguarding,
     record_hash,
 )
+from domain.reports.draft import ReportDraft
+from domain.reports.evidence import EvidenceService
+from domain.reports.service import CaseService
+from domain.shared.clock import FakeClock
+from domain.shared.jobs import Cron
 from store.base import RecordStore
 from store.blobs import MemoryBlobStore
 from tests.domain.case_fixtures import DSL, HEAD, TEACHER, make_world, person
@@ -28,7 +30,7 @@ DETAILS = "A pupil, Jamie Example, is being called names in a group chat."
 
 def _world() -> tuple[RecordStore, FakeClock, CaseService, RetentionService]:
     store, clock, directory = make_world()
-    cases = CaseService(store, directory, clock, Outbox(store, clock))
+    cases = CaseService(store, directory, clock, Outbox(store, clock), CaseCards(clock))
     return store, clock, cases, RetentionService(store, clock, RetentionPolicy(safeguarding_years=25, other_years=6))
 
 
@@ -45,7 +47,7 @@ def _close(cases: CaseService, ref: str, lead: str = DSL) -> None:
 
 
 def test_defaults_follow_the_school_schedule() -> None:
-    policy = RetentionPolicy.from_settings(object())
+    policy = RetentionPolicy()
     assert (policy.safeguarding_years, policy.other_years) == (25, 6)
 
 
@@ -134,19 +136,15 @@ def test_job_is_named_and_nightly() -> None:
 
 
 def test_bot_schedules_the_purge(tmp_path) -> None:
-    from bot.jobs import scheduled_jobs
-    from bot.services import build_services
     from settings import Settings
     from store.memory import MemoryStore
+    from wiring.jobs import scheduled_jobs
+    from wiring.services import build_services
 
     services = build_services(Settings.from_mapping({"DATA_DIR": str(tmp_path), "CASE_RETENTION_YEARS": "30"}),
                               store=MemoryStore())
 
-    class Worker:
-        def wake(self) -> None:
-            pass
-
-    names = [job.name for job in scheduled_jobs(services, Worker())]  # type: ignore[arg-type]
+    names = [job.name for job in scheduled_jobs(services)]
     assert "retention-purge" in names
     assert services.settings.case_retention_years == 30
 
@@ -154,7 +152,7 @@ def test_bot_schedules_the_purge(tmp_path) -> None:
 def test_a_purged_case_takes_its_evidence_files_with_it_and_the_stub_keeps_their_hashes() -> None:
     store, clock, directory = make_world()
     outbox = Outbox(store, clock)
-    cases = CaseService(store, directory, clock, outbox)
+    cases = CaseService(store, directory, clock, outbox, CaseCards(clock))
     evidence = EvidenceService(store, MemoryBlobStore(), clock)
     retention = RetentionService(store, clock, RetentionPolicy(safeguarding_years=25, other_years=6), evidence)
     shot = evidence.keep(files.png(), name="group chat.png", reporter_id=TEACHER, draft_id="d1")

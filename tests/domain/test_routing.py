@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from domain.roles import Role, role_title
-from domain.routing import (
+from domain.people.roles import Role, role_title
+from domain.reports.routing import (
     CATEGORY_IDS,
     DEFAULT_ROUTING_PATH,
     FALLBACK_NOTE,
@@ -269,7 +269,7 @@ def test_lead_space_text_never_points_at_the_subject(world, category, about):
 def test_decision_round_trips(world):
     _, _, directory = world
     decision = route("data_breach", "dpl", False, directory.default_school.id, directory)
-    from domain.routing import RoutingDecision
+    from domain.reports.routing import RoutingDecision
     assert RoutingDecision.from_dict(json.loads(json.dumps(decision.to_dict()))) == decision
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.policy import DEFAULT_POLICY_PATH, PolicyDocument
-from domain.rules import DEFAULT_RULES_PATH, REPORT_CATEGORIES, VERDICTS, RuleBook, RuleBookError
+from domain.questions.policy import DEFAULT_POLICY_PATH, PolicyDocument
+from domain.questions.rules import DEFAULT_RULES_PATH, REPORT_CATEGORIES, VERDICTS, RuleBook, RuleBookError
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def test_bad_facets_fail_loudly(tmp_path: Path, policy: PolicyDocument, facets: 
 
 def test_a_facet_value_no_question_can_give_fails_loudly(tmp_path: Path, policy: PolicyDocument) -> None:
     """A typo in a rule's facets ("pupils" for "pupil") would make the rule silently unreachable."""
-    from domain.matcher import Matcher
+    from domain.questions.matcher import Matcher
 
     rule = _one() | {"facets": {"needs": {"with": ["pupils"], "doing": ["befriend"]}}}
     with pytest.raises(RuleBookError, match="with: pupils"):

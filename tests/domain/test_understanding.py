@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.routing import load_routing
-from domain.understanding import DEFAULT_VOCABULARY_PATH, MAX_CORRECTIONS, MAX_READ_CHARS, Flow, Understander
+from domain.questions.understanding import DEFAULT_VOCABULARY_PATH, MAX_CORRECTIONS, MAX_READ_CHARS, Flow, Understander
+from domain.reports.routing import load_routing
 
 DATA = Path(__file__).parent / "data"
 TUNING = DATA / "understanding.jsonl"

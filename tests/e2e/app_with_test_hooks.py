@@ -13,12 +13,12 @@ import sys
 from typing import Any
 
 from bot.commands import CommandContext, Reply
-from bot.services import Services
 from bot.web import BOT_KEY, SERVICES_KEY, create_app
 from cli.main import configure_logging
 from cli.serve import serve
-from domain.campaigns import MEMBERS as CAMPAIGN_MEMBERS
+from domain.campaigns.model import MEMBERS as CAMPAIGN_MEMBERS
 from settings import Settings, SettingsError
+from wiring.services import Services
 
 log = logging.getLogger("thinkfirst.e2e")
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.evidence_fetch import FILE_DOWNLOAD_INFO
+from dialogs.evidence_fetch import FILE_DOWNLOAD_INFO
 from tests.e2e.bot_process import BotProcess
 from tests.e2e.playground import ROOT, Frame, Playground, is_bot_message
 from tests.e2e.school import TOM_AAD, School, frame_text, set_up

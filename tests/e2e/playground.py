@@ -99,6 +99,14 @@ class PlaygroundError(RuntimeError):
     """The Playground could not start or refused a request."""
 
 
+def screenshot_path(committed: Path, tmp_path: Path) -> Path:
+    """Where a test writes its screenshot: the committed file under docs/ only with UPDATE_SCREENSHOTS=1, so that
+    running the tests does not change tracked files; otherwise the test's own temporary folder."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        return committed
+    return tmp_path / committed.name
+
+
 def playground_installed() -> bool:
     """True when `npm ci` has put the Playground package in node_modules."""
     return (PACKAGE_DIR / "package.json").exists() and BIN.exists()

@@ -18,14 +18,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.services import build_services
-from domain.cases import ReportDraft
-from domain.clock import FakeClock
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.draft import ReportDraft
+from domain.shared.clock import FakeClock
 from settings import Settings
 from store import open_store
 from tests.e2e.bot_process import BotProcess
 from tests.e2e.playground import CONFIG, ROOT, Playground
+from wiring.services import build_services
 
 LONDON = ZoneInfo("Europe/London")
 RUTH, DANIEL, FIONA, AMARA, TOM = ("29:user-ruth-pemberton", "29:user-daniel-osei", "29:user-fiona-macleod",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.playground import ROOT, card_of, is_bot_message
+from tests.e2e.playground import ROOT, card_of, is_bot_message, screenshot_path
 from tests.e2e.school import DETAILS, School, card_text, set_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -62,16 +62,17 @@ async def run_browser(school: School, out_dir: Path, timeout: float = 60.0) -> d
     return steps
 
 
-async def test_staff_use_thinkfirst_in_the_playground_page(school: School) -> None:
+async def test_staff_use_thinkfirst_in_the_playground_page(school: School, tmp_path: Path) -> None:
     """Typed messages and card clicks in the real page: a whole report and its alert, Can I, policy, acknowledge."""
     require_browser()
     await set_up(school)
     # A campaign, so that "policy" shows Tom the acknowledgement card.
     await school.command(school.general, "campaign start 30")
     await school.outbox_settled("campaign:", 6)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    out_dir = screenshot_path(SCREENSHOTS, tmp_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
     since = school.playground.mark()
-    steps = await run_browser(school, SCREENSHOTS)
+    steps = await run_browser(school, out_dir)
     assert "Who is involved?" in steps["report"]["text"]
     found = REF.search(steps["confirmation"]["text"])
     assert found, steps["confirmation"]["text"]
@@ -95,4 +96,4 @@ async def test_staff_use_thinkfirst_in_the_playground_page(school: School) -> No
     assert frame["actionConversationId"] == school.safeguarding
 
     for name in ("report-dialog", "can-i-verdict", "policy-acknowledgement", "alert-card"):
-        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 5000
+        assert (out_dir / f"{name}.png").stat().st_size > 5000

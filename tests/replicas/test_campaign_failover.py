@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from domain.delivery import DeliveryWorker
-from domain.directory import CONVERSATIONS
-from domain.outbox import OUTBOX
+from domain.delivery.outbox import OUTBOX
+from domain.delivery.worker import DeliveryWorker
+from domain.people.directory import CONVERSATIONS
 from tests.support.connector import DEFAULT_TENANT, RecordedRequest
 from tests.support.replicas import ReplicaSet
 from tests.support.teams import BOT, GENERAL, TEAM_ID

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.outbox import OUTBOX
+from domain.delivery.outbox import OUTBOX
 from tests.support.flows import DETAILS, fill_report, say, set_up_school
 from tests.support.replicas import ReplicaSet
 from tests.support.teams import SAFEGUARDING, User, card_text, personal_conversation

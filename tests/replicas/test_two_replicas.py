@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.outbox import OUTBOX
+from domain.delivery.outbox import OUTBOX
 from tests.support.flows import set_up_school, walk_report
 from tests.support.replicas import ReplicaSet
 from tests.support.teams import (

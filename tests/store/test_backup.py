@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.clock import FakeClock
+from domain.shared.clock import FakeClock
 from store import SCHEMA_VERSION, MemoryStore, TinyStore
 from store.backup import BackupError, backup, read_backup, restore
 from store.blobs import FolderBlobStore, open_evidence_store

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app import main
-from domain.clock import FakeClock
+from domain.shared.clock import FakeClock
 from store import open_store
 from store.backup import backup, restore
 from store.blobs import EVIDENCE_DIR_NAME, FolderBlobStore

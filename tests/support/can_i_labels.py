@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from domain.matcher import Matcher
+from domain.questions.matcher import Matcher
 
 DATA = Path(__file__).resolve().parent.parent / "domain" / "data"
 SETS = {"tuning": DATA / "questions.jsonl", "held-out": DATA / "questions_heldout.jsonl"}

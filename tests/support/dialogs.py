@@ -10,10 +10,10 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccount, ConversationAccount
 
 from bot.handler import ThinkFirstBot
-from bot.services import Services, build_services
 from settings import Settings
 from store.memory import MemoryStore
 from tests.support.teams import card_text
+from wiring.services import Services, build_services
 
 USER = ChannelAccount(id="29:dialog-user", name="Jo Staff", aad_object_id="aad-dialog-user")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.lead_spaces import Reader
-from domain.roles import Role
+from domain.people.lead_spaces import Reader
+from domain.people.roles import Role
 from tests.support.teams import (
     ADMIN,
     DSL,

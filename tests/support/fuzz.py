@@ -15,8 +15,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from domain.cases import ReportDraft
-from domain.roles import Role
+from domain.people.roles import Role
+from domain.reports.draft import ReportDraft
 from tests.support.flows import set_up_school, walk_report
 from tests.support.teams import (
     DSL,

@@ -22,8 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.services import Services, build_services
-from domain.outbox import OUTBOX, PENDING, SENDING
+from domain.delivery.outbox import OUTBOX, PENDING, SENDING
 from settings import Settings
 from store.postgres import PostgresStore
 from tests.e2e.bot_process import BotProcess
@@ -31,6 +30,7 @@ from tests.e2e.playground import free_port
 from tests.support.connector import StandInConnector
 from tests.support.postgres import database_url, drop_schema, new_schema
 from tests.support.teams import ADMIN
+from wiring.services import Services, build_services
 
 
 class RoundRobinProxy:
