@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from domain.delivery.messages import Notice
 from domain.reports.case import AuditEntry, Case
 from domain.reports.routing import Delivery
 
 Card = dict[str, Any]
+__all__ = ["ActionFacts", "Answer", "Card", "CasePresenter", "Confirmation", "Notice"]
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,6 @@ class Confirmation:
     senior: str  # who to report to in person when nothing is set up
     dropped_attachments: int
     dropped_link: bool
-
-
-@dataclass(frozen=True)
-class Notice:
-    """The words of one chat message: the line a notification shows, and the message."""
-
-    summary: str
-    text: str
 
 
 class Answer(StrEnum):
