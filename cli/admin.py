@@ -405,16 +405,24 @@ def _insight_for(settings: Settings, school_name: str | None) -> tuple[Any, str 
     raise _NotFound(f"There is no school {school_name!r} (schools: {known}).")
 
 
+def _insight_or_error(settings: Settings, school_name: str | None) -> tuple[Any, str | None] | int:
+    """The insight service and school for summary and policy-review, or the exit code after saying what is wrong."""
+    try:
+        _need_records(settings)
+        return _insight_for(settings, school_name)
+    except _NotFound as error:
+        return fail(str(error), USAGE_ERROR)
+
+
 def _summary(options: argparse.Namespace, run: Invocation) -> int:
     settings, stdout = run.settings, run.stdout
     from cards.insight import summary_card
     from domain.insight.periods import PeriodError
 
-    try:
-        _need_records(settings)
-        insight, school_id = _insight_for(settings, options.school)
-    except _NotFound as error:
-        return fail(str(error), USAGE_ERROR)
+    found = _insight_or_error(settings, options.school)
+    if isinstance(found, int):
+        return found
+    insight, school_id = found
     try:
         period = insight.period(options.period)
     except PeriodError as error:
@@ -435,11 +443,10 @@ def _policy_review(options: argparse.Namespace, run: Invocation) -> int:
     settings, stdout = run.settings, run.stdout
     from cards.insight import policy_review_card
 
-    try:
-        _need_records(settings)
-        insight, school_id = _insight_for(settings, options.school)
-    except _NotFound as error:
-        return fail(str(error), USAGE_ERROR)
+    found = _insight_or_error(settings, options.school)
+    if isinstance(found, int):
+        return found
+    insight, school_id = found
     review = insight.policy_review(school_id)
     if options.card:
         _write_private(options.card, json.dumps(policy_review_card(review), indent=2, ensure_ascii=False) + "\n")

@@ -31,6 +31,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from store.base import StoreError
+from store.files import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class FolderBlobStore(BlobStore):
     def _ensure_dir(self) -> None:
         if not self.directory.is_dir():
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _fsync_dir(self.directory.parent)
+            fsync_dir(self.directory.parent)
         os.chmod(self.directory, 0o700)
 
     def put(self, key: str, data: bytes) -> None:
@@ -136,7 +137,7 @@ class FolderBlobStore(BlobStore):
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
 
     def get(self, key: str) -> bytes | None:
         try:
@@ -149,7 +150,7 @@ class FolderBlobStore(BlobStore):
             self._path(key).unlink()
         except FileNotFoundError:
             return False
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         return True
 
     def keys(self) -> list[str]:
@@ -224,7 +225,7 @@ class EvidenceKey:
             handle.write(base64.b64encode(key).decode("ascii") + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         log.warning("Made an evidence encryption key in %s (key id %s). Move it into the host's secret store as "
                     "EVIDENCE_KEY and delete the file: anyone with both the data folder and this key can read the "
                     "evidence.", self.path, key_id(key))
@@ -291,15 +292,6 @@ def open_evidence_store(data_dir: Path, configured_key: bytes | None = None) -> 
     """The encrypted evidence folder in ``data_dir`` (nothing is created until the first file is kept)."""
     data_dir = Path(data_dir)
     return EncryptedBlobStore(FolderBlobStore(data_dir / EVIDENCE_DIR_NAME), EvidenceKey(data_dir, configured_key))
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a new or renamed file in ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = ["BlobDamagedError", "BlobStore", "EVIDENCE_DIR_NAME", "EncryptedBlobStore", "EvidenceKey",
