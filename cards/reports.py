@@ -1,6 +1,7 @@
-"""Draws the cases' cards: the leads' alert, the 1:1 details, the `cases` list, and the reporter's confirmation.
+"""Draws the cases' cards and words their messages: the leads' alert, the 1:1 details, the `cases` list, the
+reporter's confirmation and updates, reminders, notices to leads and admins, and what a button press answers.
 
-``CaseCards`` is the presenter the case service is given (domain/reports/ports.py says what it must draw);
+``CaseCards`` is the presenter the case service is given (domain/reports/ports.py says what it must draw and word);
 ``case_list_card`` is drawn by the edge from the list the service returns. Channel cards carry no free text and
 no pupil names: the alert shows only facts, routing reasons and status.
 """
@@ -13,11 +14,21 @@ from datetime import timedelta
 from typing import Any
 
 from cards.render import render
+from domain.delivery.messages import DeliveryStatus
 from domain.people.roles import role_title
-from domain.reports.case import ESCALATIONS, OUTCOMES, PLATFORMS, Case, action_words, status_line
-from domain.reports.ports import Card, Confirmation
+from domain.reports.case import (
+    ESCALATIONS,
+    OUTCOMES,
+    PLATFORMS,
+    AuditEntry,
+    Case,
+    action_words,
+    status_line,
+)
+from domain.reports.evidence import describe
+from domain.reports.ports import ActionFacts, Answer, Card, Confirmation, Notice
 from domain.reports.results import CaseSummary
-from domain.reports.routing import Delivery
+from domain.reports.routing import DEPUTY_SUFFIX, Delivery
 from domain.reports.summary import (
     danger_text,
     evidence_item_text,
@@ -27,13 +38,30 @@ from domain.reports.summary import (
     platform_label,
 )
 from domain.shared.clock import Clock, iso
-from domain.shared.dates import stamp_card_time
+from domain.shared.dates import stamp_card_time, stamp_text_time
 from domain.shared.wording import count
 
 
 def _lower_first(text: str) -> str:
     """"Data protection report" -> "data protection report", to follow "URGENT" or "New"."""
     return text[:1].lower() + text[1:]
+
+
+def refusal_text(speak_to: str = "the Head Teacher") -> str:
+    """The refusal for a case action, naming who to speak to (and nothing else, so it says nothing about a case)."""
+    return ("Sorry, only the leads a case was sent to can see or act on it. If you think it should be yours, "
+            f"please speak to {speak_to}.")
+
+
+REFUSAL_TEXT = refusal_text()
+
+# Why an alert could not reach a lead space, for the admins (by delivery status).
+WHY: dict[str, str] = {
+    str(DeliveryStatus.BLOCKED): "ThinkFirst has been blocked or removed there",
+    str(DeliveryStatus.NOT_FOUND): "that space or chat no longer exists",
+    str(DeliveryStatus.NOT_INSTALLED): "ThinkFirst is not installed there",
+    str(DeliveryStatus.FAILED): "Teams would not take it",
+}
 
 
 def _files(n: int, link: bool) -> str:
@@ -71,6 +99,13 @@ def confirmation_text(facts: Confirmation) -> str:
                      "today.")
     lines.append(f"You will get a message quoting {ref} when it is picked up and when it is closed.")
     return " ".join(lines)
+
+
+def _claimer(role: str) -> str:
+    """How the reporter hears who picked their report up: by role ("dsl:deputy" -> "a deputy ..."), never by name."""
+    if role.endswith(DEPUTY_SUFFIX):
+        return f"a deputy {role_title(role.split(':')[0])}"
+    return f"the {role_title(role)}" if role else "a lead"
 
 
 class CaseCards:
@@ -160,6 +195,126 @@ class CaseCards:
             "dropped": _files(facts.dropped_attachments, facts.dropped_link) if dropped else "",
         })
         return confirmation_text(facts), card
+
+    # The words of messages about a case ------------------------------------------------------------------------
+
+    def _status(self, case: Case) -> str:
+        return status_line(case, self._time)
+
+    def answer(self, facts: ActionFacts) -> str:
+        """What the person who pressed a button is told."""
+        case, ref, state = facts.case, facts.case.ref, facts.case.state
+        match facts.answer:
+            case Answer.CLAIMED:
+                return f"You have claimed {ref}. I have sent you the details in a private chat."
+            case Answer.ALREADY_CLAIMED:
+                who = "You have" if facts.by_you else f"{state.claimed_by_name} has"
+                return f"{who} already claimed {ref} ({stamp_text_time(state.claimed_at, self.clock)})."
+            case Answer.ALREADY_RESOLVED:
+                return f"{ref} is already resolved: {self._status(case)}."
+            case Answer.OUT_OF_DATE:
+                return f"This card was out of date, so nothing was changed. {ref}: {self._status(case)}."
+            case Answer.NOTE_NOT_SAVED:
+                return (f"This card was out of date, so nothing was changed. {ref}: {self._status(case)}. "
+                        "Your note was not saved: please add it again on this card.")
+            case Answer.NOTE_EMPTY:
+                return "Please write a note first."
+            case Answer.NOTE_TOO_LONG:
+                return f"Please keep a note to {facts.limit} characters or fewer."
+            case Answer.ACTION_NOTE_TOO_LONG:
+                return f"Please keep the note to {facts.limit} characters or fewer."
+            case Answer.NOTE_SAVED:
+                return f"Your note on {ref} is saved."
+            case Answer.NO_OUTCOME:
+                return "Please choose an outcome."
+            case Answer.RESOLVED:
+                return f"{ref} is resolved ({OUTCOMES[state.outcome][0]})."
+            case Answer.NO_ESCALATION:
+                return "Please choose who it was passed to."
+            case Answer.ESCALATED:
+                return f"{ref}: recorded as passed to {ESCALATIONS[state.escalations[-1].to]}."
+            case Answer.DETAILS_SENT:
+                return f"I have sent you the details of {ref} in a private chat."
+            case Answer.REFRESHED:
+                return ""
+
+    def refusal(self, speak_to: str) -> str:
+        """The refusal of a case action: the same words whether or not the case exists."""
+        return refusal_text(speak_to)
+
+    def alert_summary(self, case: Case) -> str:
+        """"URGENT data protection report VPS-2026-0001", or "New ..." when not urgent."""
+        return f"{'URGENT' if case.report.urgent else 'New'} {_lower_first(case.report.alert_title)} {case.ref}"
+
+    def update_summary(self, case: Case, event: AuditEntry) -> str:
+        """The notification line of an updated alert: who did what."""
+        if event.action == "claimed":
+            return f"{case.ref} claimed by {event.actor_name}"
+        if event.action == "note_added":
+            return f"Note added to {case.ref}"
+        if event.action == "resolved":
+            return f"{case.ref} resolved by {event.actor_name}"
+        if event.action == "escalated":
+            return f"{case.ref} escalated to {ESCALATIONS[str(event.detail.get('to'))]}"
+        return f"{case.ref} {action_words(event)} by {event.actor_name}"
+
+    def urgent_ping(self, case: Case) -> Notice:
+        """An urgent case, 1:1 to a lead who may act: no details, just where to look."""
+        report = case.report
+        title = f"URGENT {_lower_first(report.alert_title)} {case.ref}"
+        return Notice(title, f"{title} ({report.category_label}) needs you now. Open the alert in "
+                             "your lead channel to claim it, or reply here with **cases**.")
+
+    def set_up_incomplete(self, case: Case) -> Notice:
+        """To the admins: the report reached nobody, or not every lead it should have (never which)."""
+        ref, school = case.ref, case.report.school_name
+        if case.routing.nothing_bound:
+            text = (f"ThinkFirst set-up is incomplete for {school}: report {ref} could not be sent to any lead "
+                    "channel. It is saved and the reporter was asked to report in person. Please bind channels "
+                    "for the Head Teacher and the Designated Safeguarding Lead.")
+        else:
+            text = (f"ThinkFirst set-up is incomplete for {school}: report {ref} could not reach every lead it "
+                    "should have. Please type **setup status** and make sure every lead role has holders and a lead "
+                    "space.")
+        return Notice("ThinkFirst set-up is incomplete", text)
+
+    def undeliverable(self, case: Case, role: str, in_channel: bool, reason: str) -> Notice:
+        """To the admins: the reference and category only, and that the lead space needs fixing."""
+        title = role_title(role)
+        where = f"the {title}'s lead space" if in_channel else f"the {title}"
+        name, ref = case.report.alert_title, case.ref
+        text = (f"{name} {ref} ({case.report.category_label}) could not be delivered to {where}: "
+                f"{WHY.get(reason, 'Teams would not take it')}. Nobody holding the role can be sent it directly. "
+                f"The lead space needs fixing now: type **setup {role}** in a space only the leads can read, and "
+                f"**setup assign {role}** to name who holds the role. Then ask them to type **cases**.")
+        return Notice(f"{name} {ref} could not be delivered", text)
+
+    def details_summary(self, case: Case) -> str:
+        """The notification line of the 1:1 details card."""
+        return f"Details of {case.ref}"
+
+    def evidence(self, case: Case, number: int, total: int, item: dict[str, Any]) -> Notice:
+        """The message carrying one kept file."""
+        return Notice(f"Evidence {number} of {total} for {case.ref}",
+                      f"{case.ref}, evidence {number} of {total}: {describe(item)}")
+
+    def reporter_update(self, case: Case, event: AuditEntry) -> Notice:
+        """To the reporter: picked up (by role, never by name) or closed (in neutral words)."""
+        ref = case.ref
+        if event.action == "resolved":
+            outcome = str(event.detail.get("outcome", ""))
+            return Notice(f"Your report {ref} is closed",
+                          f"Your report {ref} is now closed: {OUTCOMES[outcome][1]}. Thank you for reporting it.")
+        return Notice(f"Your report {ref} has been picked up",
+                      f"Your report {ref} has been picked up by {_claimer(str(event.detail.get('role') or ''))}.")
+
+    def reminder(self, case: Case) -> Notice:
+        """An unclaimed case's reminder."""
+        report = case.report
+        kind = "urgent " if report.urgent else ""
+        return Notice(f"Reminder: {case.ref}",
+                      f"Reminder: {kind}case {case.ref} ({report.category_label}) has not been claimed yet. "
+                      f"It was reported {stamp_text_time(report.created_at, self.clock)}.")
 
     def case_list_card(self, role: str, cases: Sequence[CaseSummary]) -> Card:
         """The `cases` list as a card for a lead space: references, categories and status only."""

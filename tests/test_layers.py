@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +90,52 @@ def test_the_checks_see_a_forbidden_import(tmp_path: Path) -> None:
     module = tmp_path / "bad.py"
     module.write_text("def f():\n    from cards.render import render\n    import botbuilder.core\n", encoding="utf-8")
     assert {"cards", "botbuilder"} <= imported_modules(module)
+
+
+# The words staff read are the presenters' (cards/): these domain modules decide what is sent and to whom, and
+# hand over facts. A capitalised run of three words or more outside a docstring, a log call or a raise is a sentence
+# addressed to someone, and belongs in cards/.
+WORDLESS = ("domain/reports/service.py", "domain/reports/notices.py", "domain/reports/access.py",
+            "domain/reports/reminders.py", "domain/reports/results.py", *(
+                f"domain/campaigns/{name}.py" for name in ("audience", "chasing", "core", "lifecycle", "model",
+                                                          "reporting", "service", "yearly")),
+            "domain/questions/unanswered.py")
+SENTENCE = re.compile(r"\b[A-Z][a-z']+ +\S+ +\S+")
+
+
+def sentences(path: Path) -> list[str]:
+    """String literals (f-string pieces too) that read like a sentence, outside docstrings, logs and raises."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            skip.add(id(first.value))  # a docstring
+        is_log = (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and isinstance(node.func.value, ast.Name) and node.func.value.id == "log")
+        if is_log or isinstance(node, ast.Raise):
+            skip.update(id(inner) for inner in ast.walk(node))
+    texts: list[str] = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.JoinedStr):  # an f-string reads as one text, its fields as "{}"
+            skip.update(id(inner) for inner in ast.walk(node))
+            texts.append("".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            texts.append(node.value)
+    return [text for text in texts if SENTENCE.search(text)]
+
+
+@pytest.mark.parametrize("name", WORDLESS)
+def test_these_domain_modules_word_nothing_for_staff(name: str) -> None:
+    assert sentences(ROOT / name) == [], name
+
+
+def test_the_wording_check_sees_a_sentence(tmp_path: Path) -> None:
+    """The checker itself can fail: a sentence in an f-string is found; a docstring and a log line are not."""
+    module = tmp_path / "worded.py"
+    module.write_text('def f(ref):\n    """Tell Them Something here."""\n    log.info("Case %s was claimed", ref)\n'
+                      '    return f"Your report {ref} has been picked up."\n', encoding="utf-8")
+    assert sentences(module) == ["Your report {} has been picked up."]

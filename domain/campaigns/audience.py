@@ -12,10 +12,10 @@ from datetime import date
 
 from domain.campaigns.core import CampaignBase
 from domain.campaigns.model import ACKS, CAMPAIGNS, EXEMPTIONS, OPEN, AckResult, Campaign, CampaignError, Card
+from domain.campaigns.ports import AckFacts
 from domain.delivery.messages import OutgoingMessage
 from domain.people.directory import Person
-from domain.shared.clock import iso, parse_iso
-from domain.shared.dates import long_date_time
+from domain.shared.clock import iso
 from store.base import ConflictError
 
 log = logging.getLogger(__name__)
@@ -87,12 +87,11 @@ class Audience(CampaignBase):
         """Record that a person has read and understood a version (once); returns the card to show instead."""
         campaign = self.campaign(campaign_id)
         if campaign is None:
-            return AckResult(False, "unknown_campaign", "That acknowledgement card is no longer valid.")
+            return AckResult(False, "unknown_campaign", self.presenter.ack_message(AckFacts("unknown_campaign")))
         person = self.directory.person(user_id)
         if person is None:
-            return AckResult(False, "unknown_person",
-                             "I do not know you as a member of staff yet, so I cannot record this. "
-                             "Please ask the ThinkFirst administrator.")
+            return AckResult(False, "unknown_person", self.presenter.ack_message(
+                AckFacts("unknown_person", campaign)))
         if version_hash != campaign.version_hash or campaign.status != OPEN:
             return self._old_card(campaign, person)
         key = f"{campaign.id}|{person.user_id}"
@@ -104,34 +103,34 @@ class Audience(CampaignBase):
             self.store.insert_new(ACKS, key, record)
         except ConflictError:
             earlier = self.store.get(ACKS, key) or record
-            when = long_date_time(parse_iso(earlier["acknowledged_at"]), self.calendar.tz)
-            message = f"You already acknowledged {campaign.version_label} on {when}. Nothing more to do."
-            return AckResult(False, "already", message,
-                             self.presenter.done_card(campaign, person, earlier["acknowledged_at"], message),
+            facts = AckFacts("already", campaign, person, earlier["acknowledged_at"])
+            return AckResult(False, "already", self.presenter.ack_message(facts),
+                             self.presenter.done_card(campaign, person, earlier["acknowledged_at"], facts),
                              earlier["acknowledged_at"])
         log.info("campaign %s: acknowledgement recorded for %s", campaign.id, person.user_id)
-        card = self.presenter.done_card(campaign, person, record["acknowledged_at"], "Thank you.")
+        facts = AckFacts("recorded", campaign, person, record["acknowledged_at"])
+        card = self.presenter.done_card(campaign, person, record["acknowledged_at"], facts)
         if update_card and self.outbox.result(f"campaign:{campaign.id}:card:{person.user_id}") is not None:
             # Acknowledged by typing rather than on the card: update the card too so it does not still ask.
             self.outbox.enqueue(OutgoingMessage(
-                key=f"campaign:{campaign.id}:ackcard:{person.user_id}", summary=f"Acknowledged {campaign.title}",
+                key=f"campaign:{campaign.id}:ackcard:{person.user_id}",
+                summary=self.presenter.ack_update_summary(campaign),
                 to_user=person.user_id, card=card, replaces=f"campaign:{campaign.id}:card:{person.user_id}",
                 school_id=person.school_id, meta={"campaign": campaign.id, "kind": "ack_update"}))
-        thanks = f"Thank you, {person.first_name}." if person.name.strip() else "Thank you."
-        return AckResult(True, "recorded", f"{thanks} Your acknowledgement of "
-                         f"{campaign.version_label} is recorded.", card, record["acknowledged_at"])
+        return AckResult(True, "recorded", self.presenter.ack_message(facts), card, record["acknowledged_at"])
 
     def _old_card(self, campaign: Campaign, person: Person) -> AckResult:
         """An old card: say so, record nothing, and show the current card in its place if there is one."""
-        note = f"This card is for an earlier campaign ({campaign.version_label}). Nothing has been recorded."
+        facts = AckFacts("old_version", campaign, person)
         current = self.current_campaign(person.school_id)
         if current is not None and current.id != campaign.id:
             done = self.store.get(ACKS, f"{current.id}|{person.user_id}")
             if done:
-                note += f" You have already acknowledged {current.version_label}."
-                return AckResult(False, "old_version", note,
-                                 self.presenter.done_card(current, person, done["acknowledged_at"], note))
+                facts = AckFacts("old_version", campaign, person, current=current)
+                return AckResult(False, "old_version", self.presenter.ack_message(facts),
+                                 self.presenter.done_card(current, person, done["acknowledged_at"], facts))
             member = self._ensure_member(current, person, joiner=True)
-            return AckResult(False, "old_version", note, self.presenter.ack_card(
-                current, person, date.fromisoformat(member["deadline"]), note=note))
-        return AckResult(False, "old_version", note, self.presenter.done_card(campaign, person, "", note))
+            return AckResult(False, "old_version", self.presenter.ack_message(facts), self.presenter.ack_card(
+                current, person, date.fromisoformat(member["deadline"]), replacing=facts))
+        return AckResult(False, "old_version", self.presenter.ack_message(facts),
+                         self.presenter.done_card(campaign, person, "", facts))

@@ -30,7 +30,6 @@ from domain.people.directory import Directory, Person
 from domain.people.setup import SetupAudit
 from domain.shared.calendar import SchoolCalendar
 from domain.shared.clock import Clock, iso, parse_iso
-from domain.shared.dates import short_date
 from store.base import ConflictError, RecordStore
 
 log = logging.getLogger(__name__)
@@ -131,13 +130,11 @@ class CampaignBase:
                       reminder: int | None = None) -> OutgoingMessage:
         """The acknowledgement card for one person (or reminder n), keyed so it is sent once."""
         deadline = date.fromisoformat(member["deadline"])
-        name = f"{campaign.title} ({campaign.policy_date})"
         if reminder is None:
             key = f"campaign:{campaign.id}:card:{person.user_id}"
-            summary = f"Please read and acknowledge the {name} by {short_date(deadline)}"
         else:
             key = f"campaign:{campaign.id}:reminder:{reminder}:{person.user_id}"
-            summary = f"Reminder: please acknowledge the {name} by {short_date(deadline)}"
+        summary = self.presenter.card_summary(campaign, deadline, reminder)
         card = self.presenter.ack_card(campaign, person, deadline, reminder=reminder,
                                        reminders=self.config.max_reminders)
         return OutgoingMessage(key=key, summary=summary, to_user=person.user_id, card=card, text=summary,

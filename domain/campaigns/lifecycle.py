@@ -62,8 +62,7 @@ class Lifecycle(Reporting):
         pending = PendingConfirmation(
             version_hash=policy.content_hash, title=policy.title, policy_date=policy.date,
             version_label=policy.version_label, detected_at=iso(self.clock.now()),
-            message=(f"The policy has changed: {policy.version_label}. Start an acknowledgement campaign so staff "
-                     f"confirm the new version? Reply 'campaign confirm {policy.short_hash}' to start it."))
+            message=self.presenter.new_version_question(policy.version_label, policy.short_hash).text)
         try:
             self.store.insert_new(PENDING_VERSIONS, policy.content_hash, asdict(pending))
         except ConflictError:
@@ -79,10 +78,11 @@ class Lifecycle(Reporting):
         if pending is None:
             return 0
         asked = 0
+        summary = self.presenter.new_version_question(pending.version_label, self.policy.short_hash).summary
         for person in self.directory.admin_people():
             asked += self.outbox.enqueue(OutgoingMessage(
                 key=f"policy-version:{pending.version_hash}:{person.user_id}", to_user=person.user_id,
-                summary="The policy has changed: start an acknowledgement campaign?", text=pending.message))
+                summary=summary, text=pending.message))
         return asked
 
     def confirm_new_version(self, version_hash_prefix: str, by: str) -> Campaign:

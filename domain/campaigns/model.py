@@ -167,11 +167,6 @@ class YearlyAnswer:
     campaign: Campaign | None = None
 
 
-def hello(person: Person) -> str:
-    """"Hello Sam." or, with no name known yet, "Hello." (never "Hello Unknown.")."""
-    return f"Hello {person.first_name}." if person.name.strip() else "Hello."
-
-
 def campaign_from(doc: dict[str, Any]) -> Campaign:
     """A stored campaign document as a Campaign."""
     return Campaign(**{k: v for k, v in doc.items() if not k.startswith("_")})

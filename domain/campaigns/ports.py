@@ -3,8 +3,9 @@ over.
 
 No drawing here: cards/campaigns.py (``CampaignCards``) is the presenter, and wiring/services.py plugs it in.
 
-The service decides who gets what, when, under which outbox key; the presenter decides how each card looks and
-words it. Cards are drawn when they are queued, so the outbox holds exactly what goes out.
+The service decides who gets what, when, under which outbox key, and hands over facts (``AckFacts``,
+``YearlyFacts``, ``Digest``); the presenter decides how each card looks and every word staff read, cards and chat
+text alike. Cards are drawn when they are queued, so the outbox holds exactly what goes out.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from domain.campaigns.model import Campaign, Card
+from domain.delivery.messages import Notice
 from domain.people.directory import Person
 
 
@@ -57,17 +59,66 @@ class YearlyQuestion:
     outcome: str = ""  # what pressing a button did; the card then has no buttons
 
 
+@dataclass(frozen=True)
+class AckFacts:
+    """What an acknowledgement click did, for the presenter to word."""
+
+    outcome: str  # recorded | already | old_version | unknown_campaign | unknown_person
+    campaign: Campaign | None = None  # the campaign of the card clicked
+    person: Person | None = None
+    acknowledged_at: str = ""  # recorded: now; already: when it was first acknowledged
+    current: Campaign | None = None  # old_version: the current campaign, when the person has acknowledged it
+
+
+@dataclass(frozen=True)
+class YearlyFacts:
+    """What an admin's answer to the yearly question did, for the presenter to word."""
+
+    outcome: str  # started | declined | already | not_due | refused
+    who: str = ""  # who answered
+    campaign: Campaign | None = None  # started: the new campaign; already: the one running (None if none is)
+    people: int = 0  # started: how many will get the card
+
+
 class CampaignPresenter(Protocol):
-    """Draws the acknowledgement card, its thank-you, the yearly question and the digest."""
+    """Draws the acknowledgement card, its thank-you, the yearly question and the digest, and words their messages."""
 
     def ack_card(self, campaign: Campaign, person: Person, deadline: date, *, reminder: int | None = None,
-                 reminders: int = 0, note: str = "") -> Card:
-        """The card asking a person to acknowledge (a reminder when ``reminder`` is its number; ``note`` says why
-        it replaces a card for an earlier version)."""
+                 reminders: int = 0, replacing: AckFacts | None = None) -> Card:
+        """The card asking a person to acknowledge (a reminder when ``reminder`` is its number; ``replacing`` is
+        the click on a card for an earlier version that this card answers)."""
         ...
 
-    def done_card(self, campaign: Campaign, person: Person, acknowledged_at: str, note: str) -> Card:
-        """The card once acknowledged (or refused, with ``note`` saying why)."""
+    def done_card(self, campaign: Campaign, person: Person, acknowledged_at: str, facts: AckFacts) -> Card:
+        """The card once acknowledged (or refused: ``facts`` say why)."""
+        ...
+
+    def card_summary(self, campaign: Campaign, deadline: date, reminder: int | None) -> str:
+        """The notification line (and text) of the acknowledgement card, or of reminder number ``reminder``."""
+        ...
+
+    def ack_message(self, facts: AckFacts) -> str:
+        """What the person who pressed Acknowledge (or typed it) is told."""
+        ...
+
+    def ack_update_summary(self, campaign: Campaign) -> str:
+        """The notification line when the card is updated after an acknowledgement made another way."""
+        ...
+
+    def new_version_question(self, version_label: str, short_hash: str) -> Notice:
+        """To the admins: the policy has changed; start a campaign?"""
+        ...
+
+    def yearly_summary(self, policy_title: str) -> str:
+        """The notification line (and text) of the yearly question."""
+        ...
+
+    def yearly_answer(self, facts: YearlyFacts) -> str:
+        """What the admin who answered the yearly question is told (also shown on the card)."""
+        ...
+
+    def digest_summary(self, campaign: Campaign, digest: Digest) -> str:
+        """The notification line (and text) of the head teacher's digest."""
         ...
 
     def yearly_card(self, question: YearlyQuestion) -> Card:

@@ -164,9 +164,7 @@ class Reporting(Audience):
                          now: datetime, final: bool) -> list[OutgoingMessage]:
         data = self.digest_data(campaign, school_id, rows, now, final)
         card = self.presenter.digest_card(data)
-        what = "Final list" if final else "Weekly digest"
-        summary = (f"{what}: {data.percent}% of {data.school} staff have acknowledged the {campaign.title}"
-                   f" ({data.total - data.acknowledged} outstanding)")
+        summary = self.presenter.digest_summary(campaign, data)
         meta = {"campaign": campaign.id, "kind": "final" if final else "digest", "school": school_id}
         binding = self.directory.lead_space(school_id, Role.HEAD_TEACHER)
         if binding is not None:

@@ -9,17 +9,16 @@ collection has one document per year, so the start happens once however often th
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.campaigns.lifecycle import Lifecycle
 from domain.campaigns.model import CAMPAIGNS, YEARLY, Campaign, Card, YearlyAnswer
-from domain.campaigns.ports import YearlyQuestion
+from domain.campaigns.ports import YearlyFacts, YearlyQuestion
 from domain.delivery.messages import OutgoingMessage
 from domain.people.directory import Person
 from domain.people.roles import TRUST_SCHOOL, Role
 from domain.shared.clock import iso, parse_iso
-from domain.shared.dates import long_date
 from store.base import ConflictError
 
 log = logging.getLogger(__name__)
@@ -130,7 +129,7 @@ class Yearly(Lifecycle):
             h.person for school in self.directory.schools()
             for h in self.directory.holders(school.id, Role.HEAD_TEACHER, deputies=False)]
         card = self._yearly_card(year, now)
-        summary = f"Start this year's {self.policy.title} acknowledgement campaign?"
+        summary = self.presenter.yearly_summary(self.policy.title)
         queued = 0
         for person in {p.user_id: p for p in people}.values():
             queued += self.outbox.enqueue(OutgoingMessage(
@@ -155,32 +154,25 @@ class Yearly(Lifecycle):
         this_year = now.astimezone(self.calendar.tz).year
         who = person.display_name
         if str(year) != str(this_year):
-            message = "This question was about an earlier year. Type 'campaign start' to begin a campaign now."
+            message = self.presenter.yearly_answer(YearlyFacts("not_due", who))
             return YearlyAnswer("not_due", message, self._yearly_card(this_year, now, message))
         running = self.campaigns(open_only=True)
         if not self._yearly_due(now) or (running and answer == "start"):
             current = running[-1] if running else None
-            if current is not None:
-                message = (f"Campaign {current.id} is already running (started "
-                           f"{long_date(self._local_date(current.started_at))}). Type 'campaign status' to follow it.")
-            else:
-                message = "This year's campaign has already been dealt with. Type 'campaign start' to begin another."
+            message = self.presenter.yearly_answer(YearlyFacts("already", who, current))
             return YearlyAnswer("already", message, self._yearly_card(this_year, now, message), current)
         if answer == "start":
             campaign = self._start_year(this_year, now, person.user_id)
             count = self.status(campaign.id)["total"]
             self._audit(person, "yearly_campaign_start", {"year": this_year, "campaign": campaign.id})
-            message = (f"Started by {who}: campaign {campaign.id}. {count} {'person' if count == 1 else 'people'} "
-                       f"will get the card, deadline {long_date(date.fromisoformat(campaign.deadline))}. Type "
-                       "'campaign status' to follow it.")
+            message = self.presenter.yearly_answer(YearlyFacts("started", who, campaign, count))
             return YearlyAnswer("started", message, self._yearly_card(this_year, now, message), campaign)
         if answer == "not_now":
             declined = {"declined_at": iso(now), "declined_by": person.user_id}
             self.store.update(YEARLY, str(this_year),
                               lambda d: {**(d or {"year": this_year, "campaign_id": ""}), **declined})
             self._audit(person, "yearly_campaign_not_now", {"year": this_year})
-            message = (f"Not now ({who}). I won't ask again this school year. Type 'campaign start' whenever "
-                       "you are ready.")
+            message = self.presenter.yearly_answer(YearlyFacts("declined", who))
             return YearlyAnswer("declined", message, self._yearly_card(this_year, now, message))
-        message = "Please press Start the campaign or Not now."
+        message = self.presenter.yearly_answer(YearlyFacts("refused", who))
         return YearlyAnswer("refused", message, self._yearly_card(this_year, now))

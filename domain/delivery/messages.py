@@ -11,6 +11,14 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 
+@dataclass(frozen=True)
+class Notice:
+    """The words of one chat message, as a presenter wrote them: the line a notification shows, and the message."""
+
+    summary: str
+    text: str
+
+
 @dataclass
 class OutgoingMessage:
     """One message to deliver, exactly once per key."""

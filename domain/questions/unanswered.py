@@ -1,12 +1,14 @@
 """Questions the policy does not answer: kept for the policy's next review, and passed to the head teacher on request.
 
 The question goes to the head teacher 1:1 (never a channel: it is a colleague's own words); they answer on the card
-and the answer goes back to the person who asked, 1:1.
+and the answer goes back to the person who asked, 1:1. The cards and every word of the messages are the
+presenter's (cards/questions.py): the service hands over the question and how an answer ended (``Answered``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from domain.delivery.messages import OutgoingMessage
@@ -32,6 +34,15 @@ class HandOff:
     question_id: str
     sent_to: str  # a role title, never a name
     delivered: bool  # False if no channel at all is set up (the record then says handed_off False)
+
+
+class Answered(StrEnum):
+    """How the head teacher's click on a question ended."""
+
+    SENT = "sent"
+    REFUSED = "refused"  # not the person it was sent to, or no such question (the same words for both)
+    ALREADY = "already"
+    EMPTY = "empty"
 
 
 @dataclass
@@ -66,7 +77,8 @@ class Question:
 
 
 class QuestionPresenter(Protocol):
-    """Draws the hand-off card for the head teacher and the answer for the asker (cards/questions.py)."""
+    """Draws the hand-off card for the head teacher and the answer for the asker, and words their messages
+    (cards/questions.py)."""
 
     def handoff_card(self, question: Question) -> Card:
         """The question for the head teacher (or chair), with a box to answer; once answered, the answer."""
@@ -74,6 +86,22 @@ class QuestionPresenter(Protocol):
 
     def answer_card(self, question: Question, answered_by_role: str) -> Card:
         """The answer, for the person who asked (named by role, never by name)."""
+        ...
+
+    def answered(self, how: Answered, answered_by: str = "") -> str:
+        """What the head teacher who clicked is told (``answered_by``: who answered first, for ``ALREADY``)."""
+        ...
+
+    def handoff_summary(self, question_id: str) -> str:
+        """The notification line of the hand-off card."""
+        ...
+
+    def answered_summary(self, question_id: str) -> str:
+        """The notification line when the hand-off card is updated with the answer."""
+        ...
+
+    def answer_summary(self) -> str:
+        """The notification line of the answer, for the person who asked."""
         ...
 
 
@@ -149,7 +177,7 @@ class QuestionService:
         for user_id in doc["sent_to_users"]:
             self.outbox.enqueue(OutgoingMessage(
                 key=f"question:{question_id}:card:{user_id}",
-                summary=f"A member of staff asked a policy question ({question_id})", to_user=user_id,
+                summary=self.presenter.handoff_summary(question_id), to_user=user_id,
                 card=self.card(doc), school_id=school_id, meta={"question": question_id}))
         return HandOff(question_id, role_title(role), delivered=True)
 
@@ -160,33 +188,34 @@ class QuestionService:
         if doc is None or not (self.directory.has_role(by_user_id, doc["school_id"], role)
                                or self.directory.has_role(by_user_id, doc["school_id"], Role.HEAD_TEACHER)):
             # The same answer whether or not the question exists, and nothing of it: it holds a colleague's words.
-            return AnswerOutcome(False, "Sorry, only the head teacher a question was sent to can answer it.", {})
+            return AnswerOutcome(False, self.presenter.answered(Answered.REFUSED), {})
         school_id = doc["school_id"]
         if doc["status"] == "answered":
-            return AnswerOutcome(False, f"{doc['answered_by']} already answered this question.", self.card(doc))
+            return AnswerOutcome(False, self.presenter.answered(Answered.ALREADY, doc["answered_by"]), self.card(doc))
         text = " ".join(answer.split())
         if not text:
-            return AnswerOutcome(False, "Please type an answer first.", self.card(doc))
+            return AnswerOutcome(False, self.presenter.answered(Answered.EMPTY), self.card(doc))
         doc.update(status="answered", answer=text[:MAX_ANSWER_CHARS], answered_by=by_name,
                    answered_by_id=by_user_id, answered_at=iso(self.clock.now()))
         self.store.put(QUESTIONS, question_id, doc)
         card = self.card(doc)
+        updated = self.presenter.answered_summary(question_id)
         for user_id in doc.get("sent_to_users") or []:
             self.outbox.enqueue(OutgoingMessage(
-                key=f"question:{question_id}:card:{user_id}:update", summary=f"Question {question_id} answered",
+                key=f"question:{question_id}:card:{user_id}:update", summary=updated,
                 to_user=user_id, replaces=f"question:{question_id}:card:{user_id}", card=card, school_id=school_id))
         if doc.get("sent_to_conversation"):
             # Handed off to a channel by an earlier version: keep that card up to date too.
             self.outbox.enqueue(OutgoingMessage(
-                key=f"question:{question_id}:card:update", summary=f"Question {question_id} answered",
+                key=f"question:{question_id}:card:update", summary=updated,
                 to_conversation=doc["sent_to_conversation"], replaces=f"question:{question_id}:card", card=card,
                 school_id=school_id))
         if doc["asker_id"]:
             self.outbox.enqueue(OutgoingMessage(
-                key=f"question:{question_id}:answer", summary="The head teacher answered your policy question",
+                key=f"question:{question_id}:answer", summary=self.presenter.answer_summary(),
                 to_user=doc["asker_id"], school_id=school_id,
                 card=self.presenter.answer_card(Question.from_doc(doc), role_title(role))))
-        return AnswerOutcome(True, "Thank you: your answer has been sent to the person who asked.", card)
+        return AnswerOutcome(True, self.presenter.answered(Answered.SENT), card)
 
     def card_for(self, question_id: str, user_id: str) -> Card | None:
         """The question's card for the head teacher (or chair) it went to; None for anyone else or no question."""

@@ -1,24 +1,16 @@
 """Who may see and act on a case: the holders of the roles it went to, never the people it is about.
 
 Everyone not entitled gets the same refusal, whether or not the case exists: references are sequential, so
-anything else would let a guesser learn which cases exist, or that one is about them.
+anything else would let a guesser learn which cases exist, or that one is about them. So the refusal is worded
+(cards/reports.py) from one fact that depends only on who asks: who they should speak to (``speak_to``).
 """
 
 from __future__ import annotations
 
 from domain.people.directory import Directory, Person
-from domain.people.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role, role_title
+from domain.people.roles import TRUST_SCHOOL, TRUST_WIDE_ROLES, Role
 from domain.reports.case import Case
 from domain.reports.routing import DEPUTY_SUFFIX, RoutingBook, who_to_tell
-
-
-def refusal_text(speak_to: str = "the Head Teacher") -> str:
-    """The refusal for a case action, naming who to speak to (never the person refused: see refusal_for)."""
-    return ("Sorry, only the leads a case was sent to can see or act on it. If you think it should be yours, "
-            f"please speak to {speak_to}.")
-
-
-REFUSAL_TEXT = refusal_text()
 
 
 class CaseAccess:
@@ -58,19 +50,12 @@ class CaseAccess:
                     ids.append(holder.person.user_id)
         return ids
 
-    def claimer_title(self, case: Case, user: Person) -> str:
-        """How the reporter hears who picked their report up: by role, never by name."""
-        role = self.acting_role(case, user) or ""
-        if role.endswith(DEPUTY_SUFFIX):
-            return f"a deputy {role_title(role.split(':')[0])}"
-        return f"the {role_title(role)}" if role else "a lead"
-
     def main_roles(self, user_id: str) -> list[str]:
         """The lead roles this person holds (not as a deputy), in any school."""
         return [str(role) for _, role, deputy in self.directory.roles_of(user_id) if not deputy] if user_id else []
 
-    def refusal_for(self, user: Person) -> str:
-        """The refusal this person gets: it names who to speak to by role, never their own (it depends only on who
-        asks, not on the case, so it tells nobody whether a case exists)."""
+    def speak_to(self, user: Person) -> str:
+        """Who a refused person should speak to, by role and never their own ("the Head Teacher"). It depends only
+        on who asks, not on the case, so the refusal worded from it tells nobody whether a case exists."""
         table = self.routing.for_school(user.school_id)
-        return refusal_text(who_to_tell(table, None, self.main_roles(user.user_id), start=(Role.HEAD_TEACHER,)))
+        return who_to_tell(table, None, self.main_roles(user.user_id), start=(Role.HEAD_TEACHER,))

@@ -25,7 +25,7 @@ from domain.delivery.messages import DeliveryResult, DeliveryStatus, OutgoingMes
 from domain.delivery.outbox import FAILED, PENDING, SENDING, SENT, Outbox, OutboxEntry
 from domain.delivery.worker import OVERDUE_AFTER_SECONDS
 from domain.people.directory import Directory, Person
-from domain.people.roles import Role, role_title
+from domain.people.roles import Role
 from domain.reports.case import REROUTED, UNDELIVERABLE, Case
 from domain.reports.notices import alert_key
 from domain.reports.routing import Delivery
@@ -44,12 +44,6 @@ PERMANENT = frozenset({str(DeliveryStatus.BLOCKED), str(DeliveryStatus.NOT_FOUND
                        str(DeliveryStatus.NOT_INSTALLED)})
 LIVE = frozenset({PENDING, SENDING, SENT})
 FALLBACK_NOTE = "The lead space could not be reached, so this alert came to you directly."
-WHY: dict[str, str] = {
-    str(DeliveryStatus.BLOCKED): "ThinkFirst has been blocked or removed there",
-    str(DeliveryStatus.NOT_FOUND): "that space or chat no longer exists",
-    str(DeliveryStatus.NOT_INSTALLED): "ThinkFirst is not installed there",
-    str(DeliveryStatus.FAILED): "Teams would not take it",
-}
 
 
 class CaseAlerts:
@@ -221,20 +215,14 @@ class CaseAlerts:
         """A notice to each admin: the reference and category only, and that the lead space needs fixing."""
         ref = case.ref
         role = (failed.roles[0].split(":")[0] if failed.roles else failed.via_role) or failed.via_role
-        title = role_title(role)
-        where = f"the {title}'s lead space" if failed.kind == "channel" else f"the {title}"
-        name = case.report.alert_title
-        text = (f"{name} {ref} ({case.report.category_label}) could not be delivered to {where}: "
-                f"{WHY.get(reason, 'Teams would not take it')}. Nobody holding the role can be sent it directly. "
-                f"The lead space needs fixing now: type **setup {role}** in a space only the leads can read, and "
-                f"**setup assign {role}** to name who holds the role. Then ask them to type **cases**.")
+        words = self.cases.presenter.undeliverable(case, role, failed.kind == "channel", reason)
         admins = [p.user_id for p in self.directory.admin_people()]
         if not admins:
             log.error("case %s: alert undeliverable and no admin to tell", ref)
         for admin_id in admins:
             self.outbox.enqueue(OutgoingMessage(
-                key=f"case:{ref}:undeliverable:{failed.target_key}:{admin_id}", to_user=admin_id, text=text,
-                summary=f"{name} {ref} could not be delivered", school_id=case.school_id,
+                key=f"case:{ref}:undeliverable:{failed.target_key}:{admin_id}", to_user=admin_id, text=words.text,
+                summary=words.summary, school_id=case.school_id,
                 meta=safeguarding_meta(ref, "admin", urgent=True)))
         return admins
 

@@ -16,7 +16,9 @@ from typing import Any
 from domain.people.directory import Person
 from domain.reports.case import (
     CASES,
+    CLAIMED,
     EXTRA_DELIVERIES,
+    OPEN,
     Case,
     CaseNotFound,
     CaseState,
@@ -27,6 +29,7 @@ from domain.reports.case import AuditEntry as _Entry
 from domain.reports.routing import Delivery
 from domain.shared.clock import Clock, iso
 from store.base import RecordStore
+from store.query import OneOf
 
 GENESIS_HASH = "0" * 64
 
@@ -84,7 +87,7 @@ class CaseBook:
 
     def unresolved(self) -> list[Case]:
         """Every case not yet resolved (open or claimed)."""
-        return [Case.from_doc(d) for d in self.store.find(CASES, lambda d: d.get("status") != "resolved")]
+        return [Case.from_doc(d) for d in self.store.find_where(CASES, status=OneOf(OPEN, CLAIMED))]
 
     def unclaimed(self) -> list[Case]:
         """Every case nobody has claimed yet."""

@@ -1,5 +1,6 @@
 """Every message the case service queues: alerts and their updates, urgent pings, details and evidence 1:1,
-the reporter's updates, set-up notices and reminders.
+the reporter's updates, set-up notices and reminders. What is sent, and to whom, is decided here; the words and
+cards are the presenter's (cards/reports.py).
 
 Each key is derived from what the message is for (``case:{ref}:alert:{target}``), so queueing again after a crash
 or a second click sends nothing twice. Channel messages carry no free text and no pupil names; details and evidence
@@ -16,12 +17,11 @@ from domain.delivery.outbox import Outbox
 from domain.people.directory import Directory, Person
 from domain.people.roles import Role
 from domain.reports.access import CaseAccess
-from domain.reports.case import Case
-from domain.reports.evidence import describe, evidence_attachment, kind_of
+from domain.reports.case import AuditEntry, Case
+from domain.reports.evidence import evidence_attachment, kind_of
 from domain.reports.ports import Card, CasePresenter
 from domain.reports.routing import Delivery
 from domain.shared.clock import Clock
-from domain.shared.dates import stamp_text_time
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +31,6 @@ REFRESH_USER_LIMIT = 60  # Teams refreshes a card automatically for at most 60 u
 def alert_key(ref: str, delivery: Delivery) -> str:
     """The idempotency key of the first alert in a channel (or chat); updates replace this message."""
     return f"case:{ref}:alert:{delivery.target_key}"
-
-
-def lower_first(text: str) -> str:
-    """"Data protection report" -> "data protection report", to follow "URGENT" or "New"."""
-    return text[:1].lower() + text[1:]
 
 
 def addressed(delivery: Delivery, *, key: str, summary: str, school_id: str, ref: str, kind: str,
@@ -66,14 +61,14 @@ class CaseNotices:
 
     def alert(self, case: Case, delivery: Delivery) -> bool:
         """Queue the alert card for one delivery; False if it was queued before (keys are per target)."""
-        title = f"{'URGENT' if case.report.urgent else 'New'} {lower_first(case.report.alert_title)} {case.ref}"
         return self.outbox.enqueue(addressed(
             delivery, key=alert_key(case.ref, delivery), school_id=case.school_id, ref=case.ref, kind="alert",
-            summary=title, card=self.alert_card(case, delivery)))
+            summary=self.presenter.alert_summary(case), card=self.alert_card(case, delivery)))
 
-    def updates(self, case: Case, summary: str) -> None:
-        """The alert card changed: update it everywhere it went (rerouted 1:1 copies too)."""
+    def updates(self, case: Case, event: AuditEntry) -> None:
+        """The alert card changed (by ``event``): update it everywhere it went (rerouted 1:1 copies too)."""
         version = case.state.version
+        summary = self.presenter.update_summary(case, event)
         for d in case.deliveries():
             self.outbox.enqueue(addressed(
                 d, key=f"case:{case.ref}:update:v{version}:{d.target_key}", replaces=alert_key(case.ref, d),
@@ -82,35 +77,24 @@ class CaseNotices:
 
     def urgent_pings(self, case: Case) -> None:
         """Urgent: also tell each lead who may act, 1:1, in case nobody is watching the channel (no details)."""
-        ref, report = case.ref, case.report
-        title = f"URGENT {lower_first(report.alert_title)} {ref}"
-        text = (f"{title} ({report.category_label}) needs you now. Open the alert in "
-                "your lead channel to claim it, or reply here with **cases**.")
+        ref, words = case.ref, self.presenter.urgent_ping(case)
         for user_id in self.access.acting_user_ids(case):
             self.outbox.enqueue(OutgoingMessage(
-                key=f"case:{ref}:urgent:{user_id}", summary=title, to_user=user_id,
-                text=text, school_id=case.school_id, meta=safeguarding_meta(ref, "urgent", urgent=True)))
+                key=f"case:{ref}:urgent:{user_id}", summary=words.summary, to_user=user_id,
+                text=words.text, school_id=case.school_id, meta=safeguarding_meta(ref, "urgent", urgent=True)))
 
     def set_up_incomplete(self, case: Case) -> None:
         """The report reached nobody, or not every lead it should have: tell the admins (never who it missed)."""
-        ref, school = case.ref, case.report.school_name
-        if case.routing.nothing_bound:
-            text = (f"ThinkFirst set-up is incomplete for {school}: report {ref} could not be sent to any lead "
-                    "channel. It is saved and the reporter was asked to report in person. Please bind channels "
-                    "for the Head Teacher and the Designated Safeguarding Lead.")
-        else:
-            # Not which lead it missed: that could tell an admin who a report is about.
-            text = (f"ThinkFirst set-up is incomplete for {school}: report {ref} could not reach every lead it "
-                    "should have. Please type **setup status** and make sure every lead role has holders and a lead "
-                    "space.")
+        # The facts handed over are the case's: never which lead it missed (that could say who it is about).
+        ref, words = case.ref, self.presenter.set_up_incomplete(case)
         # Admins the bot knows as people: messages go to their Teams id, not the Azure AD id BOT_ADMINS may hold.
         admins = [p.user_id for p in self.directory.admin_people()]
         if not admins:
             log.warning("case %s: set-up incomplete and no admin to tell", ref)
         for admin_id in admins:
-            self.outbox.enqueue(OutgoingMessage(key=f"case:{ref}:setup:{admin_id}", summary="ThinkFirst set-up "
-                                                "is incomplete", to_user=admin_id, text=text,
-                                                school_id=case.school_id, meta=safeguarding_meta(ref, "setup")))
+            self.outbox.enqueue(OutgoingMessage(key=f"case:{ref}:setup:{admin_id}", summary=words.summary,
+                                                to_user=admin_id, text=words.text, school_id=case.school_id,
+                                                meta=safeguarding_meta(ref, "setup")))
 
     def details(self, case: Case, user: Person) -> Card:
         """Queue the details card, then each kept file, to the person's 1:1 chat; returns the card."""
@@ -118,39 +102,38 @@ class CaseNotices:
         seen = len(case.audit)  # the details_shown entry is already on the trail: one key per viewing
         self.outbox.enqueue(OutgoingMessage(
             key=f"case:{case.ref}:details:{user.user_id}:{seen}", to_user=user.user_id, card=card,
-            summary=f"Details of {case.ref}", school_id=case.school_id,
+            summary=self.presenter.details_summary(case), school_id=case.school_id,
             meta=safeguarding_meta(case.ref, "details")))
         kept = case.report.kept_evidence()
         for number, item in enumerate(kept, 1):
             if kind_of(item) is None:
                 continue
+            words = self.presenter.evidence(case, number, len(kept), item)
             self.outbox.enqueue(OutgoingMessage(
                 key=f"case:{case.ref}:evidence:{user.user_id}:{seen}:{number}", to_user=user.user_id,
-                summary=f"Evidence {number} of {len(kept)} for {case.ref}",
-                text=f"{case.ref}, evidence {number} of {len(kept)}: {describe(item)}",
+                summary=words.summary, text=words.text,
                 attachment=evidence_attachment(case.ref, number, item), school_id=case.school_id,
                 meta=safeguarding_meta(case.ref, "evidence")))
         return card
 
-    def to_reporter(self, case: Case, what: str, summary: str, text: str) -> None:
-        """Tell the reporter, 1:1, that their report was picked up or closed (once each)."""
+    def to_reporter(self, case: Case, event: AuditEntry) -> None:
+        """Tell the reporter, 1:1, that their report was picked up or closed (once each: ``event.action``)."""
+        words = self.presenter.reporter_update(case, event)
         self.outbox.enqueue(OutgoingMessage(
-            key=f"case:{case.ref}:reporter:{what}", to_user=case.report.reporter_id, school_id=case.school_id,
-            summary=summary, text=text, meta=safeguarding_meta(case.ref, "reporter")))
+            key=f"case:{case.ref}:reporter:{event.action}", to_user=case.report.reporter_id,
+            school_id=case.school_id, summary=words.summary, text=words.text,
+            meta=safeguarding_meta(case.ref, "reporter")))
 
     def reminders(self, case: Case, slot: str) -> list[OutgoingMessage]:
         """The messages of one reminder slot: to every place the alert went, and to deputies 1:1."""
-        ref, report = case.ref, case.report
-        kind = "urgent " if report.urgent else ""
-        text = (f"Reminder: {kind}case {ref} ({report.category_label}) has not been claimed yet. "
-                f"It was reported {stamp_text_time(report.created_at, self.clock)}.")
+        ref, words = case.ref, self.presenter.reminder(case)
         messages: list[OutgoingMessage] = []
         users: set[str] = set()
         for d in case.deliveries():  # rerouted 1:1 copies too
             if d.kind == "person":
                 users.add(d.user_id)
-            messages.append(addressed(d, key=f"case:{ref}:reminder:{slot}:{d.target_key}", text=text,
-                                      school_id=case.school_id, ref=ref, summary=f"Reminder: {ref}",
+            messages.append(addressed(d, key=f"case:{ref}:reminder:{slot}:{d.target_key}", text=words.text,
+                                      school_id=case.school_id, ref=ref, summary=words.summary,
                                       kind="reminder"))
         # Deputies hear too, in case the main holder is away.
         for role in case.acting_roles:
@@ -159,7 +142,7 @@ class CaseNotices:
                 if holder.deputy and uid not in users and not self.access.excluded(case, holder.person):
                     users.add(uid)
                     messages.append(OutgoingMessage(key=f"case:{ref}:reminder:{slot}:user:{uid}", to_user=uid,
-                                                    text=text, summary=f"Reminder: {ref}",
+                                                    text=words.text, summary=words.summary,
                                                     school_id=case.school_id,
                                                     meta=safeguarding_meta(ref, "reminder")))
         return messages

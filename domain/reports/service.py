@@ -2,7 +2,8 @@
 
 Channel cards carry no free text and no pupil names; those reach only people allowed to act on the case, 1:1,
 when they claim it or press Show details. Every change is an appended audit entry (audit.py); who may act is
-access.py's; what is queued, and to whom, notices.py's; how it looks, the presenter's (cards/reports.py).
+access.py's; what is queued, and to whom, notices.py's; how it looks and every word of it, the presenter's
+(cards/reports.py): the service answers a button press with a typed ``Answer`` the presenter words.
 """
 
 from __future__ import annotations
@@ -26,12 +27,11 @@ from domain.reports.case import (
     DraftError,
     normalise_ref,
     role_label,
-    status_line,
 )
 from domain.reports.draft import ReportDraft, attachment_record
 from domain.reports.indecent_images import child_is_known, default_detector
 from domain.reports.notices import CaseNotices, alert_key
-from domain.reports.ports import Card, CasePresenter, Confirmation
+from domain.reports.ports import ActionFacts, Answer, Card, CasePresenter, Confirmation
 from domain.reports.reminders import CaseConfig, CaseReminders, Reminder, ReminderSchedule
 from domain.reports.results import ActionResult, ActionStatus, CaseSummary, SubmitResult
 from domain.reports.routing import (
@@ -46,7 +46,6 @@ from domain.reports.routing import (
 from domain.reports.summary import summary_text
 from domain.shared.calendar import SchoolCalendar
 from domain.shared.clock import Clock, iso
-from domain.shared.dates import stamp_card_time, stamp_text_time
 from store.base import ConflictError, RecordStore
 
 log = logging.getLogger(__name__)
@@ -225,20 +224,17 @@ class CaseService:
             return case
         state = case.state
         if state.status == "claimed":
-            who = "You have" if state.claimed_by == user.user_id else f"{state.claimed_by_name} has"
-            return self._result(case, ActionStatus.STALE, f"{who} already claimed {case.ref} "
-                                f"({stamp_text_time(state.claimed_at, self.clock)}).", conversation_id, user)
+            return self._result(case, ActionStatus.STALE, Answer.ALREADY_CLAIMED, conversation_id, user,
+                                by_you=state.claimed_by == user.user_id)
         if stale := self._stale(case, version, conversation_id, user):
             return stale
         case = self.book.append(case.ref, user, "claimed", {"role": self.access.acting_role(case, user)})
-        self.notices.updates(case, f"{case.ref} claimed by {user.name}")
+        claimed = case.audit[-1]
+        self.notices.updates(case, claimed)
         details = self._send_details(case, user)
-        self.notices.to_reporter(case, "claimed", f"Your report {case.ref} has been picked up",
-                                 f"Your report {case.ref} has been picked up by "
-                                 f"{self.access.claimer_title(case, user)}.")
+        self.notices.to_reporter(case, claimed)
         log.info("case %s claimed by %s", case.ref, user.user_id)
-        return self._result(case, ActionStatus.OK, f"You have claimed {case.ref}. I have sent you the details in a "
-                            "private chat.", conversation_id, user, details_card=details)
+        return self._result(case, ActionStatus.OK, Answer.CLAIMED, conversation_id, user, details_card=details)
 
     def add_note(self, ref: str, user: Person, text: str, version: int | str | None = None,
                  conversation_id: str | None = None) -> ActionResult:
@@ -248,17 +244,15 @@ class CaseService:
             return case
         cleaned = (text or "").strip()
         if not cleaned:
-            return self._result(case, ActionStatus.REFUSED, "Please write a note first.", conversation_id, user)
+            return self._result(case, ActionStatus.REFUSED, Answer.NOTE_EMPTY, conversation_id, user)
         if len(cleaned) > MAX_NOTE_CHARS:
-            return self._result(case, ActionStatus.REFUSED, f"Please keep a note to {MAX_NOTE_CHARS} characters "
-                                "or fewer.", conversation_id, user)
-        if stale := self._stale(case, version, conversation_id, user, extra="Your note was not saved: please add "
-                                "it again on this card."):
+            return self._result(case, ActionStatus.REFUSED, Answer.NOTE_TOO_LONG, conversation_id, user)
+        if stale := self._stale(case, version, conversation_id, user, answer=Answer.NOTE_NOT_SAVED):
             return stale
         case = self.book.append(case.ref, user, "note_added", {"text": cleaned})
-        self.notices.updates(case, f"Note added to {case.ref}")
+        self.notices.updates(case, case.audit[-1])
         log.info("case %s note added by %s", case.ref, user.user_id)
-        return self._result(case, ActionStatus.OK, f"Your note on {case.ref} is saved.", conversation_id, user)
+        return self._result(case, ActionStatus.OK, Answer.NOTE_SAVED, conversation_id, user)
 
     def resolve(self, ref: str, user: Person, outcome: str, note: str = "", version: int | str | None = None,
                 conversation_id: str | None = None) -> ActionResult:
@@ -267,19 +261,17 @@ class CaseService:
         if isinstance(case, ActionResult):
             return case
         if outcome not in OUTCOMES:
-            return self._result(case, ActionStatus.REFUSED, "Please choose an outcome.", conversation_id, user)
+            return self._result(case, ActionStatus.REFUSED, Answer.NO_OUTCOME, conversation_id, user)
         if too_long := self._note_too_long(case, note, conversation_id, user):
             return too_long
         if stale := self._stale(case, version, conversation_id, user):
             return stale
         case = self.book.append(case.ref, user, "resolved", {"outcome": outcome, "note": (note or "").strip()})
-        self.notices.updates(case, f"{case.ref} resolved by {user.name}")
-        self.notices.to_reporter(case, "resolved", f"Your report {case.ref} is closed",
-                                 f"Your report {case.ref} is now closed: {OUTCOMES[outcome][1]}. Thank you for "
-                                 "reporting it.")
+        resolved = case.audit[-1]
+        self.notices.updates(case, resolved)
+        self.notices.to_reporter(case, resolved)
         log.info("case %s resolved by %s outcome=%s", case.ref, user.user_id, outcome)
-        return self._result(case, ActionStatus.OK, f"{case.ref} is resolved ({OUTCOMES[outcome][0]}).",
-                            conversation_id, user)
+        return self._result(case, ActionStatus.OK, Answer.RESOLVED, conversation_id, user)
 
     def escalate(self, ref: str, user: Person, to: str, note: str = "", version: int | str | None = None,
                  conversation_id: str | None = None) -> ActionResult:
@@ -288,17 +280,15 @@ class CaseService:
         if isinstance(case, ActionResult):
             return case
         if to not in ESCALATIONS:
-            return self._result(case, ActionStatus.REFUSED, "Please choose who it was passed to.",
-                                conversation_id, user)
+            return self._result(case, ActionStatus.REFUSED, Answer.NO_ESCALATION, conversation_id, user)
         if too_long := self._note_too_long(case, note, conversation_id, user):
             return too_long
         if stale := self._stale(case, version, conversation_id, user):
             return stale
         case = self.book.append(case.ref, user, "escalated", {"to": to, "note": (note or "").strip()})
-        self.notices.updates(case, f"{case.ref} escalated to {ESCALATIONS[to]}")
+        self.notices.updates(case, case.audit[-1])
         log.info("case %s escalated by %s to=%s", case.ref, user.user_id, to)
-        return self._result(case, ActionStatus.OK, f"{case.ref}: recorded as passed to {ESCALATIONS[to]}.",
-                            conversation_id, user)
+        return self._result(case, ActionStatus.OK, Answer.ESCALATED, conversation_id, user)
 
     def show_details(self, ref: str, user: Person, conversation_id: str | None = None) -> ActionResult:
         """Send the full details 1:1 to a person allowed to act (audited); everyone else is refused."""
@@ -306,15 +296,15 @@ class CaseService:
         if isinstance(case, ActionResult):
             return case
         details = self._send_details(case, user)
-        return self._result(self.book.load(case.ref) or case, ActionStatus.OK, f"I have sent you the details of "
-                            f"{case.ref} in a private chat.", conversation_id, user, details_card=details)
+        return self._result(self.book.load(case.ref) or case, ActionStatus.OK, Answer.DETAILS_SENT, conversation_id,
+                            user, details_card=details)
 
     def refresh(self, ref: str, user: Person, conversation_id: str | None = None) -> ActionResult:
         """The current alert card (the card's ``refresh`` action) for an entitled lead; nothing is changed."""
         case = self._entitled(ref, user)
         if case is None:
             return self._refused(user)
-        return self._result(case, ActionStatus.OK, "", conversation_id, user)
+        return self._result(case, ActionStatus.OK, Answer.REFRESHED, conversation_id, user)
 
     # Reading, listing, export -------------------------------------------------------------------------------------
 
@@ -337,8 +327,8 @@ class CaseService:
         return self._entitled(ref, user) is not None
 
     def refusal_for(self, user: Person) -> str:
-        """The refusal this person gets (the same whether or not a case exists)."""
-        return self.access.refusal_for(user)
+        """The refusal this person gets (the same whether or not a case exists: it is worded from who asks only)."""
+        return self.presenter.refusal(self.access.speak_to(user))
 
     def open_cases(self, school_id: str, role: str, viewer: Person | None = None) -> list[CaseSummary]:
         """Unresolved cases whose alert went to this role's channel (what `cases` lists in that channel)."""
@@ -405,18 +395,16 @@ class CaseService:
         if case is None:
             return self._refused(user)
         if case.resolved and not allow_resolved:
-            return self._result(case, ActionStatus.STALE, f"{case.ref} is already resolved: "
-                                f"{self._status(case)}.", conversation_id, user)
+            return self._result(case, ActionStatus.STALE, Answer.ALREADY_RESOLVED, conversation_id, user)
         return case
 
     def _note_too_long(self, case: Case, note: str, conversation_id: str | None, user: Person) -> ActionResult | None:
         if len(note or "") <= MAX_NOTE_CHARS:
             return None
-        return self._result(case, ActionStatus.REFUSED, f"Please keep the note to {MAX_NOTE_CHARS} characters or "
-                            "fewer.", conversation_id, user)
+        return self._result(case, ActionStatus.REFUSED, Answer.ACTION_NOTE_TOO_LONG, conversation_id, user)
 
     def _stale(self, case: Case, version: int | str | None, conversation_id: str | None,
-               user: Person, extra: str = "") -> ActionResult | None:
+               user: Person, answer: Answer = Answer.OUT_OF_DATE) -> ActionResult | None:
         if version is None or str(version) == "":
             return None
         try:
@@ -425,22 +413,19 @@ class CaseService:
             seen = -1
         if seen == case.state.version:
             return None
-        message = f"This card was out of date, so nothing was changed. {case.ref}: {self._status(case)}."
-        return self._result(case, ActionStatus.STALE, f"{message} {extra}".strip(), conversation_id, user)
-
-    def _status(self, case: Case) -> str:
-        return status_line(case, lambda stamp: stamp_card_time(stamp, self.clock))
+        return self._result(case, ActionStatus.STALE, answer, conversation_id, user)
 
     def _send_details(self, case: Case, user: Person) -> Card:
         case = self.book.append(case.ref, user, "details_shown", self.notices.evidence_audit(case))
         return self.notices.details(case, user)
 
-    def _result(self, case: Case, status: ActionStatus, message: str, conversation_id: str | None,
-                user: Person | None, details_card: Card | None = None) -> ActionResult:
+    def _result(self, case: Case, status: ActionStatus, answer: Answer, conversation_id: str | None,
+                user: Person | None, details_card: Card | None = None, by_you: bool = False) -> ActionResult:
         deliveries = case.deliveries()
         delivery = next((d for d in deliveries if conversation_id and d.conversation_id == conversation_id), None)
         if delivery is None and user is not None:
             delivery = next((d for d in deliveries if d.kind == "person" and d.user_id == user.user_id), None)
+        message = self.presenter.answer(ActionFacts(answer, case, by_you=by_you, limit=MAX_NOTE_CHARS))
         return ActionResult(status=status, message=message, card=self.notices.alert_card(case, delivery),
                             ref=case.ref, details_card=details_card)
 

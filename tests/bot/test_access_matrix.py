@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from cards.reports import REFUSAL_TEXT, refusal_text
 from domain.people.roles import Role
-from domain.reports.access import REFUSAL_TEXT, refusal_text
 from domain.reports.draft import ReportDraft
 from tests.support.connector import DEFAULT_TENANT
 from tests.support.flows import set_up_school

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cards.reports import REFUSAL_TEXT
 from domain.people.directory import Person
 from domain.people.roles import Role
-from domain.reports.access import REFUSAL_TEXT
 from domain.reports.draft import ReportDraft
 from tests.dialogs.test_can_i_dialog import OUT_OF_SCOPE, USER, CanIChat, buttons, cards, said
 
