@@ -83,9 +83,18 @@ class _SystemClock:
         return datetime.now(UTC)
 
 
-def _created_stamp(clock: Clock | None) -> str:
-    """When a backup is made, in UTC to the second, for its manifest."""
-    return (clock or _SystemClock()).now().astimezone(UTC).replace(microsecond=0).isoformat()
+def _manifest(tables: dict[str, Any], data: bytes, clock: Clock | None) -> dict[str, Any]:
+    """A backup's manifest: its format, schema, when it was made (UTC, to the second), the counts and the hash of
+    the records; the evidence files' hashes are added as they are written."""
+    return {
+        "format": BACKUP_FORMAT,
+        "format_version": BACKUP_FORMAT_VERSION,
+        "schema_version": _schema_of(tables),
+        "created": (clock or _SystemClock()).now().astimezone(UTC).replace(microsecond=0).isoformat(),
+        "counts": {name: len(docs) for name, docs in tables.items() if name != META_TABLE},
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "evidence": {},
+    }
 
 
 def backup_target(out: Path, clock: Clock | None = None) -> Path:
@@ -114,16 +123,7 @@ def backup(source: RecordStore | Path, out: Path, clock: Clock | None = None) ->
         data_dir = Path(source)
     else:
         raise TypeError(f"cannot back up a {type(source).__name__}; give a TinyStore or a data directory")
-    tables = json.loads(data)
-    manifest = {
-        "format": BACKUP_FORMAT,
-        "format_version": BACKUP_FORMAT_VERSION,
-        "schema_version": _schema_of(tables),
-        "created": _created_stamp(clock),
-        "counts": {name: len(docs) for name, docs in tables.items() if name != META_TABLE},
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "evidence": {},
-    }
+    manifest = _manifest(json.loads(data), data, clock)
     out = backup_target(out, clock)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target under a unique temporary name (0600) and renamed, so a crash never leaves half a
@@ -256,15 +256,7 @@ def backup_database(store: Any, out: Path, clock: Clock | None = None) -> dict[s
             tables[collection] = {str(number): {**doc, "_key": key}
                                   for number, (key, doc) in enumerate(snap.items(collection), start=1)}
         data = _dumps(tables).encode("utf-8")
-        manifest: dict[str, Any] = {
-            "format": BACKUP_FORMAT,
-            "format_version": BACKUP_FORMAT_VERSION,
-            "schema_version": _schema_of(tables),
-            "created": _created_stamp(clock),
-            "counts": {name: len(docs) for name, docs in tables.items() if name != META_TABLE},
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "evidence": {},
-        }
+        manifest = _manifest(tables, data, clock)
         out = backup_target(out, clock)
         out.parent.mkdir(parents=True, exist_ok=True)
         with private_atomic_writer(out) as handle:
