@@ -122,8 +122,9 @@ def card_activity(template: str, data: dict[str, Any], summary: str) -> Activity
 
 
 def choice_card(question: str, choices: list[tuple[str, str]], *, help_text: str = "",
-                show_back: bool = True, summary: str | None = None) -> Activity:
-    """A question with one button a choice (Action.Submit {"choice": value}), plus Back and Cancel."""
+                show_back: bool = True, summary: str | None = None, selected: str = "") -> Activity:
+    """A question with one button a choice (Action.Submit {"choice": value}), plus Back and Cancel; shown as a list,
+    ``selected`` is the choice ticked already (one the reporter's own words named)."""
     options = [{"value": value, "label": label} for value, label in choices]
     # A few short choices read best as buttons; more, or long ones, as a list (Teams cuts long button titles and
     # hides buttons past the first few behind "...").
@@ -135,6 +136,7 @@ def choice_card(question: str, choices: list[tuple[str, str]], *, help_text: str
         "choices": options,
         "button_choices": [] if as_list else options,
         "show_back": show_back,
+        "selected": selected if as_list else "",
     }, summary or question)
 
 

@@ -29,7 +29,7 @@ from dialogs.state_storage import DEFAULT_COLLECTION
 from domain.people.roles import Role
 from domain.questions.understanding import Flow
 from domain.reports.case import DANGER_ANSWERS, INVOLVED, PLATFORMS, STAFF_ROLES, DraftError
-from domain.reports.draft import MAX_DETAILS_CHARS, MAX_LINK_CHARS, ReportDraft
+from domain.reports.draft import MAX_DETAILS_CHARS, MAX_LINK_CHARS, ReportDraft, platform_mentioned
 from domain.reports.evidence import ALLOWED_WORDS, MAX_FILE_BYTES, MAX_FILES
 from domain.reports.indecent_images import child_is_known, default_detector
 from domain.reports.routing import INDECENT_IMAGES, OTHER, instead_of, join_titles, who_to_tell
@@ -479,8 +479,13 @@ class ReportDialog(GuidedDialog[ReportState]):
         return Next("platform")
 
     def ask_platform(self, state: ReportState) -> list[Activity | str]:
-        """Where."""
-        return [choice_card("Where did it happen?", list(PLATFORMS.items()), summary="Where did it happen?")]
+        """Where; a platform named in the reporter's own words is ticked already, to confirm with one press."""
+        mentioned = platform_mentioned(state.details) if state.details else None
+        prompt = "Where did it happen?"
+        if mentioned is not None:
+            prompt = (f"Where did it happen? You mentioned {PLATFORMS[mentioned]}, so it is ticked: press Next, or "
+                      "pick another.")
+        return [choice_card(prompt, list(PLATFORMS.items()), summary="Where did it happen?", selected=mentioned or "")]
 
     def on_platform(self, state: ReportState, user_input: UserInput) -> StepOutcome:
         """A typed platform name counts as Other."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,3 +99,22 @@ def attachment_record(item: dict[str, Any]) -> dict[str, Any]:
     if item.get("evidence_id"):
         return {k: item.get(k) for k in ("evidence_id", "name", "content_type", "size", "sha256")}
     return dict(name=item.get("name", ""), content_type=item.get("content_type", ""), url=item.get("url", ""))
+
+
+# How staff name each platform when they write (lower case, whole words). "X" alone is left out: as a word it is
+# too often something else.
+PLATFORM_WORDS: dict[str, tuple[str, ...]] = {
+    "facebook": ("facebook", "fb", "face book"), "instagram": ("instagram", "insta", "instagam", "instragram"),
+    "x_twitter": ("twitter", "tweet", "tweets", "tweeted", "retweeted"), "tiktok": ("tiktok", "tik tok", "tiktoks"),
+    "snapchat": ("snapchat", "snap chat", "snapchats"), "whatsapp": ("whatsapp", "whats app", "whatsap"),
+    "youtube": ("youtube", "you tube"), "email": ("email", "emails", "emailed", "e-mail"),
+}
+_PLATFORM_PATTERN = re.compile(
+    r"\b(" + "|".join(re.escape(w) for words in PLATFORM_WORDS.values() for w in words) + r")\b")
+_PLATFORM_OF_WORD = {w: platform for platform, words in PLATFORM_WORDS.items() for w in words}
+
+
+def platform_mentioned(text: str) -> str | None:
+    """The one platform (a key of PLATFORMS) a reporter's own words name, or None if they name none or several."""
+    found = {_PLATFORM_OF_WORD[m.group(1)] for m in _PLATFORM_PATTERN.finditer(" ".join(text.lower().split()))}
+    return found.pop() if len(found) == 1 else None

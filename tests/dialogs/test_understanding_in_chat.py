@@ -296,3 +296,35 @@ async def test_a_concern_too_long_for_a_description_says_so_and_asks_again_later
     for choice in ("yes", "pupil", "whatsapp", "skip", "Today"):
         said = await chat.say(choice=choice)
     assert "Please describe it in your own words" in said and "Use this" not in said
+
+
+def ticked(chat: Chat) -> str:
+    """The choice a list question shows ticked already ("" if none)."""
+    cards = [a.content for reply in chat.last for a in reply.attachments or [] if isinstance(a.content, dict)]
+    sets = [item for item in cards[-1]["body"] if item.get("type") == "Input.ChoiceSet"]
+    return str(sets[0].get("value", "")) if sets else ""
+
+
+async def test_a_platform_named_in_own_words_is_ticked_at_where_to_confirm_with_one_press(tmp_path: Path) -> None:
+    chat = Chat(tmp_path)
+    await chat.say(SLAGGING)  # "... on facebook"
+    for choice in ("yes", "parent_carer"):
+        said = await chat.say(choice=choice)
+    assert "You mentioned Facebook, so it is ticked: press Next, or pick another." in said
+    assert ticked(chat) == "facebook" and "Instagram" in chat.buttons()  # the others can still be picked
+    await chat.say(choice="facebook")  # what Next submits with the ticked choice
+    for choice in ("skip", "Today", "use_written", "skip", "no", "No"):
+        said = await chat.say(choice=choice)
+    await chat.say(choice="send")
+    [case] = chat.cases()
+    assert case["report"]["platform"] == "facebook"
+
+
+async def test_where_is_asked_plainly_when_the_words_name_no_platform_or_several(tmp_path: Path) -> None:
+    for words in (BULLYING, "a year 6 pupil is being called names on insta and snapchat"):
+        chat = Chat(tmp_path / str(len(words)))
+        await chat.say(words)
+        for choice in ("yes", "pupil"):
+            said = await chat.say(choice=choice)
+        assert "Where did it happen?" in said and "You mentioned" not in said
+        assert ticked(chat) == ""
