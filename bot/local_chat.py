@@ -383,12 +383,16 @@ class LocalChat:
             for part in (line or "").splitlines() or [""]:
                 self.out.write("| " + part + "\n")
         shown = []
+        ticked: dict[str, Any] = {}  # a list's choice ticked already: what Next sends, as in Teams
         if not inner and pressable:
             # A list of choices (an expanded ChoiceSet) is pressed by number like buttons.
             for element in [i for i in inputs if i.get("type") == "Input.ChoiceSet" and i.get("style") == "expanded"]:
                 inputs.remove(element)
+                if element.get("value"):
+                    ticked[element["id"]] = element["value"]
                 for choice in element.get("choices", []):
-                    self.buttons.append(Button(title=_plain(choice.get("title", "")), kind="Action.Submit",
+                    mark = " (ticked)" if element.get("value") and choice.get("value") == element["value"] else ""
+                    self.buttons.append(Button(title=_plain(choice.get("title", "")) + mark, kind="Action.Submit",
                                                data={element["id"]: choice.get("value")}, inputs=[],
                                                conversation_id=conversation_id))
                     shown.append(f"[{len(self.buttons)}] {self.buttons[-1].title}")
@@ -401,11 +405,13 @@ class LocalChat:
             if not pressable:
                 continue
             # A button's tooltip says what it does where its title alone cannot ("Change: When").
+            sends_inputs = action.get("associatedInputs") != "none"
             button = Button(title=_plain(action.get("tooltip") or action.get("title", "")),
                             kind=str(action.get("type", "")),
-                            data=dict(action.get("data") or {}), verb=str(action.get("verb", "")),
+                            data={**(ticked if sends_inputs else {}), **dict(action.get("data") or {})},
+                            verb=str(action.get("verb", "")),
                             url=str(action.get("url", "")),
-                            inputs=[] if action.get("associatedInputs") == "none" else inputs,
+                            inputs=inputs if sends_inputs else [],
                             conversation_id=conversation_id,
                             card=action.get("card") if isinstance(action.get("card"), dict) else None)
             self.buttons.append(button)

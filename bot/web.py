@@ -20,7 +20,7 @@ from bot.signing_keys import attach_signing_key_refresh
 from bot.transport import HTTP_TIMEOUT_SECONDS, SEND_TIMEOUT_SECONDS, TeamsTransport
 from dialogs.evidence_fetch import FetchPolicy
 from dialogs.state_storage import RecordStoreStorage
-from domain.delivery.outbox import OUTBOX, SENT
+from domain.delivery.outbox import SENT
 from domain.delivery.worker import DeliveryWorker
 from domain.shared.clock import Clock
 from settings import Settings
@@ -130,24 +130,18 @@ def attach_leadership(app: web.Application, services: Services, worker: Delivery
     lock = services.store.leader_lock("leader", app[REPLICA_KEY])
     check_alerts = make_alert_check(services)
     running: dict[str, Any] = {}
-    signalled = {"inserts": 0}
-    leading = {"now": False}
 
     def wake_the_leader() -> None:
-        # Called by the outbox whenever something is queued. The leader's own worker is woken by its own listener;
-        # a follower's turn NOTIFYs the leader (one statement, and only when something new was queued).
-        if leading["now"]:
+        # Called by the outbox whenever something is queued (or queued again). The leader's own worker is woken by
+        # its own listener; on a follower, NOTIFY the leader (one statement).
+        if leadership.leading:
             return
-        inserts = services.store.insert_count(OUTBOX)
-        if inserts != signalled["inserts"]:
-            signalled["inserts"] = inserts
-            try:
-                lock.signal()
-            except Exception:  # noqa: BLE001 - the leader's worker polls anyway; a lost wake only delays a little
-                log.warning("could not wake the leader; its next poll will find the messages")
+        try:
+            lock.signal()
+        except Exception:  # noqa: BLE001 - the leader's worker polls anyway; a lost wake only delays a little
+            log.warning("could not wake the leader; its next poll will find the messages")
 
     async def start() -> None:
-        leading["now"] = True
         running["worker"] = asyncio.create_task(worker.run(), name="delivery-worker")
         running["worker"].add_done_callback(_report_worker_end)
         await check_alerts(app)
@@ -157,7 +151,6 @@ def attach_leadership(app: web.Application, services: Services, worker: Delivery
             running["scheduler"] = scheduler
 
     async def stop() -> None:
-        leading["now"] = False
         scheduler = running.pop("scheduler", None)
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)

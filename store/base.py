@@ -250,10 +250,6 @@ class RecordStore(ABC):
     def schema_version(self) -> int:
         """The schema version recorded in the store."""
 
-    def insert_count(self, collection: str) -> int:
-        """How many documents this process has inserted into the collection (a cheap "anything new?" check)."""
-        return 0
-
     def migrate(self) -> list[str]:
         """Bring the store's own schema up to date (safe to run on every start); what was done, one line each."""
         return []

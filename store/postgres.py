@@ -27,7 +27,6 @@ import logging
 import re
 import threading
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -144,7 +143,6 @@ class PostgresStore(RecordStore):
         self._leader: PostgresLeaderLock | None = None  # set while this process may run as leader (fences claims)
         self._forget: set[tuple[str, str]] = set()
         self._forget_lock = threading.Lock()
-        self._inserts: Counter[str] = Counter()
         self.pool = ConnectionPool(
             url, min_size=min_size, max_size=max_size, open=False, timeout=pool_timeout, name="thinkfirst",
             kwargs={"autocommit": True, "application_name": application_name[:63],
@@ -305,7 +303,6 @@ class PostgresStore(RecordStore):
                         "DO NOTHING RETURNING etag", (collection, key, text))
         if row is None:
             raise ConflictError(f"{collection}/{key} already exists")
-        self._inserts[collection] += 1
         return self._doc(text, row[0])
 
     def delete(self, collection: str, key: str) -> bool:
@@ -530,10 +527,6 @@ class PostgresStore(RecordStore):
         except (psycopg.Error, StoreError) as error:
             log.warning("could not VACUUM after a document that must not be kept was replaced: %s",
                         type(error).__name__)
-
-    def insert_count(self, collection: str) -> int:
-        """How many documents this process has inserted into the collection."""
-        return self._inserts[collection]
 
     def leader_lock(self, name: str, replica: str = "") -> PostgresLeaderLock:
         """The advisory lock that chooses the leader; while one exists, claims are fenced by it."""

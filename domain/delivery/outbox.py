@@ -102,6 +102,11 @@ def _result_from_dict(data: dict[str, Any] | None) -> DeliveryResult | None:
                           detail=data.get("detail", ""))
 
 
+def _settled_as_superseded(doc: dict[str, Any]) -> dict[str, Any]:
+    """The entry, final: a newer update of the same card (``superseded_by``) goes instead."""
+    return {**doc, "status": SUPERSEDED, "detail": f"superseded by {doc['superseded_by']}"}
+
+
 def _entry(doc: dict[str, Any]) -> OutboxEntry:
     return OutboxEntry(key=doc["key"], message=OutgoingMessage.from_dict(doc["message"]), status=doc["status"],
                        attempts=int(doc.get("attempts", 0)), next_attempt_at=parse_iso(doc["next_attempt_at"]),
@@ -168,10 +173,8 @@ class Outbox:
             if doc is None or doc["status"] not in (PENDING, SENDING):
                 return None
             new = {**doc, "superseded_by": newer_key, "updated_at": now}
-            if doc["status"] == PENDING:
-                new |= {"status": SUPERSEDED, "detail": f"superseded by {newer_key}"}
             # One in flight is left to finish; if it fails, mark() settles it as superseded rather than retrying.
-            return new
+            return _settled_as_superseded(new) if doc["status"] == PENDING else new
 
         for doc in older:
             self.store.update(OUTBOX, doc["key"], change)
@@ -242,7 +245,7 @@ class Outbox:
             if throttled is not None:
                 new["throttled"] = throttled
             if result.status == DeliveryStatus.RETRY and doc.get("superseded_by"):
-                return {**new, "status": SUPERSEDED, "detail": f"superseded by {doc['superseded_by']}"}
+                return _settled_as_superseded(new)
             if result.status == DeliveryStatus.RETRY:
                 new["status"] = PENDING
                 new["next_attempt_at"] = iso(_ceil_second(next_attempt_at or now))
@@ -294,7 +297,7 @@ class Outbox:
         if doc is None or doc["status"] != SENDING:
             return None
         if doc.get("superseded_by"):
-            return {**doc, "status": SUPERSEDED, "detail": f"superseded by {doc['superseded_by']}"}
+            return _settled_as_superseded(doc)
         # "interrupted" counts these re-sends, so a duplicate a person may see can be traced to a crash.
         return {**doc, "status": PENDING, "detail": "re-sent after restart", "next_attempt_at": iso(self.clock.now()),
                 "interrupted": int(doc.get("interrupted", 0)) + 1}

@@ -169,3 +169,11 @@ def test_campaign_status_shows_its_numbers(tmp_path: Path) -> None:
     status = printed[printed.index("Policy acknowledgement campaign C1"):]
     for line in ("Complete: 0% (0 of 1)", "Outstanding: 1", "Exempt: 0", "Cards delivered: 1", "Not delivered: 0"):
         assert line in status
+
+
+def test_a_ticked_choice_is_shown_and_next_sends_it(tmp_path: Path) -> None:
+    """The platform named in the reporter's words is ticked; Next (its number) answers with it, as in Teams."""
+    said = run(tmp_path, ["a parent is slagging off miss jones on facebook", "1", "2", "11"])
+    assert "[1] Facebook (ticked)" in said
+    assert "Is there a link to the post or page?" in said  # Next moved on: Facebook was taken as the answer
+    assert "Please pick one of the buttons" not in said
