@@ -29,6 +29,7 @@ import secrets
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ async def _serve(kind: str, data_dir: Path, profile: Path | None, database: dict
 
             sdk_fixes.apply()
         app = create_echo_app()
-        counts = lambda: {}  # noqa: E731 - nothing to count
+        counts: Callable[[], dict[str, int]] = lambda: {}  # noqa: E731 - nothing to count
     else:
         from bot.web import SERVICES_KEY, create_app
         from settings import Settings

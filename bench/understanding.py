@@ -16,6 +16,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TypedDict
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,7 +57,19 @@ def load(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
-def score(understander: Understander, items: list[dict[str, str]]) -> dict[str, object]:
+class Score(TypedDict):
+    """What score() counts for one set."""
+
+    n: int
+    flow: int
+    with_category: int
+    category: int
+    concerns_as_small_talk: int
+    misses: list[str]
+    confusion: Counter[tuple[str, str]]
+
+
+def score(understander: Understander, items: list[dict[str, str]]) -> Score:
     """Flow accuracy, report-category accuracy, concerns read as small talk, and the misses."""
     flow_right = 0
     with_category = category_right = 0

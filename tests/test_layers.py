@@ -122,7 +122,7 @@ def sentences(path: Path) -> list[str]:
             continue
         if isinstance(node, ast.JoinedStr):  # an f-string reads as one text, its fields as "{}"
             skip.update(id(inner) for inner in ast.walk(node))
-            texts.append("".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values))
+            texts.append("".join(str(v.value) if isinstance(v, ast.Constant) else "{}" for v in node.values))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             texts.append(node.value)
     return [text for text in texts if SENTENCE.search(text)]

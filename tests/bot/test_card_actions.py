@@ -37,7 +37,9 @@ def test_each_case_verb_reaches_its_action_and_strangers_learn_nothing(tmp_path:
     dsl, stranger = context("29:dsl", "Dee Safeguard", school), context("29:teacher", "Tom Teacher", school)
 
     def version() -> int:
-        return int(services.cases.get(ref)["state"]["version"])
+        case = services.cases.get(ref)
+        assert case is not None
+        return int(case["state"]["version"])
 
     for verb, data in [(Verb.CLAIM_CASE, {}), (Verb.ADD_NOTE, {"note": "hi"}), (Verb.ESCALATE_CASE, {"to": "lado"}),
                        (Verb.RESOLVE_CASE, {"outcome": "advice_given"})]:

@@ -212,7 +212,8 @@ async def test_two_screenshots_and_a_pdf_are_kept_shown_to_the_dsl_and_exported_
     assert main(["case", "export", ref, "--out", str(out)]) == 0
     capsys.readouterr()
     with zipfile.ZipFile(out) as archive:
-        sums = dict(reversed(line.split("  ")) for line in archive.read("SHA256SUMS").decode().splitlines())
+        lines = archive.read("SHA256SUMS").decode().splitlines()
+        sums = {path: digest for digest, path in (line.split("  ") for line in lines)}
         exported = [archive.read(path) for path in sorted(sums)]
     assert exported == [*shots, pdf]
     assert [sums[p] for p in sorted(sums)] == digests

@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -81,7 +81,7 @@ def _set_up_school(services: Services, staff: int) -> str:
     return school
 
 
-def _case_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def _case_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """Reports in every category, acted on in every way, and every card that produces."""
     cases = services.cases
     directory = services.directory
@@ -121,7 +121,9 @@ def _case_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str
     for role in CHANNEL_ROLES:
         yield f"case_list[{role}]", services.case_cards.case_list_card(str(role), cases.open_cases(school, str(role)))
     first = refs[0]
-    resolved = cases.resolve(first, dsl or head, next(iter(OUTCOMES)), NASTY, cases.get(first)["state"]["version"])
+    resolver, first_case = dsl or head, cases.get(first)
+    assert resolver is not None and first_case is not None
+    resolved = cases.resolve(first, resolver, next(iter(OUTCOMES)), NASTY, first_case["state"]["version"])
     assert resolved.ok, resolved.message
     yield f"case_alert[{first} resolved]", resolved.card
     yield "case_list[empty]", render("case_list", {"role": "Chair of Governors", "cases": [], "empty": True,
@@ -138,7 +140,7 @@ def _act(cases: Any, verb: str, ref: str, actor: Any, data: dict[str, Any]) -> A
     return cases.escalate(ref, actor, data["to"], data["escalate_note"], version)
 
 
-def _campaign_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def _campaign_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any] | None]]:
     campaigns = services.campaigns
     assert campaigns.ask_yearly(START) == 1
     asked = services.outbox.get("campaign:yearly:2026:ask:29:admin")
@@ -167,7 +169,7 @@ def _campaign_cards(services: Services, school: str) -> Iterator[tuple[str, dict
         yield f"campaign_digest[{message.key}]", message.card
 
 
-def _question_cards(services: Services) -> Iterator[tuple[str, dict[str, Any]]]:
+def _question_cards(services: Services) -> Iterator[tuple[str, dict[str, Any] | None]]:
     questions = services.questions
     asker = services.directory.person("29:staff002")
     question_id = questions.record_unanswered(_long(NASTY, 1000), asker,
@@ -180,7 +182,9 @@ def _question_cards(services: Services) -> Iterator[tuple[str, dict[str, Any]]]:
     sent = services.outbox.get(f"question:{question_id}:answer")
     assert sent is not None and sent.message.card is not None
     yield "question_answer", sent.message.card
-    yield "question_handoff[answered]", questions.card(services.store.get("questions", question_id))
+    stored = services.store.get("questions", question_id)
+    assert stored is not None
+    yield "question_handoff[answered]", questions.card(stored)
 
 
 def _dialog_cards(services: Services, school: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -270,7 +274,7 @@ def cards(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[str,
     finally:
         services.close()
     assert all(isinstance(card, dict) for _, card in built), [name for name, card in built if not card]
-    return built
+    return cast(list[tuple[str, dict[str, Any]]], built)  # no None left: checked just above
 
 
 # Running the renderer ------------------------------------------------------------------------------------------

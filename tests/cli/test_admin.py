@@ -46,13 +46,17 @@ def _populate(data_dir: Path, *, campaign: bool = True) -> dict[str, str]:
             services.campaigns.acknowledge(started.id, started.version_hash, TEACHER[0])
             refs["campaign"] = started.id
         teacher = directory.person(TEACHER[0])
+        assert teacher is not None
         refs["report"] = services.cases.submit(ReportDraft(
             category="cyberbullying_pupil", school_id=school, involved="pupil", platform="instagram",
             details=REPORT_WORDS), teacher).ref
+        other = directory.person(OTHER[0])
+        assert other is not None
         refs["about_dsl"] = services.cases.submit(ReportDraft(
             category="staff_pupil_contact", school_id=school, involved="staff", staff_role="dsl",
-            platform="instagram", details=ABOUT_DSL_WORDS), directory.person(OTHER[0])).ref
+            platform="instagram", details=ABOUT_DSL_WORDS), other).ref
         dsl = directory.person(DSL[0])
+        assert dsl is not None
         assert services.cases.claim(refs["report"], dsl).ok
         services.questions.record_unanswered("Can I livestream sports day?", teacher, policy_version="v1")
     finally:

@@ -37,10 +37,14 @@ def _populate(data_dir: Path) -> tuple[str, list[bytes]]:
         sent = [files.png(), files.jpeg(), files.pdf()]
         items = [services.evidence.keep(data, name=name, reporter_id=TEACHER[0], draft_id="d1").to_dict()
                  for data, name in zip(sent, ("IMG_0412.PNG", "screenshot 2.jpg", "chat export.pdf"), strict=True)]
+        teacher = directory.person(TEACHER[0])
+        assert teacher is not None
         ref = services.cases.submit(ReportDraft(category="cyberbullying_pupil", school_id=school, involved="pupil",
                                                 platform="whatsapp", details=WORDS, attachments=items),
-                                    directory.person(TEACHER[0])).ref
-        assert services.cases.claim(ref, directory.person(DSL[0])).ok
+                                    teacher).ref
+        dsl = directory.person(DSL[0])
+        assert dsl is not None
+        assert services.cases.claim(ref, dsl).ok
     finally:
         services.close()
     return ref, sent
@@ -70,7 +74,8 @@ def test_the_zip_holds_the_summary_the_trail_and_every_file_with_matching_hashes
         assert names == {"summary.txt", "audit-trail.json", "evidence.json", "SHA256SUMS", "evidence/01.png",
                          "evidence/02.jpg", "evidence/03.pdf"}
         assert [archive.read(f"evidence/0{n}.{ext}") for n, ext in ((1, "png"), (2, "jpg"), (3, "pdf"))] == sent
-        sums = dict(reversed(line.split("  ")) for line in archive.read("SHA256SUMS").decode().splitlines())
+        lines = archive.read("SHA256SUMS").decode().splitlines()
+        sums = {path: digest for digest, path in (line.split("  ") for line in lines)}
         for path, digest in sums.items():
             assert hashlib.sha256(archive.read(path)).hexdigest() == digest
         trail = json.loads(archive.read("audit-trail.json"))

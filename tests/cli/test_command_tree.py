@@ -50,6 +50,7 @@ def run(*argv: str) -> tuple[int, str, str]:
 def test_every_command_is_in_the_tree_and_tested_here() -> None:
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert commands is not None
     assert set(commands) == {name for name in COMMANDS if " " not in name}
 
 

@@ -7,11 +7,12 @@ import json
 import os
 import struct
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator  # type: ignore[import-untyped]  # types-jsonschema is not a dev requirement
 
 from cli.main import main
 from cli.manifest import build_package, render_manifest
@@ -47,7 +48,7 @@ def _png_colour_type(data: bytes) -> int:
 
 
 @pytest.fixture
-def package(tmp_path: Path) -> zipfile.ZipFile:
+def package(tmp_path: Path) -> Iterator[zipfile.ZipFile]:
     """A freshly built package with school details filled in."""
     out = build_package(
         BOT_ID,

@@ -112,6 +112,7 @@ async def test_guided_path_topic_then_situation_then_verdict(tmp_path: Path) -> 
     situations = await chat.say(choice=topics["Parents and carers"])
     options = buttons(cards(situations)[0])
     rule = chat.services.rulebook.get("parent-formal-channels")
+    assert rule is not None
     assert options[rule.situation] == "rule:parent-formal-channels"
     assert "Back" in options and "Cancel" in options
     replies = await chat.say(choice=options[rule.situation])
@@ -196,6 +197,7 @@ async def test_out_of_scope_never_guesses_and_hands_off_to_the_head(tmp_path: Pa
     assert queued is not None and queued.message.to_user == "29:head" and queued.message.to_conversation is None
     assert OUT_OF_SCOPE in card_text(queued.message.card or {})
     stored = services.store.get("questions", question_id)
+    assert stored is not None
     assert stored["handed_off"] is True and stored["sent_to_users"] == ["29:head"]
     assert "handoff_failed_at" not in stored
 

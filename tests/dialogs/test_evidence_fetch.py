@@ -14,6 +14,7 @@ import pytest
 from dialogs.evidence_fetch import (
     FILE_DOWNLOAD_INFO,
     FetchPolicy,
+    Intake,
     is_connector_attachment_url,
     is_download_url,
     refusal_text,
@@ -105,7 +106,7 @@ def _evidence() -> EvidenceService:
 
 
 async def _take(connector: StandInConnector, attachments: list[dict[str, str]], *, room: int = 10,
-                policy: FetchPolicy | None = None, evidence: EvidenceService | None = None) -> tuple[object, list[str]]:
+                policy: FetchPolicy | None = None, evidence: EvidenceService | None = None) -> tuple[Intake, list[str]]:
     asked: list[str] = []
 
     async def token() -> str:

@@ -15,7 +15,7 @@ from domain.reports.routing import RoutingDecision
 from tests.dialogs.test_report_dialog import ANSWERS, EVIDENCE_URL, ReportChat, image
 
 LINK = "https://www.instagram.com/p/CxYz123/"
-TWO_FILES = {"attachments": [image(1), image(2)]}
+TWO_FILES: dict[str, Any] = {"attachments": [image(1), image(2)]}
 
 
 async def run(chat: ReportChat, category: str | None, turns: dict[str, list[dict[str, Any]]]) -> tuple[str, list[str]]:

@@ -57,7 +57,9 @@ async def test_not_sure_about_danger_says_not_sure_and_is_treated_as_urgent(tmp_
     assert "not sure whether a child is in danger now, so it is treated as urgent" in text
     assert "The reporter says a child may be in danger now" not in text
     assert alert.summary.startswith("URGENT ")
-    details = card_text(chat.services.case_cards.details_card(chat.services.cases.case(case["ref"])))
+    stored = chat.services.cases.case(case["ref"])
+    assert stored is not None
+    details = card_text(chat.services.case_cards.details_card(stored))
     assert "Not sure (treated as urgent)" in details
     lead = chat.services.directory.person("29:lead-0")
     assert lead is not None
@@ -159,7 +161,8 @@ async def test_an_urgent_alert_keeps_its_title(tmp_path: Path) -> None:
         assert "URGENT data protection report VPS-" in card_text(alert.card)
         assert alert.summary.startswith("URGENT data protection report")
     pings = [e.message for e in chat.services.outbox.failed_or_pending("") if ":urgent:" in e.key]
-    assert pings and all(p.text.startswith("URGENT data protection report") for p in pings)
+    assert pings and all(p.text is not None and p.text.startswith("URGENT data protection report")
+                         for p in pings)
 
 
 # The help names the real button -----------------------------------------------------------------------------------

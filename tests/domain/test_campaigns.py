@@ -340,7 +340,9 @@ async def test_first_install_after_1_september_asks_the_admins_and_not_now_stops
     answer = world.service.answer_yearly("not_now", 2026, admin)
     assert answer.outcome == "declined" and "won't ask again this school year" in answer.message
     assert "actions" not in answer.card or not answer.card["actions"]
-    assert world.store.get(YEARLY, "2026")["declined_by"] == "A1"
+    declined = world.store.get(YEARLY, "2026")
+    assert declined is not None
+    assert declined["declined_by"] == "A1"
     audit = world.store.all(AUDIT)
     assert [(a["action"], a["actor_id"], a["detail"]) for a in audit] == [
         ("yearly_campaign_not_now", "A1", {"year": 2026})]
@@ -370,7 +372,9 @@ async def test_start_on_the_question_starts_this_years_campaign_once() -> None:
     assert answer.outcome == "started" and answer.campaign is not None
     assert answer.campaign.yearly_year == 2026
     assert "Started by Admin A1" in answer.message and "5 people will get the card" in answer.message
-    assert world.store.get(YEARLY, "2026")["campaign_id"] == answer.campaign.id
+    yearly_doc = world.store.get(YEARLY, "2026")
+    assert yearly_doc is not None
+    assert yearly_doc["campaign_id"] == answer.campaign.id
     late = world.service.answer_yearly("start", "2026", second)
     assert late.outcome == "already" and answer.campaign.id in late.message
     assert len(world.service.campaigns()) == 1

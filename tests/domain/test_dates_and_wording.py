@@ -7,11 +7,13 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from cards.reports import CaseCards
+from domain.delivery.outbox import Outbox
 from domain.people.roles import Role
 from domain.reports.draft import ReportDraft
 from domain.reports.reminders import CaseConfig
@@ -60,7 +62,7 @@ def test_counts_agree_with_their_noun() -> None:
 def test_alert_cards_show_times_in_the_card_style_and_exports_in_long_dates() -> None:
     store, clock, directory = make_world()  # Monday 12 January 2026, 10:00
     outbox = FakeOutbox()
-    cases = CaseService(store, directory, clock, outbox, CaseCards(clock), CaseConfig())
+    cases = CaseService(store, directory, clock, cast(Outbox, outbox), CaseCards(clock), CaseConfig())
     ref = cases.submit(ReportDraft(category="data_breach", school_id=directory.default_school.id,
                                    details="sent the yr6 class list to the wrong parent by mistake"),
                        person(directory, TEACHER)).ref
@@ -79,7 +81,9 @@ def test_the_question_card_shows_when_it_was_asked_in_the_card_style(tmp_path: P
     _staff(services, "29:t", "Tina Teacher")
     question_id = services.questions.record_unanswered("can i wear my fitbit", services.directory.person("29:t"),
                                                        policy_version="v1")
-    card = json.dumps(services.questions.card(services.store.get("questions", question_id)))
+    doc = services.store.get("questions", question_id)
+    assert doc is not None
+    card = json.dumps(services.questions.card(doc))
     assert not ISO_SHOWN.search(card), card
     assert re.search(r"asked on (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2}, \d{2}:\d{2}", card)
 

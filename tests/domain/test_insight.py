@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -67,6 +67,7 @@ class World:
     def report(self, when: datetime, category: str) -> str:
         self.clock.set(when)
         reporter = self.services.directory.person("29:teacher")
+        assert reporter is not None
         draft = ReportDraft(category=category, school_id=self.school, involved="pupil", platform="snapchat",
                             details=DETAILS[category])
         return self.services.cases.submit(draft, reporter).ref
@@ -238,7 +239,9 @@ def test_a_summary_shows_the_figures_with_the_small_number_rule(world: World) ->
     assert [r.text for r in b["months"].rows] == ["7", "8", FEWER_THAN, FEWER_THAN]
     assert [r.text for r in b["pickup"].rows] == ["11", FEWER_THAN, FEWER_THAN]
     assert [r.text for r in b["escalations"].rows] == [FEWER_THAN, FEWER_THAN]
-    assert b["breaches"].total.text == FEWER_THAN  # the same as the data-breach category: never two answers
+    breaches_total = b["breaches"].total
+    assert breaches_total is not None
+    assert breaches_total.text == FEWER_THAN  # the same as the data-breach category: never two answers
     # Four breaches, one in each state: four "fewer than 5" adding up to a "fewer than 5" could only be 1 each,
     # so one of them is not shown at all.
     assert [r.text for r in b["breaches"].rows] == [WITHHELD, FEWER_THAN, FEWER_THAN, FEWER_THAN]
@@ -331,6 +334,7 @@ def test_the_policy_review_counts_questions_and_clauses_since_the_version_began(
     review = insight(world).policy_review(world.school)
     assert review.short_hash == services.policy.short_hash and review.policy_date == services.policy.date
     assert review.version_began == "17 December 2026"  # when the campaign for this version started
+    assert review.clauses.total is not None and review.unanswered.total is not None
     assert review.clauses.total.text == "8"
     assert [(r.label.split(" (")[0], r.text) for r in review.clauses.rows] == [
         (rules[0].situation, AT_LEAST), (rules[1].situation, FEWER_THAN)]
@@ -367,7 +371,9 @@ def test_periods_read_what_people_type() -> None:
 
 def test_term_dates_name_terms_and_defaults_fill_other_years() -> None:
     terms = SchoolCalendar(term_dates=parse_term_dates(TERMS))
-    assert terms.term_containing(at("5 Nov").date()).name == "Autumn term 2026"
+    autumn = terms.term_containing(at("5 Nov").date())
+    assert autumn is not None
+    assert autumn.name == "Autumn term 2026"
     assert terms.term_containing(at("20 Dec").date()) is None
     assert terms.current_or_last(at("20 Dec").date()).key == "2026-27-autumn"
     # 2027-28 is not listed: the default ends the spring term on the last school day before Good Friday 2028.
@@ -394,7 +400,7 @@ def test_the_termly_summary_goes_once_to_the_head_teacher_and_chair_spaces(world
     assert service.post_term_summaries(summary_card) == 2
     assert service.post_term_summaries(summary_card) == 0  # once, however often the job runs
     sent = [e.message for e in outbox.failed_or_pending("insight:term:")]
-    assert sorted(m.to_conversation for m in sent) == ["19:chair@thread", "19:head_teacher@thread"]
+    assert sorted(cast(str, m.to_conversation) for m in sent) == ["19:chair@thread", "19:head_teacher@thread"]
     assert all("Autumn term 2026" in json.dumps(m.card) for m in sent)
     world.clock.set(at("18 Dec") + timedelta(days=15))
     assert service.term_to_post() is None  # a fortnight on, an old term is never posted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -43,7 +44,9 @@ def test_labelled_sets_are_big_and_honest(matcher: Matcher) -> None:
         if x["rule"] is None:
             assert x["verdict"] == "unknown"
         else:
-            assert matcher.rulebook.get(x["rule"]).verdict == x["verdict"], x
+            rule = matcher.rulebook.get(x["rule"])
+            assert rule is not None, x
+            assert rule.verdict == x["verdict"], x
 
 
 def test_tuning_set_accuracy(matcher: Matcher) -> None:
@@ -100,6 +103,7 @@ def test_the_issue_questions(matcher: Matcher, policy: PolicyDocument, question:
     answer = matcher.answer(question)
     assert (answer.rule.id if answer.rule else None, answer.verdict, answer.status) == (rule_id, verdict,
                                                                                         "answered"), answer.explain()
+    assert answer.rule is not None
     assert all(policy.contains(sentence) for sentence in answer.rule.quote)
 
 
@@ -165,6 +169,7 @@ def test_known_mistakes_stay_fixed(matcher: Matcher, question: str, rule_id: str
 ])
 def test_indecent_images_always_win(matcher: Matcher, question: str) -> None:
     answer = matcher.answer(question)
+    assert answer.rule is not None
     assert answer.rule.id == "indecent-images-of-children"
     assert answer.verdict == "not_allowed" and answer.status == "answered"
 
@@ -249,7 +254,9 @@ def test_school_names_come_from_the_settings_not_the_code(policy: PolicyDocument
     book = RuleBook.load(DEFAULT_RULES_PATH, policy)
     oakfield = Matcher(book, names=("Oakfield Primary Academy", "Northern Lights Trust"))
     question = "can i put oakfield in my facebook bio"
-    assert oakfield.answer(question).rule.id == "say-where-you-work"
+    rule = oakfield.answer(question).rule
+    assert rule is not None
+    assert rule.id == "say-where-you-work"
     assert Matcher(book).answer(question).verdict == "unknown"  # without the name, "oakfield" is just a word
 
 
@@ -285,7 +292,7 @@ def test_answer_shape(matcher: Matcher, policy: PolicyDocument) -> None:
     data = answer.to_json(policy)
     assert set(data) == {"verdict", "rule", "situation", "quote", "section", "policy_version", "next_step"}
     assert data["rule"] == "ex-pupil-social-media" and data["verdict"] == "discouraged"
-    assert policy.contains(data["quote"])
+    assert policy.contains(cast(str, data["quote"]))
     assert data["policy_version"] == policy.version_label
     empty = matcher.answer("   ?!")
     assert empty.to_json(policy)["rule"] is None and empty.verdict == "unknown"
@@ -293,6 +300,7 @@ def test_answer_shape(matcher: Matcher, policy: PolicyDocument) -> None:
 
 def test_pupil_contact_next_step_says_what_to_do(matcher: Matcher) -> None:
     rule = matcher.rulebook.get("pupil-contact-social-media")
+    assert rule is not None
     step = rule.next_step.lower()
     assert "do not reply" in step and "keep a record" in step and "designated safeguarding lead" in step
     assert "indecent" in step  # never keep a copy of an indecent image as the "record"

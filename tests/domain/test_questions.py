@@ -23,6 +23,7 @@ def test_hand_off_with_nobody_to_answer_is_not_marked_handed_off(tmp_path: Path)
     outcome = services.questions.hand_off(question_id)
     assert not outcome.delivered
     doc = services.store.get("questions", question_id)
+    assert doc is not None
     assert doc["handed_off"] is False
     assert doc["handoff_failed_at"] and doc["handoff_failure"]
     assert services.store.find("outbox", lambda d: d["key"].startswith("question:")) == []
@@ -74,6 +75,7 @@ def test_hand_off_falls_back_to_the_chair(tmp_path: Path) -> None:
     question_id = services.questions.record_unanswered("Can I bring my dog in?", None, policy_version="v1")
     outcome = services.questions.hand_off(question_id)
     doc = services.store.get("questions", question_id)
+    assert doc is not None
     assert outcome.delivered and doc["handed_off"] is True and doc["sent_to_role"] == str(Role.CHAIR)
     assert doc["sent_to_users"] == ["29:chair"]
 
@@ -85,5 +87,6 @@ def test_a_later_hand_off_that_works_clears_the_failure(tmp_path: Path) -> None:
     _staff(services, "29:head", "Helen Head", Role.HEAD_TEACHER)
     assert services.questions.hand_off(question_id).delivered
     doc = services.store.get("questions", question_id)
+    assert doc is not None
     assert doc["handed_off"] is True and doc["handed_off_at"] and doc["sent_to_users"] == ["29:head"]
     assert "handoff_failed_at" not in doc and "handoff_failure" not in doc

@@ -61,6 +61,7 @@ def test_which_cases_count_as_safeguarding() -> None:
     bullying = cases.get(_report(cases, "cyberbullying_pupil"))
     phishing = cases.get(_report(cases, "phishing_hacking"))
     pupil_in_other = cases.get(_report(cases, "other", involved="pupil"))
+    assert bullying is not None and phishing is not None and pupil_in_other is not None
     assert is_safeguarding(bullying) and not is_safeguarding(phishing) and is_safeguarding(pupil_in_other)
     assert is_safeguarding({"report": {"category": "something_new"}, "audit": []})  # unknown: keep longer
 
@@ -68,7 +69,9 @@ def test_which_cases_count_as_safeguarding() -> None:
 def test_open_cases_are_never_purged_however_old() -> None:
     store, clock, cases, retention = _world()
     ref = _report(cases, "phishing_hacking")
-    assert expires_at(cases.get(ref), retention.policy) is None
+    case = cases.get(ref)
+    assert case is not None
+    assert expires_at(case, retention.policy) is None
     clock.advance(timedelta(days=365 * 60))
     assert retention.purge_expired() == []
     assert cases.get(ref) is not None
@@ -80,12 +83,14 @@ def test_other_case_purged_six_years_after_closure() -> None:
     clock.advance(timedelta(days=30))
     _close(cases, ref, lead=HEAD)
     closed = cases.get(ref)
+    assert closed is not None
     clock.set(add_years(clock.now(), 6) - timedelta(seconds=1))
     assert retention.purge_expired() == []
     clock.advance(timedelta(seconds=1))
     assert retention.purge_expired() == [ref]
     assert cases.get(ref) is None
     stub = store.get(STUBS, ref)
+    assert stub is not None
     assert stub["category"] == "phishing_hacking" and stub["retention"] == "other" and stub["retention_years"] == 6
     assert stub["opened_at"] == closed["report"]["created_at"]
     assert stub["closed_at"] and stub["purged_at"]
@@ -101,7 +106,9 @@ def test_safeguarding_case_kept_twenty_five_years() -> None:
     assert retention.purge_expired() == []
     clock.set(add_years(clock.now(), 1) + timedelta(days=1))
     assert retention.purge_expired() == [ref]
-    assert store.get(STUBS, ref)["retention"] == "safeguarding"
+    stub = store.get(STUBS, ref)
+    assert stub is not None
+    assert stub["retention"] == "safeguarding"
 
 
 def test_purge_is_idempotent_and_clears_queued_text() -> None:
@@ -124,6 +131,7 @@ def test_crash_after_stub_is_finished_next_run() -> None:
     _close(cases, ref, lead=HEAD)
     clock.set(add_years(clock.now(), 7))
     case = cases.get(ref)
+    assert case is not None
     store.put(STUBS, ref, retention.stub_for(case, clock.now()))  # the run died before deleting the case
     assert retention.purge_expired() == [ref]
     assert cases.get(ref) is None and len(retention.stubs()) == 1
@@ -171,6 +179,8 @@ def test_a_purged_case_takes_its_evidence_files_with_it_and_the_stub_keeps_their
     assert retention.purge_expired() == [phishing]
 
     assert evidence.blobs.keys() == [kept_longer.evidence_id]
-    assert store.get(STUBS, phishing)["evidence_sha256"] == [shot.sha256]
+    stub = store.get(STUBS, phishing)
+    assert stub is not None
+    assert stub["evidence_sha256"] == [shot.sha256]
     leftovers = [d for d in store.all("outbox") if d["key"].startswith(f"case:{phishing}:evidence:")]
     assert leftovers and all(d["message"]["attachment"] is None for d in leftovers)

@@ -54,15 +54,20 @@ def test_topics_are_non_empty(book: RuleBook) -> None:
 
 
 def test_get(book: RuleBook) -> None:
-    assert book.get("pupil-friend-request").verdict == "not_allowed"
+    rule = book.get("pupil-friend-request")
+    assert rule is not None
+    assert rule.verdict == "not_allowed"
     assert book.get("no-such-rule") is None
 
 
 def test_safety_critical_rules(book: RuleBook) -> None:
     indecent = book.get("indecent-images-of-children")
+    assert indecent is not None
     assert indecent.safety_critical and indecent.verdict == "not_allowed"
     assert indecent.report and indecent.report_category == "indecent_images"
-    assert book.get("restricted-list-children").safety_critical
+    restricted = book.get("restricted-list-children")
+    assert restricted is not None
+    assert restricted.safety_critical
     assert "police" in indecent.next_step.lower()
 
 
@@ -78,7 +83,9 @@ def test_safety_critical_rules(book: RuleBook) -> None:
     ("school-trip-own-device", "not_allowed"),
 ])
 def test_verdicts_follow_the_wording(book: RuleBook, rule_id: str, verdict: str) -> None:
-    assert book.get(rule_id).verdict == verdict
+    rule = book.get(rule_id)
+    assert rule is not None
+    assert rule.verdict == verdict
 
 
 def _write(tmp_path: Path, rules: list[dict]) -> Path:
@@ -129,11 +136,15 @@ def test_bad_report_category_fails(tmp_path: Path, policy: PolicyDocument) -> No
 
 
 def test_every_rule_declares_its_situation_in_facets(book: RuleBook) -> None:
-    pupil = book.get("pupil-friend-request").situation_facets
+    pupil_rule = book.get("pupil-friend-request")
+    assert pupil_rule is not None
+    pupil = pupil_rule.situation_facets
     assert pupil.needs == {"with": frozenset({"pupil"}), "doing": frozenset({"befriend", "add"})}
     assert pupil.by == frozenset({"me", "pupil"})
-    assert book.get("misuse-unreported").situation_facets.by == frozenset({"colleague", "parent", "pupil"})
-    assert book.get("share-password").situation_facets.by == frozenset({"me"})  # the default: staff asking
+    misuse, password = book.get("misuse-unreported"), book.get("share-password")
+    assert misuse is not None and password is not None
+    assert misuse.situation_facets.by == frozenset({"colleague", "parent", "pupil"})
+    assert password.situation_facets.by == frozenset({"me"})  # the default: staff asking
 
 
 @pytest.mark.parametrize(("facets", "message"), [

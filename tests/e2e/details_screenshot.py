@@ -191,7 +191,7 @@ class BotPosts:
 
     def attachments(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every attachment of every activity the bot posted to a conversation, oldest first."""
-        found = []
+        found: list[dict[str, Any]] = []
         for item in self.items:  # {"logAction": "appendLog", "log": {"from": "User Application", "request": ...}}
             log = item.get("log") if isinstance(item, dict) else None
             if not isinstance(log, dict) or log.get("from") != "User Application":  # the Playground's name for the bot

@@ -53,6 +53,7 @@ def seed(data_dir: Path) -> None:
     directory.bind_channel(school, Role.HEAD_TEACHER, HEAD_CHANNEL, "Head and governors", by="seed",
                            readers=[{"user_id": RUTH, "name": "Ruth Pemberton", "aad_object_id": ""}])
     reporter = directory.person(TOM)
+    assert reporter is not None
     plan = [("cyberbullying_pupil", 13), ("pupil_images", 6), ("defamatory_posts", 5), ("threats", 5),
             ("data_breach", 3), ("staff_conduct", 2), ("phishing_hacking", 1)]
     acting = {"data_breach": FIONA, "phishing_hacking": FIONA, "defamatory_posts": RUTH, "staff_conduct": RUTH}
@@ -67,6 +68,7 @@ def seed(data_dir: Path) -> None:
         if n % 9 == 8:
             continue  # not picked up yet
         lead = directory.person(acting.get(category, DANIEL))
+        assert lead is not None
         clock.set(when + timedelta(minutes=8 if category == "threats" else 50 + 35 * (n % 4)))
         services.cases.claim(ref, lead)
         if category == "threats" and n % 2:

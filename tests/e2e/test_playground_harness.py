@@ -70,9 +70,12 @@ async def test_action_submit_and_execute(echo_playground: Playground) -> None:
     personal, me = ids["personal"], ids["me"]
     since = echo_playground.mark()
     await echo_playground.send(personal, me, "card")
-    card_frame = await echo_playground.wait_for(lambda f: is_bot_message(f, personal) and card_of(f), since=since)
+    card_frame = await echo_playground.wait_for(lambda f: bool(is_bot_message(f, personal) and card_of(f)),
+                                                since=since)
     card_id = card_frame["message"]["messageId"]
-    assert card_of(card_frame)["body"][0]["text"] == "Count: 0"
+    card = card_of(card_frame)
+    assert card is not None
+    assert card["body"][0]["text"] == "Count: 0"
 
     since = echo_playground.mark()
     await echo_playground.submit(personal, me, card_id, {"choice": "submitted", "count": 0})

@@ -118,7 +118,9 @@ async def test_report_reaches_the_dsl_who_claims_it_and_the_teacher_is_told(scho
     alert_text = frame_text(alert)
     assert "Jamie" not in alert_text and "called names" not in alert_text  # details never go in a channel
     assert "Tom Hargreaves" not in alert_text and "Reported by" not in alert_text  # nor the reporter's name
-    claim = button(card_of(alert), "Claim")
+    alert_card = card_of(alert)
+    assert alert_card is not None
+    claim = button(alert_card, "Claim")
     alert_id = alert["message"]["messageId"]
     # A new post in the channel, not a reply in the thread where `setup dsl` was typed; clicks come from its thread.
     assert alert["actionConversationId"] == school.safeguarding
@@ -176,7 +178,9 @@ async def test_the_dpl_gets_alerts_by_direct_message(school: School) -> None:
     # Fiona claims it from her direct message. 1:1 chats with others are not streamed and a sent card is not kept,
     # so the outbox gives her message's ids and the head teacher's copy of the alert gives the button.
     direct = alerts[f"case:{ref}:alert:user:{FIONA}"]["result"]
-    claim = button(card_of(head_alert), "Claim")
+    head_card = card_of(head_alert)
+    assert head_card is not None
+    claim = button(head_card, "Claim")
     since = pg.mark()
     claimed = await pg.invoke_execute(direct["conversation_id"], FIONA, direct["activity_id"], claim["verb"],
                                       claim.get("data"))
@@ -195,7 +199,9 @@ async def test_can_i_by_free_text_and_by_the_guided_path(school: School) -> None
     assert "What the policy says" in typed and "Section:" in typed
 
     topics = card_of(await school.say("can i"))
+    assert topics is not None
     situations = card_of(await school.press(card_choices(topics)["Photos and videos"]))
+    assert situations is not None
     choices = [(title, value) for title, value in card_choices(situations).items() if value.startswith("rule:")]
     assert choices, card_text(situations)
     title, value = choices[0]
@@ -213,7 +219,9 @@ async def test_a_question_the_policy_does_not_answer_goes_to_the_head_teacher_al
     assert "The policy does not cover this" in frame_text(not_covered), frame_text(not_covered)
     passed = frame_text(await school.press("handoff", card=False))
     assert "passed your question to the Head Teacher" in passed, passed
-    question_id = re.search(r"Q\d{5}", passed).group(0)
+    found = re.search(r"Q\d{5}", passed)
+    assert found is not None, passed
+    question_id = found.group(0)
     sent = await school.outbox_settled(f"question:{question_id}:", 1)
     assert {k: m["message"]["to_user"] for k, m in sent.items()} == {f"question:{question_id}:card:{RUTH}": RUTH}
     # The asker's words reach no channel, not even the head teacher's.
@@ -237,7 +245,9 @@ async def test_campaign_reaches_everyone_two_acknowledge_and_only_the_rest_are_r
     since = pg.mark()
     started = frame_text(await school.command(school.general, "campaign start 30"))
     assert "6 people will get the card" in started, started
-    campaign_id = re.search(r"Campaign (\S+) started", started).group(1)
+    found = re.search(r"Campaign (\S+) started", started)
+    assert found is not None, started
+    campaign_id = found.group(1)
 
     # Tom's card streams to his personal chat; the others' 1:1 chats are not streamed, so read the outbox.
     tom_card = await pg.wait_for(lambda f: is_bot_message(f, school.personal) and card_of(f) is not None
@@ -246,7 +256,9 @@ async def test_campaign_reaches_everyone_two_acknowledge_and_only_the_rest_are_r
     cards = await school.outbox_settled(prefix, len(EVERYONE))
     assert {k[len(prefix):]: c["status"] for k, c in cards.items()} == {u: "sent" for u in EVERYONE}
 
-    ack = next(a for a in card_of(tom_card)["actions"] if a.get("verb") == "acknowledge")
+    tom_card_content = card_of(tom_card)
+    assert tom_card_content is not None
+    ack = next(a for a in tom_card_content["actions"] if a.get("verb") == "acknowledge")
     assert ack["title"].startswith("I have read and understood")
     done = await pg.invoke_execute(school.personal, TOM, tom_card["message"]["messageId"], ack["verb"], ack["data"])
     assert "Acknowledged on" in card_text(done["value"])

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from domain.shared.clock import FakeClock
-from store import SCHEMA_VERSION, MemoryStore, TinyStore
+from store import SCHEMA_VERSION, MemoryStore, SchemaTooNewError, TinyStore
 from store.backup import BackupError, backup, read_backup, restore
 from store.blobs import FolderBlobStore, open_evidence_store
-from store.tiny import SchemaTooNewError
 from tests.support.evidence import marker, png
 
 CLOCK = FakeClock(datetime(2025, 9, 1, 9, 0, tzinfo=UTC))

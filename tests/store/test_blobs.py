@@ -8,6 +8,7 @@ import os
 import stat
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
@@ -24,6 +25,9 @@ from store.blobs import (
     parse_evidence_key,
 )
 from tests.support.evidence import marker, png
+
+if TYPE_CHECKING:
+    from store.postgres import PostgresStore
 
 
 def _all_bytes(folder: Path) -> bytes:
@@ -136,7 +140,7 @@ def test_every_blob_backend_lists_deletes_and_holds_only_ciphertext(tmp_path: Pa
     mark = marker()
     with postgres_store() if backend == "postgres" else nullcontext(None) as records:
         inner = {"memory": MemoryBlobStore, "folder": lambda: FolderBlobStore(tmp_path / "blobs"),
-                 "postgres": lambda: records.blobs()}[backend]()  # type: ignore[union-attr]
+                 "postgres": lambda: cast("PostgresStore", records).blobs()}[backend]()
         store = EncryptedBlobStore(inner, EvidenceKey(tmp_path, os.urandom(32)))
         store.put("ev-b", png(mark))
         store.put("ev-a", b"%PDF-1.7 one")

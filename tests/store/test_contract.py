@@ -26,17 +26,17 @@ INDEXES = {
 }
 BACKENDS = ["memory", "tiny", "postgres"]
 # Any character PostgreSQL's JSON can hold: everything but U+0000 (see test_nul_characters).
-_TEXT = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+_TEXT = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RecordStore]:
     """The same contract suite runs against every backend."""
     if request.param == "postgres":
-        with postgres_store(indexes=INDEXES) as backend:
-            yield backend  # type: ignore[misc]
+        with postgres_store(indexes=INDEXES) as database:
+            yield database
         return
-    backend = MemoryStore(indexes=INDEXES) if request.param == "memory" else TinyStore(tmp_path / "data",
+    backend: RecordStore = MemoryStore(indexes=INDEXES) if request.param == "memory" else TinyStore(tmp_path / "data",
                                                                                         indexes=INDEXES)
     yield backend
     backend.close()
@@ -90,7 +90,7 @@ def test_put_replaces_whole_document_and_changes_etag(store: RecordStore) -> Non
 
 
 def test_copies_out_never_live_references(store: RecordStore) -> None:
-    doc = {"tags": ["a"], "inner": {"k": 1}}
+    doc: dict[str, Any] = {"tags": ["a"], "inner": {"k": 1}}
     returned = store.put("cases", "c1", doc)
     doc["tags"].append("changed-input")
     returned["tags"].append("changed-returned")
@@ -426,7 +426,7 @@ def test_two_claimers_never_take_the_same_work(store: RecordStore) -> None:
 
     def worker(i: int) -> list[int]:
         mine: list[int] = []
-        while batch := store.claim_due("jobs", lambda d, i=i: {**d, "status": "sending", "by": i}, limit=7,
+        while batch := store.claim_due("jobs", lambda d: {**d, "status": "sending", "by": i}, limit=7,
                                        status="pending", order_by=("priority",)):
             mine += [d["id"] for d in batch]
         return mine

@@ -27,8 +27,9 @@ def test_the_journal_keeps_no_earlier_version_after_the_next_write(tmp_path: Pat
     assert SECRET not in on_disk(tmp_path)
     store.close()
     reopened = open_store(tmp_path)
-    assert reopened.get("bot_state", "msteams/conversations/a:1")["dropped"] == 1
-    assert reopened.get("other", "x")["n"] == 2
+    state, other = reopened.get("bot_state", "msteams/conversations/a:1"), reopened.get("other", "x")
+    assert state is not None and state["dropped"] == 1
+    assert other is not None and other["n"] == 2
     reopened.close()
 
 
@@ -45,4 +46,5 @@ def test_the_memory_store_accepts_it() -> None:
     store = MemoryStore()
     store.forget_earlier_versions("bot_state", "k")
     store.put("bot_state", "k", {"a": 1})
-    assert store.get("bot_state", "k")["a"] == 1
+    state = store.get("bot_state", "k")
+    assert state is not None and state["a"] == 1

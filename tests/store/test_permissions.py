@@ -96,9 +96,9 @@ def test_a_damaged_journal_copy_is_private(tmp_path: Path, umask: int) -> None:
     TinyStore(data_dir).close()
     seq = json.loads((data_dir / SNAPSHOT_NAME).read_text())["_meta"]["1"]["seq"]
     (data_dir / JOURNAL_NAME).write_bytes(b"".join([
-        encode_journal_line(seq + 1, [["cases", "1", {"v": 1, "_key": "a", "_etag": "e1"}]]),
+        encode_journal_line(seq + 1, [("cases", "1", {"v": 1, "_key": "a", "_etag": "e1"})]),
         b"0badc0de {not json at all}\n",
-        encode_journal_line(seq + 3, [["cases", "2", {"v": 3, "_key": "c", "_etag": "e3"}]]),
+        encode_journal_line(seq + 3, [("cases", "2", {"v": 3, "_key": "c", "_etag": "e3"})]),
     ]))
 
     TinyStore(data_dir).close()

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from store import SCHEMA_VERSION, TinyStore, open_store
+from store import SCHEMA_VERSION, SchemaTooNewError, TinyStore, open_store
 from store.tiny import (
     JOURNAL_NAME,
     SNAPSHOT_NAME,
-    SchemaTooNewError,
     StoreLockedError,
     encode_journal_line,
     open_tinydb_readonly,
@@ -60,7 +59,7 @@ def test_torn_final_line_is_ignored(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with TinyStore(data) as store:
         store.put("cases", "c1", {"v": 1})
-    line = encode_journal_line(1000, [["cases", "99", {"v": "half", "_key": "c9", "_etag": "x"}]])
+    line = encode_journal_line(1000, [("cases", "99", {"v": "half", "_key": "c9", "_etag": "x"})])
     with open(data / JOURNAL_NAME, "ab") as journal:
         journal.write(line[: len(line) // 2])
     with TinyStore(data) as store:
@@ -75,9 +74,9 @@ def test_damaged_middle_line_is_logged_and_the_rest_kept(tmp_path: Path, caplog:
     TinyStore(data).close()
     seq = json.loads((data / SNAPSHOT_NAME).read_text())["_meta"]["1"]["seq"]
     lines = [
-        encode_journal_line(seq + 1, [["cases", "1", {"v": 1, "_key": "a", "_etag": "e1"}]]),
+        encode_journal_line(seq + 1, [("cases", "1", {"v": 1, "_key": "a", "_etag": "e1"})]),
         b"0badc0de {not json at all}\n",
-        encode_journal_line(seq + 3, [["cases", "2", {"v": 3, "_key": "c", "_etag": "e3"}]]),
+        encode_journal_line(seq + 3, [("cases", "2", {"v": 3, "_key": "c", "_etag": "e3"})]),
     ]
     (data / JOURNAL_NAME).write_bytes(b"".join(lines))
     with TinyStore(data) as store:
@@ -190,12 +189,18 @@ def test_only_chat_state_skips_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyP
     store = open_store(tmp_path / "data")
     calls: list[int] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd)))
+
+    def counting_fsync(fd: int) -> None:
+        calls.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
     store.put("bot_state", "conversation", {"step": "details"})
     assert calls == []
     store.put("cases", "VPS-2026-0001", {"status": "open"})
     assert len(calls) == 1
     store.close()
     reopened = open_store(tmp_path / "data")
-    assert reopened.get("bot_state", "conversation")["step"] == "details"
+    state = reopened.get("bot_state", "conversation")
+    assert state is not None and state["step"] == "details"
     reopened.close()

@@ -22,7 +22,7 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -120,7 +120,8 @@ class StandInConnector:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # aiohttp offers no public port accessor
+        server = cast(asyncio.Server | None, site._server)  # typed as AbstractServer, but it is loop.create_server's
+        sockets = server.sockets if server else []  # aiohttp offers no public port accessor
         self._port = sockets[0].getsockname()[1]
         return self
 

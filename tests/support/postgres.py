@@ -10,8 +10,12 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from store.postgres import PostgresStore
 
 URL_VARIABLE = "TEST_DATABASE_URL"
 
@@ -57,7 +61,7 @@ def schema_url(url: str, schema: str) -> str:
 
 
 @contextmanager
-def postgres_store(**kwargs: object) -> Iterator[object]:
+def postgres_store(**kwargs: object) -> Iterator[PostgresStore]:
     """A PostgresStore in a fresh schema, dropped afterwards."""
     from store.postgres import PostgresStore
 

@@ -120,7 +120,7 @@ class ReplicaSet:
         self.extra_env = extra_env or {}
         self.replicas: list[BotProcess | None] = [None] * count
         self.proxy = RoundRobinProxy([0] * count)
-        self.store: PostgresStore | None = None
+        self._store: PostgresStore | None = None
         self._services: Services | None = None
         self._starts = 0
 
@@ -134,10 +134,10 @@ class ReplicaSet:
     async def start(self) -> ReplicaSet:
         """Start the connector, the database schema, every replica and the proxy."""
         await self.connector.start()
-        self.store = PostgresStore(self.url, schema=self.schema, application_name="test-process")
+        self._store = PostgresStore(self.url, schema=self.schema, application_name="test-process")
         settings = Settings.from_mapping({"DATA_DIR": str(self.tmp_path / "test-process"), "SCHEDULER": "off",
                                           "BOT_ADMINS": ADMIN.aad, "EVIDENCE_KEY": self.evidence_key})
-        self._services = build_services(settings, store=self.store)
+        self._services = build_services(settings, store=self._store)
         await self.proxy.start()
         for index in range(self.count):
             await self.start_replica(index)
@@ -180,8 +180,8 @@ class ReplicaSet:
             await self.stop_replica(index)
         await self.proxy.stop()
         await self.connector.stop()
-        if self.store is not None:
-            self.store.close()
+        if self._store is not None:
+            self._store.close()
         drop_schema(self.url, self.schema)
 
     async def __aenter__(self) -> ReplicaSet:
@@ -195,6 +195,12 @@ class ReplicaSet:
         await self.close()
 
     # --- BotHarness's face ----------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> PostgresStore:
+        """The shared database, as the test's process sees it."""
+        assert self._store is not None
+        return self._store
 
     @property
     def services(self) -> Services:
@@ -215,7 +221,6 @@ class ReplicaSet:
 
     async def flush(self, timeout: float = 30.0) -> None:
         """Wait until the leader has delivered everything due: nothing pending or being sent."""
-        assert self.store is not None
         try:
             async with asyncio.timeout(timeout):
                 while True:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 import jwt
 import pytest
@@ -150,7 +150,7 @@ class KeyServer:
         if self._httpd is None:
             raise RuntimeError("KeyServer is not running")
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{cast(str, host)}:{port}"  # bound to "127.0.0.1", so the host is a str, never bytes
 
     @property
     def metadata_url(self) -> str:
