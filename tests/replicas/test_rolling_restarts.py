@@ -26,12 +26,10 @@ REF = re.compile(r"VPS-2026-\d{4}")
 
 async def _keep_reporting(replicas: ReplicaSet, reporter: User, stop: asyncio.Event, sent: list[str]) -> None:
     """File one report after another (each a dozen turns, round-robin over the replicas) until told to stop."""
-    # ReplicaSet duck-types the flows' BotHarness (tests/support/replicas.py), hence the ignores.
-    await say(replicas, reporter, text="hi")  # type: ignore[arg-type]
+    await say(replicas, reporter, text="hi")
     while not stop.is_set():
-        await fill_report(replicas, reporter=reporter,  # type: ignore[arg-type]
-                          details=f"{DETAILS} ({reporter.name}, report {len(sent)})")
-        await say(replicas, reporter, choice="send")  # type: ignore[arg-type]
+        await fill_report(replicas, reporter=reporter, details=f"{DETAILS} ({reporter.name}, report {len(sent)})")
+        await say(replicas, reporter, choice="send")
         sent.append(reporter.id)
         # A pause between reports keeps the alerts within what Teams lets one channel take (60 in 30 s, which the
         # worker keeps to), so the backlog at the end is seconds of sending, not minutes.
@@ -40,7 +38,7 @@ async def _keep_reporting(replicas: ReplicaSet, reporter: User, stop: asyncio.Ev
 
 async def test_twenty_rolling_restarts_under_traffic_lose_nothing(tmp_path: Path) -> None:
     async with ReplicaSet(tmp_path, 2) as replicas:
-        await set_up_school(replicas)  # type: ignore[arg-type]  # ReplicaSet duck-types BotHarness
+        await set_up_school(replicas)
         stop = asyncio.Event()
         sent: list[str] = []
         traffic = [asyncio.create_task(_keep_reporting(replicas, r, stop, sent)) for r in REPORTERS]

@@ -33,8 +33,8 @@ async def test_a_report_filed_through_one_is_claimed_through_the_other(tmp_path:
             "postgresql"}
 
         # ReplicaSet duck-types the flows' BotHarness (tests/support/replicas.py), hence the ignores.
-        await set_up_school(replicas)  # type: ignore[arg-type]  # round robin: turns alternate between the replicas
-        await walk_report(replicas)  # type: ignore[arg-type]  # a dozen turns, each on the other replica from the last
+        await set_up_school(replicas)
+        await walk_report(replicas)
         assert set(replicas.proxy.served) == {0, 1}
         # The dialog's state lives in the database (that is how the other replica knew the next question).
         assert any(key.startswith("msteams/conversations/") for key in replicas.store.keys("bot_state"))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from domain.people.lead_spaces import Reader
 from domain.people.roles import Role
+from tests.support.connector import StandInConnector
 from tests.support.teams import (
     ADMIN,
     DSL,
@@ -14,17 +15,37 @@ from tests.support.teams import (
     SAFEGUARDING,
     TEACHER,
     TEAM_ID,
-    BotHarness,
     User,
     channel_message,
     personal_conversation,
     personal_message,
 )
 
+
+class Staffroom(Protocol):
+    """What the flows need of a running ThinkFirst: one app (BotHarness) or several replicas behind a proxy
+    (tests/support/replicas.py ReplicaSet)."""
+
+    connector: StandInConnector
+
+    @property
+    def services(self) -> Any:
+        """The services over the app's records."""
+
+    async def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """Send an activity as Teams would."""
+
+    async def flush(self) -> None:
+        """Deliver everything queued."""
+
+    def cards(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+        """The cards the stand-in Teams received."""
+
+
 DETAILS = "Year 5 pupil Jamie Example is being called names in a class group chat on Instagram."
 
 
-async def set_up_school(harness: BotHarness) -> None:
+async def set_up_school(harness: Staffroom) -> None:
     """An admin names the leads; the DSL's and the head teacher's lead spaces are bound as leads-only channels.
 
     The binding itself (which checks who can read a channel) is tested over HTTP in tests/bot/test_lead_spaces.py;
@@ -43,7 +64,7 @@ async def set_up_school(harness: BotHarness) -> None:
     harness.connector.clear()
 
 
-def bind_lead_space(harness: BotHarness, role: Role, channel_id: str, name: str, readers: list[User]) -> None:
+def bind_lead_space(harness: Staffroom, role: Role, channel_id: str, name: str, readers: list[User]) -> None:
     """Bind a channel whose readers are exactly these people (they must all be allowed to read the role's alerts)."""
     services = harness.services
     result = services.lead_spaces.bind(
@@ -52,14 +73,14 @@ def bind_lead_space(harness: BotHarness, role: Role, channel_id: str, name: str,
     assert result.safe, result.outsiders
 
 
-async def say(harness: BotHarness, user: Any, *, text: str | None = None, choice: str | None = None) -> None:
+async def say(harness: Staffroom, user: Any, *, text: str | None = None, choice: str | None = None) -> None:
     """Type text or press a button in personal chat."""
     value = {"choice": choice} if choice is not None else None
     status, body = await harness.post(personal_message(user, harness.connector.service_url, text=text, value=value))
     assert status == 200, (status, body)
 
 
-async def fill_report(harness: BotHarness, category: str = "cyberbullying_pupil", *, risk: str = "no",
+async def fill_report(harness: Staffroom, category: str = "cyberbullying_pupil", *, risk: str = "no",
                       reporter: Any = TEACHER, details: str = DETAILS) -> None:
     """Answer every question of a report up to the summary, without sending it."""
     await say(harness, reporter, text="report")
@@ -70,7 +91,7 @@ async def fill_report(harness: BotHarness, category: str = "cyberbullying_pupil"
         await say(harness, reporter, choice=choice)
 
 
-async def walk_report(harness: BotHarness, category: str = "cyberbullying_pupil", *, risk: str = "no",
+async def walk_report(harness: Staffroom, category: str = "cyberbullying_pupil", *, risk: str = "no",
                       reporter: Any = TEACHER, details: str = DETAILS) -> None:
     """A whole report: every question answered, sent, and its alerts delivered."""
     await fill_report(harness, category, risk=risk, reporter=reporter, details=details)
@@ -97,7 +118,7 @@ def change_buttons(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-async def press_change(harness: BotHarness, step: str, reporter: Any = TEACHER) -> None:
+async def press_change(harness: Staffroom, step: str, reporter: Any = TEACHER) -> None:
     """On the report summary last shown in personal chat, press the Change button beside one answer."""
     chat = personal_conversation(reporter)["id"]
     summary = next(c for c in reversed(harness.cards(chat)) if change_buttons(c))
