@@ -89,9 +89,11 @@ async def test_a_campaign_goes_to_all_2000_once_while_the_leader_is_killed(tmp_p
             await asyncio.sleep(0.05)
         killed_at = time.monotonic()
         await replicas.kill_replica(old_leader)
+        # The bound (another replica leads within 30 s) is the wait's own limit, a guard rather than a
+        # timing: leader() fails the test if nobody leads by then. The measured take-over is printed below.
         new_leader = await replicas.leader(timeout=30)
         takeover = time.monotonic() - killed_at
-        assert new_leader != old_leader and takeover < 30, replicas.logs()
+        assert new_leader != old_leader, replicas.logs()
 
         await replicas.flush(timeout=240)
         cards = _cards_by_user(replicas, campaign.id)
